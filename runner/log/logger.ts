@@ -1,0 +1,27 @@
+import { pino, type Logger as PinoLogger } from "pino";
+
+/** The structured logger runlet uses everywhere: pino, JSON lines on stderr. */
+export type Logger = PinoLogger;
+
+export interface LoggerOptions {
+  /** Human-readable lines instead of JSON (`runlet dev`, or stderr is a TTY). @default false */
+  pretty?: boolean;
+  /** @default "info" (or `LOG_LEVEL`) */
+  level?: string;
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = options.level ?? process.env.LOG_LEVEL ?? "info";
+  if (options.pretty) {
+    return pino(
+      { level },
+      pino.transport({ target: "pino-pretty", options: { destination: 2, translateTime: "HH:MM:ss.l", ignore: "pid,hostname" } }),
+    );
+  }
+  return pino({ level }, pino.destination({ dest: 2, sync: false }));
+}
+
+/** A logger that drops everything: for library use and tests that do not read logs. */
+export function silentLogger(): Logger {
+  return pino({ level: "silent" });
+}

@@ -1,0 +1,137 @@
+/**
+ * The words runlet uses, and the types that carry them from stage to stage.
+ *
+ * - **manifest**: the `jobs.yaml` file a person writes. Loaded once per (re)load into a
+ *   {@link Manifest}: validated, defaults applied, durations in ms. Nothing after the
+ *   manifest stage reads YAML again.
+ * - **job**: one entry of the manifest, normalized into a {@link JobDefinition}.
+ * - **handler**: the module a job runs; its default export is called with a context.
+ * - **schedule**: when a job fires ({@link Schedule}); a job without one is invoke-only.
+ * - **fire**: one scheduled moment of a job (`fireDate`, the time it was due, not the
+ *   time a timer happened to wake up).
+ * - **run**: one execution of a handler for a fire or a manual invoke; it has a `runId`.
+ * - **attempt**: a run is tried once, then again per `retries`; `attempt` counts from 1.
+ * - **run record**: what the store keeps of a run ({@link RunRecord}).
+ */
+
+/** A value of a recurrence-rule field: a number, a range, or a list of either. */
+export type RuleRange = { start: number; end: number; step?: number };
+export type RuleValue = number | RuleRange | Array<number | RuleRange>;
+
+/** Recurrence-rule fields, as node-schedule's RecurrenceRule takes them. */
+export interface RecurrenceFields {
+  second?: RuleValue;
+  minute?: RuleValue;
+  hour?: RuleValue;
+  date?: RuleValue;
+  month?: RuleValue;
+  year?: RuleValue;
+  dayOfWeek?: RuleValue;
+}
+
+/**
+ * A schedule in its one internal form. `timezone` is an IANA name (already checked);
+ * `null` means the process's own zone.
+ */
+export type Schedule =
+  | { kind: "cron"; cron: string; timezone: string | null; start: Date | null; end: Date | null }
+  | { kind: "rule"; rule: RecurrenceFields; timezone: string | null }
+  /** Fires at every multiple of `everyMs` since the Unix epoch, so every replica agrees. */
+  | { kind: "every"; everyMs: number }
+  /** Fires once. */
+  | { kind: "at"; at: Date };
+
+export type RunMode = "inline" | "thread";
+export type OverlapPolicy = "skip" | "queue" | "allow" | "replace";
+export type CatchUpPolicy = "none" | "latest" | "all";
+
+export interface RetryPolicy {
+  /** Retries after the first attempt; 0 = never retry. */
+  max: number;
+  backoff: "fixed" | "exponential";
+  delayMs: number;
+  maxDelayMs: number | null;
+}
+
+/** Where a thing was written: 1-based line and column. */
+export interface SourcePosition {
+  file: string;
+  line: number;
+  col: number;
+}
+
+/** One job of a manifest, normalized: what every later stage consumes. */
+export interface JobDefinition {
+  name: string;
+  description: string;
+  /** Absolute, symlink-resolved path of the handler file (inside the project root). */
+  handlerPath: string;
+  /** The handler as written in the manifest (relative to the manifest's folder). */
+  handler: string;
+  /** `null`: invoke-only. */
+  schedule: Schedule | null;
+  /** The schedule as written in the manifest, for `list --json`. */
+  scheduleSource: unknown;
+  mode: RunMode;
+  /** Whether the job is enabled in the manifest's environment. */
+  enabled: boolean;
+  params: unknown;
+  /** `null`: no timeout. */
+  timeoutMs: number | null;
+  overlap: OverlapPolicy;
+  retries: RetryPolicy;
+  /** The effective zone of a cron or rule schedule, `null` for the process's zone. */
+  timezone: string | null;
+  /** Heap limit of a thread-mode run, in MB. */
+  memoryMb: number | null;
+  latenessMs: number;
+  catchUp: CatchUpPolicy;
+  startingDeadlineMs: number | null;
+  historyKeep: number;
+  /**
+   * Hash of everything that decides how the job runs (handler, schedule, mode, params,
+   * limits). Two replicas with equal hashes would run a fire the same way.
+   */
+  specHash: string;
+  /** Where the job's key stands in the manifest. */
+  position: SourcePosition;
+}
+
+/** A loaded, valid manifest. */
+export interface Manifest {
+  /** Absolute path of the manifest file. */
+  file: string;
+  /** The project root: the manifest's folder, symlinks resolved. */
+  root: string;
+  /** The environment `enabled` was resolved for. */
+  env: string;
+  jobs: JobDefinition[];
+}
+
+export type RunStatus = "running" | "ok" | "failed" | "timeout" | "skipped" | "cancelled" | "lost";
+
+export interface RunError {
+  message: string;
+  code?: string;
+  stack?: string;
+}
+
+/** What the store keeps of a run, and what `history --json` prints. */
+export interface RunRecord {
+  runId: string;
+  job: string;
+  status: RunStatus;
+  /** The fire's scheduled time; for a manual invoke, the time it was asked for. */
+  scheduledAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  attempt: number;
+  error: RunError | null;
+  result: unknown;
+  /** Why a run was skipped or cancelled: `overlap`, `late`, `paused`, `shutdown`, ... */
+  reason?: string | null;
+  /** `schedule`, `invoke` or `catch-up`. */
+  trigger?: RunTrigger;
+}
+
+export type RunTrigger = "schedule" | "invoke" | "catch-up";
