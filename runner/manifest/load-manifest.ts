@@ -1,0 +1,108 @@
+import { readFileSync, realpathSync } from "node:fs";
+import { dirname, isAbsolute, relative, resolve } from "node:path";
+import { ManifestError, type Problem } from "../errors.js";
+import type { JobDefinition, Manifest } from "../types.js";
+import { DURATION_EXPECTED, parseDuration } from "./duration.js";
+import { resolveEnvironment } from "./environment.js";
+import { resolveHandlerPath } from "./handler-path.js";
+import { normalizeJob, type RawJob } from "./normalize-job.js";
+import { Report, shown } from "./report.js";
+import { checkSchema } from "./schema-check.js";
+import { readSchedule, readZone } from "./schedule-source.js";
+import { parseYamlSource } from "./yaml-source.js";
+
+export interface LoadOptions {
+  /** The environment `enabled` is read for. @default resolveEnvironment() */
+  env?: string;
+  /** How file names appear in problems. @default relative to the current directory */
+  displayPath?: (file: string) => string;
+}
+
+const JOB_NAME = /^[a-z0-9][a-z0-9-_.]*$/;
+const DURATION_FIELDS = ["timeout", "lateness", "startingDeadline"] as const;
+
+/** Reads, validates and normalizes a manifest file. Throws ManifestError with every problem. */
+export function loadManifest(file: string, options: LoadOptions = {}): Manifest {
+  const absolute = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, "utf8");
+  } catch (err) {
+    const display = (options.displayPath ?? defaultDisplayPath)(absolute);
+    throw new ManifestError([{ file: display, line: 1, col: 1, message: `cannot read manifest: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
+  }
+  return parseManifest(absolute, text, options);
+}
+
+/** Validates and normalizes manifest text that was read from `file`. */
+export function parseManifest(file: string, text: string, options: LoadOptions = {}): Manifest {
+  const env = options.env ?? resolveEnvironment();
+  const absolute = resolve(file);
+  const root = realpathSync(dirname(absolute));
+  const source = parseYamlSource((options.displayPath ?? defaultDisplayPath)(absolute), text);
+  const report = new Report(source);
+  const jobs: JobDefinition[] = [];
+
+  if (source.value !== undefined) {
+    const value = source.value;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      report.at([], `must be a map with version and jobs (got ${shown(value)})`);
+    } else {
+      checkSchema(value, report);
+      jobs.push(...checkJobs(value as Record<string, unknown>, root, env, report));
+    }
+  }
+
+  const problems: Problem[] = [...source.problems, ...report.problems].sort((a, b) => a.line - b.line || a.col - b.col);
+  if (problems.length > 0) throw new ManifestError(problems);
+  return { file: absolute, root, env, jobs };
+}
+
+/** The checks a JSON Schema cannot make, and normalization of the jobs that pass. */
+function checkJobs(manifest: Record<string, unknown>, root: string, env: string, report: Report): JobDefinition[] {
+  const defaults = isMap(manifest.defaults) ? manifest.defaults : {};
+  const defaultZone = defaults.timezone === undefined ? null : readZone(defaults.timezone, ["defaults", "timezone"], report);
+  checkDurations(defaults, ["defaults"], report);
+  if (!isMap(manifest.jobs)) return [];
+
+  const jobs: JobDefinition[] = [];
+  for (const [name, raw] of Object.entries(manifest.jobs)) {
+    const path = ["jobs", name];
+    if (!JOB_NAME.test(name)) {
+      report.at(path, `is not a valid job name: use lowercase letters, digits, '-', '_' and '.', starting with a letter or digit (got ${JSON.stringify(name)})`, "key");
+    }
+    if (!isMap(raw)) continue;
+    const zone = raw.timezone === undefined ? defaultZone : readZone(raw.timezone, [...path, "timezone"], report);
+    const schedule = readSchedule(raw.schedule, [...path, "schedule"], report, zone);
+    checkDurations(raw, path, report);
+    let handlerPath: string | null = null;
+    if (typeof raw.handler === "string") {
+      const resolved = resolveHandlerPath(raw.handler, root);
+      if ("problem" in resolved) report.at([...path, "handler"], resolved.problem);
+      else handlerPath = resolved.path;
+    }
+    // Only a job free of problems (schema errors included) is built.
+    if (!handlerPath || report.hasProblemsUnder(path)) continue;
+    jobs.push(
+      normalizeJob({ name, raw, defaults, handlerPath, schedule, timezone: zone, environment: env, position: { file: report.source.file, ...report.source.at(path, "key") } }),
+    );
+  }
+  return jobs;
+}
+
+function checkDurations(fields: RawJob, path: Array<string>, report: Report): void {
+  for (const key of DURATION_FIELDS) {
+    if (fields[key] !== undefined && typeof fields[key] === "number" && parseDuration(fields[key]) === null) {
+      report.at([...path, key], `must be ${DURATION_EXPECTED} (got ${shown(fields[key])})`);
+    }
+  }
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+function defaultDisplayPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel && !rel.startsWith("..") && !isAbsolute(rel) ? rel : file;
+}

@@ -1,0 +1,102 @@
+import { createHash } from "node:crypto";
+import type { JobDefinition, RetryPolicy, Schedule, SourcePosition } from "../types.js";
+import { isEnabledIn } from "./environment.js";
+import { parseDuration } from "./duration.js";
+
+/**
+ * Every default of a job in one place. A job field overrides its `defaults` entry, which
+ * overrides these; maps (`params`, `retries`, `enabled`) are replaced whole, not merged.
+ */
+export const JOB_DEFAULTS = {
+  /** @default "" */
+  description: "",
+  /** @default "inline" */
+  mode: "inline",
+  /** @default true */
+  enabled: true,
+  /** @default {} so handlers can destructure ctx.params */
+  params: {},
+  /** @default null (no timeout) */
+  timeoutMs: null,
+  /** @default "skip" */
+  overlap: "skip",
+  /** @default no retries; a bare number N means { max: N, backoff: fixed, delay: 1s } */
+  retries: { max: 0, backoff: "fixed", delayMs: 1000, maxDelayMs: null },
+  /** @default null (the process's zone) */
+  timezone: null,
+  /** @default null (Node's own heap limit) */
+  memoryMb: null,
+  /** @default 1000 */
+  latenessMs: 1000,
+  /** @default "none" */
+  catchUp: "none",
+  /** @default null (no deadline) */
+  startingDeadlineMs: null,
+  /** @default 100 */
+  historyKeep: 100,
+} satisfies Partial<JobDefinition>;
+
+/** The raw job fields after schema and semantic checks passed (defaults not yet applied). */
+export type RawJob = Record<string, unknown>;
+
+export interface NormalizeInput {
+  name: string;
+  raw: RawJob;
+  defaults: RawJob;
+  handlerPath: string;
+  schedule: Schedule | null;
+  timezone: string | null;
+  environment: string;
+  position: SourcePosition;
+}
+
+/** Builds the typed, defaults-applied definition later stages consume. Input is already valid. */
+export function normalizeJob(input: NormalizeInput): JobDefinition {
+  const { raw, defaults } = input;
+  const pick = (key: string): unknown => (raw[key] !== undefined ? raw[key] : defaults[key]);
+  const duration = (key: string, fallback: number | null) => {
+    const value = pick(key);
+    return value === undefined ? fallback : parseDuration(value);
+  };
+  const job: Omit<JobDefinition, "specHash"> = {
+    name: input.name,
+    description: (pick("description") as string | undefined) ?? JOB_DEFAULTS.description,
+    handler: raw.handler as string,
+    handlerPath: input.handlerPath,
+    schedule: input.schedule,
+    scheduleSource: raw.schedule ?? null,
+    mode: (pick("mode") as JobDefinition["mode"] | undefined) ?? JOB_DEFAULTS.mode,
+    enabled: isEnabledIn(pick("enabled") ?? JOB_DEFAULTS.enabled, input.environment),
+    params: pick("params") ?? structuredClone(JOB_DEFAULTS.params),
+    timeoutMs: duration("timeout", JOB_DEFAULTS.timeoutMs),
+    overlap: (pick("overlap") as JobDefinition["overlap"] | undefined) ?? JOB_DEFAULTS.overlap,
+    retries: retryPolicy(pick("retries")),
+    timezone: input.timezone,
+    memoryMb: (pick("memory") as number | undefined) ?? JOB_DEFAULTS.memoryMb,
+    latenessMs: duration("lateness", JOB_DEFAULTS.latenessMs)!,
+    catchUp: (pick("catchUp") as JobDefinition["catchUp"] | undefined) ?? JOB_DEFAULTS.catchUp,
+    startingDeadlineMs: duration("startingDeadline", JOB_DEFAULTS.startingDeadlineMs),
+    historyKeep: ((pick("history") as { keep?: number } | undefined)?.keep) ?? JOB_DEFAULTS.historyKeep,
+    position: input.position,
+  };
+  return { ...job, specHash: specHash(job) };
+}
+
+function retryPolicy(raw: unknown): RetryPolicy {
+  const base = JOB_DEFAULTS.retries;
+  if (raw === undefined) return { ...base, backoff: "fixed" };
+  if (typeof raw === "number") return { ...base, backoff: "fixed", max: raw };
+  const r = raw as { max: number; backoff?: RetryPolicy["backoff"]; delay?: unknown; maxDelay?: unknown };
+  return {
+    max: r.max,
+    backoff: r.backoff ?? "fixed",
+    delayMs: r.delay === undefined ? base.delayMs : parseDuration(r.delay)!,
+    maxDelayMs: r.maxDelay === undefined ? null : parseDuration(r.maxDelay),
+  };
+}
+
+/** Hash of what decides how a fire runs; equal hashes on two replicas = the same run. */
+function specHash(job: Omit<JobDefinition, "specHash">): string {
+  const decisive = [job.handler, job.scheduleSource, job.timezone, job.mode, job.params, job.timeoutMs, job.overlap, job.retries, job.memoryMb, job.enabled];
+  return createHash("sha256").update(JSON.stringify(decisive)).digest("hex").slice(0, 16);
+}

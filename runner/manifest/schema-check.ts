@@ -1,0 +1,123 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import formatsPlugin from "ajv-formats";
+import { packageRoot } from "../package-root.js";
+import { DURATION_EXPECTED } from "./duration.js";
+import { shown, type Report } from "./report.js";
+import type { ValuePath } from "./yaml-source.js";
+
+// ajv-formats is CommonJS: under NodeNext its default import is the module object.
+const addFormats = (formatsPlugin as unknown as { default: typeof formatsPlugin }).default;
+
+/** The JSON Schema is the single source of the manifest's shape (editors read it too). */
+export const manifestSchema = JSON.parse(readFileSync(join(packageRoot, "schemas", "jobs.schema.json"), "utf8")) as Record<string, unknown>;
+
+let validator: ValidateFunction | undefined;
+function validate(value: unknown): ErrorObject[] {
+  if (!validator) {
+    const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
+    addFormats(ajv);
+    validator = ajv.compile(manifestSchema);
+  }
+  return validator(value) ? [] : [...(validator.errors ?? [])];
+}
+
+/** What a value of each `anyOf` definition may be, for messages. */
+const EXPECTED: Record<string, string> = {
+  duration: DURATION_EXPECTED,
+  enabled: 'true, false, a list of environment names, or a map { <env>: true|false, "*": true|false }',
+  retries: "a number of retries or a map { max, backoff, delay, maxDelay }",
+};
+
+const TYPE_NAMES: Record<string, string> = {
+  object: "a map",
+  array: "a list",
+  string: "a string",
+  integer: "a whole number",
+  number: "a number",
+  boolean: "true or false",
+};
+
+/**
+ * Checks the parsed manifest against the JSON Schema and reports ajv's errors as
+ * positioned, readable problems. Schedules and job names have their own, more precise
+ * checks, so ajv's errors about them are left out here.
+ */
+export function checkSchema(value: unknown, report: Report): void {
+  const errors = validate(value)
+    .map((error) => ({ error, path: toPath(error.instancePath) }))
+    .filter(({ error, path }) => !isScheduleError(path) && error.keyword !== "propertyNames" && !error.propertyName);
+
+  // For a value that matched no branch of an anyOf: if a branch of the right shape got
+  // further (errors deeper inside the value), report those; else one "must be ..." line.
+  const composite = errors.filter(({ error }) => error.keyword === "anyOf");
+  const isUnder = (path: ValuePath, parent: ValuePath) => parent.every((p, i) => String(path[i]) === String(p));
+  for (const { error, path } of errors) {
+    const owner = composite.find((c) => isUnder(path, c.path));
+    if (owner) {
+      const deeper = errors.some((e) => e.path.length > owner.path.length && isUnder(e.path, owner.path));
+      if (error.keyword === "anyOf" && error === owner.error && !deeper) report.at(path, `must be ${expectedOf(error)} (got ${shown(valueAt(value, path))})`);
+      if (path.length === owner.path.length) continue;
+    }
+    reportError(error, path, valueAt(value, path), report);
+  }
+}
+
+function reportError(error: ErrorObject, path: ValuePath, got: unknown, report: Report): void {
+  const params = error.params as Record<string, unknown>;
+  switch (error.keyword) {
+    case "additionalProperties": {
+      const key = String(params.additionalProperty);
+      const supported = Object.keys((error.parentSchema as { properties?: object }).properties ?? {});
+      const note = path.length === 1 && path[0] === "defaults" && (key === "handler" || key === "schedule") ? "; defaults may set any job field except handler and schedule" : "";
+      report.at([...path, key], `is not a known key${note}; supported keys are: ${supported.join(", ")}`, "key");
+      return;
+    }
+    case "required":
+      report.at(path, `is missing required key '${String(params.missingProperty)}'`, "key");
+      return;
+    case "enum":
+      report.at(path, `must be one of ${(params.allowedValues as unknown[]).join(", ")} (got ${shown(got)})`);
+      return;
+    case "const":
+      report.at(path, `must be ${JSON.stringify(params.allowedValue)} (got ${shown(got)})`);
+      return;
+    case "type":
+      report.at(path, `must be ${String(params.type).split(",").map((t) => TYPE_NAMES[t] ?? t).join(" or ")} (got ${shown(got)})`);
+      return;
+    case "minimum":
+      report.at(path, `must be at least ${String(params.limit)} (got ${shown(got)})`);
+      return;
+    case "pattern":
+      report.at(path, path[path.length - 1] === "handler" ? `must be a .ts, .mts, .js, .mjs or .cjs file (got ${shown(got)})` : `must match ${String(params.pattern)} (got ${shown(got)})`);
+      return;
+    default:
+      report.at(path, `${error.message ?? "is invalid"} (got ${shown(got)})`);
+  }
+}
+
+function expectedOf(error: ErrorObject): string {
+  // `timeout` is a `$ref` to `duration`: follow refs to the definition that has a wording.
+  const defs = manifestSchema.$defs as Record<string, { $ref?: string }>;
+  let def = /#\/\$defs\/(\w+)\//.exec(error.schemaPath)?.[1];
+  while (def && !EXPECTED[def] && defs[def]?.$ref) def = defs[def]!.$ref!.split("/").pop();
+  return (def && EXPECTED[def]) ?? "a valid value";
+}
+
+function isScheduleError(path: ValuePath): boolean {
+  return path[0] === "jobs" && path[2] === "schedule";
+}
+
+function toPath(pointer: string): ValuePath {
+  return pointer === "" ? [] : pointer.slice(1).split("/").map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+function valueAt(value: unknown, path: ValuePath): unknown {
+  let node = value;
+  for (const key of path) {
+    if (node === null || typeof node !== "object" || !Object.hasOwn(node, key)) return undefined;
+    node = (node as Record<string, unknown>)[key];
+  }
+  return node;
+}

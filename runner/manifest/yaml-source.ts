@@ -1,0 +1,103 @@
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node } from "yaml";
+import type { Problem } from "../errors.js";
+
+/** A path into the parsed manifest, as ajv and the checks name it: keys and indexes. */
+export type ValuePath = ReadonlyArray<string | number>;
+
+/**
+ * A parsed YAML file that remembers where everything was written, so any problem found
+ * later (by ajv, by a semantic check) can be reported at its `FILE:LINE:COL`.
+ */
+export interface YamlSource {
+  file: string;
+  text: string;
+  /** The plain JS value (`undefined` when the YAML could not be parsed at all). */
+  value: unknown;
+  /** Problems found while parsing: syntax, duplicate keys, tabs, alias bombs. */
+  problems: Problem[];
+  /** Position of the value at `path` (or of its key, with `"key"`). Falls back to the nearest parent. */
+  at(path: ValuePath, part?: "key" | "value"): { line: number; col: number };
+  /** Position of a character offset inside the scalar at `path` (cron fields). */
+  inScalar(path: ValuePath, offset: number): { line: number; col: number };
+}
+
+/** Aliases a manifest may expand: far above any real manifest, far below a "billion laughs". */
+const MAX_ALIAS_COUNT = 100;
+
+export function parseYamlSource(file: string, text: string): YamlSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, strict: true });
+  const pos = (offset: number) => lineCounter.linePos(offset);
+  const problems: Problem[] = [...doc.errors, ...doc.warnings].map((e) => ({
+    file,
+    ...pos(e.pos[0]),
+    message: e.code === "DUPLICATE_KEY" ? `duplicate key ${JSON.stringify(text.slice(e.pos[0], e.pos[1]))}: keys of a map (and job names) must be unique` : firstLine(e.message),
+  }));
+
+  let value: unknown;
+  // A duplicate key leaves a well-formed tree, so the other checks still run and every
+  // problem is reported in one pass; after a syntax error they would only add noise.
+  if (doc.errors.every((e) => e.code === "DUPLICATE_KEY")) {
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      // The yaml package throws (without a position) when aliases expand too far.
+      problems.push({ file, ...pos(firstAliasOffset(doc)), message: `${(err as Error).message} (at most ${MAX_ALIAS_COUNT} alias expansions)` });
+    }
+  }
+
+  const nodeAt = (path: ValuePath, part: "key" | "value"): Node | null => findNode(doc, path, part);
+  return {
+    file,
+    text,
+    value,
+    problems,
+    at(path, part = "value") {
+      for (let depth = path.length; depth >= 0; depth--) {
+        const node = nodeAt(path.slice(0, depth), depth === path.length ? part : "value");
+        if (node?.range) return pos(node.range[0]);
+      }
+      return { line: 1, col: 1 };
+    },
+    inScalar(path, offset) {
+      const node = nodeAt(path, "value");
+      if (!isScalar(node) || !node.range) return this.at(path);
+      const quoted = node.type === "QUOTE_DOUBLE" || node.type === "QUOTE_SINGLE";
+      return pos(node.range[0] + (quoted ? 1 : 0) + offset);
+    },
+  };
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
+}
+
+function findNode(doc: Document, path: ValuePath, part: "key" | "value"): Node | null {
+  let node: unknown = doc.contents;
+  for (let i = 0; i < path.length; i++) {
+    const segment = path[i];
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(segment));
+      if (!pair) return null;
+      if (i === path.length - 1 && part === "key") return pair.key as Node;
+      node = pair.value;
+    } else if (isSeq(node)) {
+      node = node.items[Number(segment)];
+    } else {
+      return null;
+    }
+  }
+  return (node as Node | null) ?? null;
+}
+
+function firstAliasOffset(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
+}
