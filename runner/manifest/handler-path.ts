@@ -15,7 +15,7 @@ export function resolveHandlerPath(handler: string, root: string): { path: strin
     real = realpathSync(written);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") return { problem: `file "${handler}" does not exist (expected a handler module at ${written})` };
+    if (code === "ENOENT") return { problem: `file "${handler}" does not exist (relative to the manifest's folder)` };
     return { problem: `"${handler}" cannot be read: ${(err as Error).message}` };
   }
   if (!isInside(real, root)) return { problem: `"${handler}" resolves to ${real}, outside the project folder ${root}` };

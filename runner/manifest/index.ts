@@ -1,5 +1,5 @@
 export { loadManifest, parseManifest, type LoadOptions } from "./load-manifest.js";
 export { resolveEnvironment, isEnabledIn } from "./environment.js";
 export { parseDuration, formatDuration } from "./duration.js";
-export { JOB_DEFAULTS } from "./normalize-job.js";
+export { JOB_DEFAULTS, JOB_FIELDS } from "./normalize-job.js";
 export { manifestSchema } from "./schema-check.js";

@@ -76,7 +76,7 @@ function checkJobs(manifest: Record<string, unknown>, root: string, env: string,
     const schedule = readSchedule(raw.schedule, [...path, "schedule"], report, zone);
     checkDurations(raw, path, report);
     let handlerPath: string | null = null;
-    if (typeof raw.handler === "string") {
+    if (typeof raw.handler === "string" && !report.hasProblemsUnder([...path, "handler"])) {
       const resolved = resolveHandlerPath(raw.handler, root);
       if ("problem" in resolved) report.at([...path, "handler"], resolved.problem);
       else handlerPath = resolved.path;

@@ -36,6 +36,12 @@ export const JOB_DEFAULTS = {
   historyKeep: 100,
 } satisfies Partial<JobDefinition>;
 
+/** Every field a job may have in jobs.yaml; the schema's job properties must be exactly these. */
+export const JOB_FIELDS = [
+  "handler", "schedule", "description", "mode", "enabled", "params", "timeout", "overlap",
+  "retries", "timezone", "memory", "lateness", "catchUp", "startingDeadline", "history",
+] as const;
+
 /** The raw job fields after schema and semantic checks passed (defaults not yet applied). */
 export type RawJob = Record<string, unknown>;
 

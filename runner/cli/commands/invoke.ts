@@ -1,0 +1,35 @@
+import { COMMON_FLAGS, parseFlags, STORE_FLAG } from "../args.js";
+import { EXIT, printJson } from "../output.js";
+import { createLogger } from "../../log/logger.js";
+import { createRunner } from "../../runner.js";
+import { RunletError } from "../../errors.js";
+
+export const invokeFlags = {
+  ...COMMON_FLAGS,
+  ...STORE_FLAG,
+  params: { type: "string", description: "params for this run, as JSON (default: the job's params)" },
+} as const;
+
+/** `runlet invoke JOB`: run one job now; its result as JSON on stdout. Exit 0 ok, 1 failed, 2 bad input. */
+export async function invokeCommand(argv: string[]): Promise<number> {
+  const { flags, positionals } = parseFlags(argv, invokeFlags);
+  const [name, ...extra] = positionals;
+  if (!name || extra.length > 0) throw new RunletError("BAD_INPUT", "usage: runlet invoke JOB [--params JSON] [--manifest F] [--env E]");
+  let params: unknown;
+  if (flags.params !== undefined) {
+    try {
+      params = JSON.parse(flags.params);
+    } catch (err) {
+      throw new RunletError("BAD_INPUT", `--params must be JSON (${(err as Error).message})`, { cause: err });
+    }
+  }
+  const logger = createLogger({ pretty: process.stderr.isTTY });
+  await using runner = createRunner({ manifest: flags.manifest, env: flags.env, logger, shutdownGraceMs: 0 });
+  const record = await runner.invoke(name, params);
+  if (record.status === "ok") {
+    printJson(record.result ?? null);
+    return EXIT.ok;
+  }
+  process.stderr.write(`runlet: ${name} ${record.status}: ${record.error?.message ?? "no error message"}\n`);
+  return EXIT.jobFailed;
+}

@@ -1,0 +1,259 @@
+import { randomUUID } from "node:crypto";
+import { RunletError } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import type { Clock } from "../schedule/index.js";
+import type { JobDefinition, RunError, RunMode, RunRecord, RunTrigger } from "../types.js";
+import type { Executor } from "./executor.js";
+import { retryDelay } from "./retry-delay.js";
+
+/** A job as the dispatcher runs it: its definition and the module its next run imports. */
+export interface ActiveJob {
+  def: JobDefinition;
+  modulePath: string;
+}
+
+export interface DispatcherOptions {
+  executors: Record<RunMode, Executor>;
+  logger: Logger;
+  clock: Clock;
+  /** The environment name handed to handlers as `ctx.env`. */
+  env: string;
+  /** Called with every record: once when a run starts (`running`), once when it ends. */
+  onRecord: (record: RunRecord) => void;
+  /** How long a run may go on after its signal aborted before it is given up on. @default 2000 */
+  abortGraceMs?: number;
+}
+
+interface LiveRun {
+  runId: string;
+  controller: AbortController;
+  done: Promise<RunRecord>;
+}
+
+interface JobState {
+  running: Map<string, LiveRun>;
+  /** `overlap: queue`: the one fire waiting for the running one to end. */
+  queued: { job: ActiveJob; fireDate: Date } | null;
+}
+
+/**
+ * Turns fires and invokes into runs: applies lateness and overlap, runs attempts with
+ * timeout and retries on the job's executor, and reports a record at start and at end.
+ * Runs never throw out of here: every outcome becomes a record.
+ */
+export class Dispatcher {
+  private readonly states = new Map<string, JobState>();
+  private readonly abortGraceMs: number;
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.abortGraceMs = options.abortGraceMs ?? 2000;
+  }
+
+  /** A scheduled fire (or a caught-up one, `trigger: "catch-up"`, exempt from lateness). */
+  fire(job: ActiveJob, fireDate: Date, trigger: RunTrigger = "schedule"): void {
+    const { def } = job;
+    const now = this.options.clock.now();
+    if (trigger === "schedule" && now - fireDate.getTime() > def.latenessMs) {
+      this.skip(def, fireDate, "late", trigger, `started ${now - fireDate.getTime()}ms after its scheduled time (lateness limit ${def.latenessMs}ms)`);
+      return;
+    }
+    const state = this.state(def.name);
+    if (state.running.size > 0) {
+      switch (def.overlap) {
+        case "skip":
+          this.skip(def, fireDate, "overlap", trigger, "the previous run is still going (overlap: skip)");
+          return;
+        case "queue":
+          if (state.queued) {
+            this.skip(def, fireDate, "overlap", trigger, "the previous run is still going and one fire already waits (overlap: queue)");
+          } else {
+            state.queued = { job, fireDate };
+          }
+          return;
+        case "replace":
+          for (const run of state.running.values()) run.controller.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
+          break;
+        case "allow":
+          break;
+      }
+    }
+    void this.start(job, fireDate, trigger, job.def.params);
+  }
+
+  /** Runs a job now, whatever its schedule and overlap; resolves with the final record. */
+  invoke(job: ActiveJob, params: unknown = job.def.params): Promise<RunRecord> {
+    return this.start(job, new Date(this.options.clock.now()), "invoke", params);
+  }
+
+  /** Runs in flight across every job. */
+  get inFlight(): number {
+    let n = 0;
+    for (const state of this.states.values()) n += state.running.size;
+    return n;
+  }
+
+  /** Drops waiting fires (recorded as cancelled) and waits up to `timeoutMs` for runs in flight. */
+  async drain(timeoutMs: number): Promise<boolean> {
+    for (const state of this.states.values()) {
+      if (state.queued) this.skip(state.queued.job.def, state.queued.fireDate, "shutdown", "schedule", "the runner stopped before it could run", "cancelled");
+      state.queued = null;
+    }
+    const all = [...this.states.values()].flatMap((s) => [...s.running.values()].map((r) => r.done));
+    if (all.length === 0) return true;
+    let timer: unknown;
+    const timedOut = new Promise<false>((resolve) => {
+      timer = this.options.clock.setTimeout(() => resolve(false), timeoutMs);
+    });
+    const finished = await Promise.race([Promise.all(all).then(() => true as const), timedOut]);
+    this.options.clock.clearTimeout(timer);
+    return finished;
+  }
+
+  /** Aborts every run in flight (their `ctx.signal`) and waits for them to end. */
+  async abortAll(reason: string): Promise<void> {
+    const runs = [...this.states.values()].flatMap((s) => [...s.running.values()]);
+    for (const run of runs) run.controller.abort(new RunletError("JOB_CANCELLED", reason));
+    await Promise.all(runs.map((r) => r.done));
+  }
+
+  private state(name: string): JobState {
+    let state = this.states.get(name);
+    if (!state) this.states.set(name, (state = { running: new Map(), queued: null }));
+    return state;
+  }
+
+  private skip(def: JobDefinition, fireDate: Date, reason: string, trigger: RunTrigger, why: string, status: "skipped" | "cancelled" = "skipped"): void {
+    const runId = randomUUID();
+    this.options.logger.warn({ job: def.name, runId, scheduledAt: fireDate.toISOString(), reason }, `run ${status}: ${why}`);
+    this.options.onRecord({ runId, job: def.name, status, scheduledAt: fireDate.toISOString(), startedAt: null, finishedAt: null, attempt: 0, error: null, result: null, reason, trigger });
+  }
+
+  private start(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown): Promise<RunRecord> {
+    const state = this.state(job.def.name);
+    const run: LiveRun = { runId: randomUUID(), controller: new AbortController(), done: undefined as unknown as Promise<RunRecord> };
+    run.done = this.runAttempts(job, run, fireDate, trigger, params).finally(() => {
+      state.running.delete(run.runId);
+      const next = state.queued;
+      if (next && state.running.size === 0) {
+        state.queued = null;
+        void this.start(next.job, next.fireDate, "schedule", next.job.def.params);
+      }
+    });
+    state.running.set(run.runId, run);
+    return run.done;
+  }
+
+  private async runAttempts(job: ActiveJob, run: LiveRun, fireDate: Date, trigger: RunTrigger, params: unknown): Promise<RunRecord> {
+    const { def } = job;
+    const { clock, logger, onRecord } = this.options;
+    const log = logger.child({ job: def.name, runId: run.runId });
+    const startedAt = new Date(clock.now());
+    const base = { runId: run.runId, job: def.name, scheduledAt: fireDate.toISOString(), startedAt: startedAt.toISOString(), trigger, reason: null };
+    const lateness = startedAt.getTime() - fireDate.getTime();
+
+    for (let attempt = 1; ; attempt++) {
+      onRecord({ ...base, status: "running", finishedAt: null, attempt, error: null, result: null });
+      log.info({ scheduledAt: base.scheduledAt, latenessMs: trigger === "invoke" ? undefined : lateness, attempt, mode: def.mode }, "run started");
+      const attemptStart = clock.now();
+      const outcome = await this.attempt(job, run, fireDate, attempt, params, log);
+      const durationMs = clock.now() - attemptStart;
+      const finished = { ...base, finishedAt: new Date(clock.now()).toISOString(), attempt };
+
+      if (outcome.status === "ok") {
+        log.info({ status: "ok", durationMs, attempt }, "run ended");
+        const record: RunRecord = { ...finished, status: "ok", error: null, result: outcome.result ?? null };
+        onRecord(record);
+        return record;
+      }
+      const retryable = outcome.status !== "cancelled" && !run.controller.signal.aborted && attempt <= def.retries.max;
+      const level = retryable ? "warn" : "error";
+      log[level]({ status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
+      if (!retryable) {
+        const record: RunRecord = { ...finished, status: outcome.status, error: outcome.error, result: null };
+        onRecord(record);
+        return record;
+      }
+      await this.sleep(retryDelay(def.retries, attempt), run.controller.signal);
+      if (run.controller.signal.aborted) {
+        const record: RunRecord = { ...finished, status: "cancelled", error: toRunError(run.controller.signal.reason), result: null };
+        onRecord(record);
+        return record;
+      }
+    }
+  }
+
+  /** One try: the executor call raced against the job's timeout and the run's aborts. */
+  private async attempt(
+    job: ActiveJob,
+    run: LiveRun,
+    fireDate: Date,
+    attempt: number,
+    params: unknown,
+    log: Logger,
+  ): Promise<{ status: "ok"; result: unknown } | { status: "failed" | "timeout" | "cancelled"; error: RunError }> {
+    const { def } = job;
+    const { clock } = this.options;
+    // The attempt's own signal: aborted by the run (replace, shutdown) or by its timeout.
+    const controller = new AbortController();
+    const onRunAbort = () => controller.abort(run.controller.signal.reason);
+    run.controller.signal.addEventListener("abort", onRunAbort, { once: true });
+    if (run.controller.signal.aborted) onRunAbort();
+    let timedOut = false;
+    const timeout =
+      def.timeoutMs === null
+        ? undefined
+        : clock.setTimeout(() => {
+            timedOut = true;
+            controller.abort(new RunletError("JOB_TIMEOUT", `timed out after ${def.timeoutMs}ms`));
+          }, def.timeoutMs);
+
+    const executor = this.options.executors[def.mode];
+    const execution = executor
+      .run({ job: def.name, runId: run.runId, modulePath: job.modulePath, fireDate, attempt, params, env: this.options.env, signal: controller.signal, log, memoryMb: def.memoryMb })
+      .then((result) => ({ settled: true as const, ok: true as const, result }), (error: unknown) => ({ settled: true as const, ok: false as const, error }));
+
+    // An inline handler cannot be killed: after an abort it gets a grace period, then the
+    // run is recorded as ended while the handler may still be running.
+    const abandoned = new Promise<{ settled: false }>((resolve) => {
+      const arm = () => clock.setTimeout(() => resolve({ settled: false }), this.abortGraceMs + (def.mode === "thread" ? 1000 : 0));
+      if (controller.signal.aborted) arm();
+      else controller.signal.addEventListener("abort", arm, { once: true });
+    });
+    const outcome = await Promise.race([execution, abandoned]);
+    if (timeout !== undefined) clock.clearTimeout(timeout);
+    run.controller.signal.removeEventListener("abort", onRunAbort);
+
+    if (!outcome.settled && def.mode === "inline") {
+      log.warn({ graceMs: this.abortGraceMs }, "inline handler did not stop after its signal aborted; it cannot be terminated in the main thread: use `mode: thread` for handlers that may hang");
+    }
+    if (timedOut) return { status: "timeout", error: { message: `timed out after ${def.timeoutMs}ms`, code: "JOB_TIMEOUT" } };
+    if (controller.signal.aborted) return { status: "cancelled", error: toRunError(controller.signal.reason) };
+    if (!outcome.settled) return { status: "failed", error: { message: "run did not settle", code: "JOB_FAILED" } };
+    if (outcome.ok) return { status: "ok", result: outcome.result };
+    return { status: "failed", error: toRunError(outcome.error) };
+  }
+
+  private sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.options.clock.setTimeout(done, ms);
+      function done() {
+        signal.removeEventListener("abort", onAbort);
+        resolve();
+      }
+      const clock = this.options.clock;
+      function onAbort() {
+        clock.clearTimeout(timer);
+        done();
+      }
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+}
+
+export function toRunError(err: unknown): RunError {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { message: err.message, ...(typeof code === "string" ? { code } : {}), ...(err.stack ? { stack: err.stack } : {}) };
+  }
+  return { message: String(err) };
+}

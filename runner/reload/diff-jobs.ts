@@ -1,0 +1,33 @@
+import type { JobDefinition } from "../types.js";
+
+/** What a reload changes, by job name. */
+export interface ManifestDiff {
+  added: string[];
+  removed: string[];
+  /** Jobs whose schedule or enablement changed: their timers are replaced. */
+  rescheduled: string[];
+  /** Jobs with other changes (params, timeout, mode, handler, ...): apply from the next run. */
+  changed: string[];
+}
+
+export function diffJobs(before: readonly JobDefinition[], after: readonly JobDefinition[]): ManifestDiff {
+  const old = new Map(before.map((j) => [j.name, j]));
+  const diff: ManifestDiff = { added: [], removed: [], rescheduled: [], changed: [] };
+  for (const job of after) {
+    const previous = old.get(job.name);
+    if (!previous) diff.added.push(job.name);
+    else if (scheduleKey(previous) !== scheduleKey(job)) diff.rescheduled.push(job.name);
+    else if (JSON.stringify(previous) !== JSON.stringify(job)) diff.changed.push(job.name);
+    old.delete(job.name);
+  }
+  diff.removed = [...old.keys()];
+  return diff;
+}
+
+function scheduleKey(job: JobDefinition): string {
+  return JSON.stringify([job.schedule, job.enabled]);
+}
+
+export function isEmptyDiff(diff: ManifestDiff): boolean {
+  return diff.added.length + diff.removed.length + diff.rescheduled.length + diff.changed.length === 0;
+}

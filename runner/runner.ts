@@ -1,0 +1,210 @@
+import { EventEmitter } from "node:events";
+import { resolve } from "node:path";
+import { HandlerCompiler, type CompiledHandler } from "./compile/index.js";
+import { ManifestError, RunletError } from "./errors.js";
+import { Dispatcher, type ActiveJob } from "./execute/dispatcher.js";
+import type { Executor } from "./execute/executor.js";
+import { InlineExecutor } from "./execute/inline-executor.js";
+import { ThreadExecutor } from "./execute/thread-executor.js";
+import { silentLogger, type Logger } from "./log/logger.js";
+import { loadManifest, resolveEnvironment } from "./manifest/index.js";
+import { Scheduler, systemClock, type Clock, type FireBatch } from "./schedule/index.js";
+import { diffJobs, type ManifestDiff } from "./reload/diff-jobs.js";
+import type { JobDefinition, Manifest, RunMode, RunRecord } from "./types.js";
+
+export interface RunnerOptions {
+  /** The manifest file. @default "./jobs.yaml" */
+  manifest?: string;
+  /** The environment `enabled` is read for. @default --env, RUNLET_ENV, NODE_ENV, "development" */
+  env?: string;
+  /** @default a logger that drops everything */
+  logger?: Logger;
+  /** Time source for timers; tests inject a fake one. @default the system clock */
+  clock?: Clock;
+  /** How long `stop()` waits for runs in flight before aborting them. @default 30000 */
+  shutdownGraceMs?: number;
+  /** How long an aborted run may go on before it is terminated (thread) or given up on (inline). @default 2000 */
+  abortGraceMs?: number;
+  /** Executors by mode, for tests and embedding. @default inline + a worker-thread pool */
+  executors?: Partial<Record<RunMode, Executor>>;
+}
+
+export interface RunnerEvents {
+  /** Every run record: when a run starts and when it ends (and skipped fires). */
+  record: [RunRecord];
+  /** A reload was applied (or refused: `error` set, the last good manifest kept). */
+  reload: [ReloadResult];
+}
+
+export interface ReloadResult {
+  ok: boolean;
+  diff: ManifestDiff | null;
+  durationMs: number;
+  error?: ManifestError | RunletError;
+}
+
+/**
+ * A runner: a handle over one manifest, its compiled handlers, the schedule and the runs.
+ * Create it, `start()` it, `stop()` it (or `await using runner = createRunner(...)`).
+ */
+export class Runner extends EventEmitter<RunnerEvents> {
+  readonly manifestPath: string;
+  readonly env: string;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private compiler: HandlerCompiler | null = null;
+  private readonly dispatcher: Dispatcher;
+  private readonly scheduler: Scheduler;
+  private readonly executors: Record<RunMode, Executor>;
+  private readonly active = new Map<string, ActiveJob>();
+  private current: Manifest | null = null;
+  private started = false;
+  private stopping: Promise<void> | null = null;
+
+  constructor(private readonly options: RunnerOptions = {}) {
+    super();
+    this.manifestPath = resolve(options.manifest ?? "jobs.yaml");
+    this.env = resolveEnvironment(options.env);
+    this.logger = options.logger ?? silentLogger();
+    this.clock = options.clock ?? systemClock;
+    this.executors = {
+      inline: options.executors?.inline ?? new InlineExecutor(),
+      thread: options.executors?.thread ?? new ThreadExecutor({ logger: this.logger, graceMs: options.abortGraceMs }),
+    };
+    this.dispatcher = new Dispatcher({
+      executors: this.executors,
+      logger: this.logger,
+      clock: this.clock,
+      env: this.env,
+      abortGraceMs: options.abortGraceMs,
+      onRecord: (record) => this.emit("record", record),
+    });
+    this.scheduler = new Scheduler({ clock: this.clock, onFire: (batch) => this.onFire(batch) });
+  }
+
+  /** The manifest running now (the last good one). */
+  get manifest(): Manifest {
+    if (!this.current) throw new RunletError("BAD_INPUT", "the runner has not loaded its manifest yet: call start() or load()");
+    return this.current;
+  }
+
+  get jobs(): JobDefinition[] {
+    return this.current?.jobs ?? [];
+  }
+
+  /** Runs in flight now. */
+  get inFlight(): number {
+    return this.dispatcher.inFlight;
+  }
+
+  /** When a job fires next, or null (invoke-only, disabled, or no fire left). */
+  nextFireOf(job: string): Date | null {
+    return this.scheduler.nextFireOf(job);
+  }
+
+  /** Loads and compiles the manifest without scheduling. Throws ManifestError on any problem. */
+  async load(): Promise<Manifest> {
+    if (this.current) return this.current;
+    const result = await this.reload();
+    if (result.error) throw result.error;
+    return this.manifest;
+  }
+
+  /** Loads (if needed) and starts firing on schedule. */
+  async start(): Promise<void> {
+    await this.load();
+    this.started = true;
+    this.scheduler.start();
+    this.logger.info({ manifest: this.manifestPath, env: this.env, jobs: this.jobs.length, scheduled: this.scheduler.size }, "runner started");
+  }
+
+  /**
+   * Reads the manifest again and applies what changed: added jobs scheduled, removed ones
+   * cancelled (their runs in flight finish), changed ones rescheduled. An invalid manifest
+   * or a handler that fails to compile changes nothing: the last good state keeps running.
+   */
+  async reload(): Promise<ReloadResult> {
+    const began = performance.now();
+    let next: Manifest;
+    let compiled: Map<string, CompiledHandler>;
+    try {
+      next = loadManifest(this.manifestPath, { env: this.env });
+      compiled = await this.compileAll(next);
+    } catch (err) {
+      const error = err instanceof RunletError ? err : new RunletError("BAD_INPUT", String(err), { cause: err });
+      const result: ReloadResult = { ok: false, diff: null, durationMs: performance.now() - began, error };
+      if (this.current) this.logger.error({ problems: (error as ManifestError).problems }, `reload refused; the last good manifest keeps running:\n${error.message}`);
+      this.emit("reload", result);
+      return result;
+    }
+    const diff = diffJobs(this.current?.jobs ?? [], next.jobs);
+    this.apply(next, compiled, diff);
+    const result: ReloadResult = { ok: true, diff, durationMs: performance.now() - began };
+    this.emit("reload", result);
+    return result;
+  }
+
+  /** Runs a job now and resolves with its final record (status ok, failed, timeout, ...). */
+  async invoke(name: string, params?: unknown): Promise<RunRecord> {
+    await this.load();
+    const job = this.active.get(name);
+    if (!job) throw new RunletError("JOB_UNKNOWN", `no job named "${name}" in ${this.manifestPath} (jobs: ${[...this.active.keys()].join(", ") || "none"})`);
+    return this.dispatcher.invoke(job, params === undefined ? job.def.params : params);
+  }
+
+  /**
+   * Stops firing, lets runs in flight finish for up to `shutdownGraceMs`, then aborts the
+   * rest (their `ctx.signal`) and closes the worker pool. Safe to call twice.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.scheduler.stop();
+      const drained = await this.dispatcher.drain(this.options.shutdownGraceMs ?? 30_000);
+      if (!drained) {
+        this.logger.warn({ inFlight: this.dispatcher.inFlight }, "shutdown grace period over: aborting runs still in flight");
+        await this.dispatcher.abortAll("the runner is shutting down");
+      }
+      await Promise.all(Object.values(this.executors).map((e) => e.close()));
+      await this.compiler?.dispose();
+      if (this.started) this.logger.info({}, "runner stopped");
+    })();
+    return this.stopping;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop();
+  }
+
+  private async compileAll(manifest: Manifest): Promise<Map<string, CompiledHandler>> {
+    const compiler = (this.compiler ??= new HandlerCompiler({ root: manifest.root }));
+    const { compiled, problems } = await compiler.compileAll([...new Set(manifest.jobs.map((j) => j.handlerPath))]);
+    if (problems.length > 0) throw new ManifestError(problems);
+    return compiled;
+  }
+
+  private apply(next: Manifest, compiled: Map<string, CompiledHandler>, diff: ManifestDiff): void {
+    for (const name of diff.removed) {
+      this.scheduler.remove(name);
+      this.active.delete(name);
+    }
+    for (const job of next.jobs) {
+      this.active.set(job.name, { def: job, modulePath: compiled.get(job.handlerPath)!.modulePath });
+      if (diff.rescheduled.includes(job.name) || diff.added.includes(job.name)) {
+        if (job.enabled && job.schedule) this.scheduler.add(job.name, job.schedule);
+        else this.scheduler.remove(job.name);
+      }
+    }
+    this.current = next;
+  }
+
+  private onFire(batch: FireBatch): void {
+    for (const name of batch.jobs) {
+      const job = this.active.get(name);
+      if (job) this.dispatcher.fire(job, batch.fireDate);
+    }
+  }
+}
+
+export function createRunner(options: RunnerOptions = {}): Runner {
+  return new Runner(options);
+}
