@@ -9,7 +9,9 @@ import { ThreadExecutor } from "./execute/thread-executor.js";
 import { silentLogger, type Logger } from "./log/logger.js";
 import { loadManifest, resolveEnvironment } from "./manifest/index.js";
 import { Scheduler, systemClock, type Clock, type FireBatch } from "./schedule/index.js";
-import { diffJobs, type ManifestDiff } from "./reload/diff-jobs.js";
+import { describeDiff, diffJobs, type ManifestDiff } from "./reload/diff-jobs.js";
+import { ProjectWatcher } from "./watch/project-watcher.js";
+import { handlerPathsIn } from "./watch/wanted-files.js";
 import type { JobDefinition, Manifest, RunMode, RunRecord } from "./types.js";
 
 export interface RunnerOptions {
@@ -25,6 +27,8 @@ export interface RunnerOptions {
   shutdownGraceMs?: number;
   /** How long an aborted run may go on before it is terminated (thread) or given up on (inline). @default 2000 */
   abortGraceMs?: number;
+  /** Hot reload: watch the manifest and handlers (and their imports) and apply edits live. @default false */
+  watch?: boolean;
   /** Executors by mode, for tests and embedding. @default inline + a worker-thread pool */
   executors?: Partial<Record<RunMode, Executor>>;
 }
@@ -39,6 +43,8 @@ export interface RunnerEvents {
 export interface ReloadResult {
   ok: boolean;
   diff: ManifestDiff | null;
+  /** Handler files whose compiled module changed. */
+  rebuilt: string[];
   durationMs: number;
   error?: ManifestError | RunletError;
 }
@@ -58,6 +64,9 @@ export class Runner extends EventEmitter<RunnerEvents> {
   private readonly executors: Record<RunMode, Executor>;
   private readonly active = new Map<string, ActiveJob>();
   private current: Manifest | null = null;
+  private compiled = new Map<string, CompiledHandler>();
+  private reloading: Promise<void> = Promise.resolve();
+  private watcher: ProjectWatcher | null = null;
   private started = false;
   private stopping: Promise<void> | null = null;
 
@@ -112,7 +121,15 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   /** Loads (if needed) and starts firing on schedule. */
   async start(): Promise<void> {
-    await this.load();
+    if (this.options.watch) {
+      this.watcher = new ProjectWatcher({ logger: this.logger, onChange: (files) => void this.reload(files) });
+    }
+    const result = await this.reload();
+    if (!result.ok) {
+      await this.watcher?.close();
+      throw result.error;
+    }
+    await this.watcher?.ready;
     this.started = true;
     this.scheduler.start();
     this.logger.info({ manifest: this.manifestPath, env: this.env, jobs: this.jobs.length, scheduled: this.scheduler.size }, "runner started");
@@ -120,26 +137,37 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   /**
    * Reads the manifest again and applies what changed: added jobs scheduled, removed ones
-   * cancelled (their runs in flight finish), changed ones rescheduled. An invalid manifest
-   * or a handler that fails to compile changes nothing: the last good state keeps running.
+   * cancelled (their runs in flight finish), changed ones rescheduled; handlers whose files
+   * (or imports) are in `changedFiles` are rebuilt (all, when it is not given). An invalid
+   * manifest or a handler that fails to compile changes nothing: the last good state keeps
+   * running. Reloads run one at a time, in order.
    */
-  async reload(): Promise<ReloadResult> {
+  reload(changedFiles?: string[]): Promise<ReloadResult> {
+    const next = this.reloading.then(() => this.reloadNow(changedFiles));
+    this.reloading = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  private async reloadNow(changedFiles: string[] | undefined): Promise<ReloadResult> {
     const began = performance.now();
-    let next: Manifest;
-    let compiled: Map<string, CompiledHandler>;
+    let result: ReloadResult;
     try {
-      next = loadManifest(this.manifestPath, { env: this.env });
-      compiled = await this.compileAll(next);
+      const next = loadManifest(this.manifestPath, { env: this.env });
+      const { compiled, rebuilt } = await this.compileChanged(next, changedFiles);
+      const diff = diffJobs(this.current?.jobs ?? [], next.jobs);
+      const replacedModules = this.apply(next, compiled, diff);
+      if (replacedModules.some((job) => job.def.mode === "thread")) await this.recycleThreads();
+      result = { ok: true, diff, rebuilt, durationMs: performance.now() - began };
+      if (this.started || this.options.watch) this.logger.info({ ...diff, rebuilt: rebuilt.length, durationMs: round(result.durationMs) }, `reloaded: ${describeDiff(diff, rebuilt.length)}`);
     } catch (err) {
       const error = err instanceof RunletError ? err : new RunletError("BAD_INPUT", String(err), { cause: err });
-      const result: ReloadResult = { ok: false, diff: null, durationMs: performance.now() - began, error };
-      if (this.current) this.logger.error({ problems: (error as ManifestError).problems }, `reload refused; the last good manifest keeps running:\n${error.message}`);
-      this.emit("reload", result);
-      return result;
+      result = { ok: false, diff: null, rebuilt: [], durationMs: performance.now() - began, error };
+      if (this.current) this.logger.error({ code: error.code }, `reload refused; the last good manifest and build keep running:\n${error.message}`);
     }
-    const diff = diffJobs(this.current?.jobs ?? [], next.jobs);
-    this.apply(next, compiled, diff);
-    const result: ReloadResult = { ok: true, diff, durationMs: performance.now() - began };
+    this.watcher?.update(this.watchedFiles());
     this.emit("reload", result);
     return result;
   }
@@ -159,6 +187,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.scheduler.stop();
+      await this.watcher?.close();
       const drained = await this.dispatcher.drain(this.options.shutdownGraceMs ?? 30_000);
       if (!drained) {
         this.logger.warn({ inFlight: this.dispatcher.inFlight }, "shutdown grace period over: aborting runs still in flight");
@@ -175,26 +204,55 @@ export class Runner extends EventEmitter<RunnerEvents> {
     await this.stop();
   }
 
-  private async compileAll(manifest: Manifest): Promise<Map<string, CompiledHandler>> {
+  /** Compiles new handlers and those touched by `changedFiles`; reuses the rest. */
+  private async compileChanged(manifest: Manifest, changedFiles: string[] | undefined): Promise<{ compiled: Map<string, CompiledHandler>; rebuilt: string[] }> {
     const compiler = (this.compiler ??= new HandlerCompiler({ root: manifest.root }));
-    const { compiled, problems } = await compiler.compileAll([...new Set(manifest.jobs.map((j) => j.handlerPath))]);
+    const changed = changedFiles && new Set(changedFiles);
+    const handlers = [...new Set(manifest.jobs.map((j) => j.handlerPath))];
+    const stale = handlers.filter((h) => {
+      const known = this.compiled.get(h);
+      return !known || !changed || known.inputs.some((input) => changed.has(input));
+    });
+    const { compiled, problems } = await compiler.compileAll(stale);
     if (problems.length > 0) throw new ManifestError(problems);
-    return compiled;
+    const result = new Map(handlers.map((h) => [h, compiled.get(h) ?? this.compiled.get(h)!]));
+    const rebuilt = stale.filter((h) => compiled.get(h)?.modulePath !== this.compiled.get(h)?.modulePath);
+    this.compiled = result;
+    return { compiled: result, rebuilt };
   }
 
-  private apply(next: Manifest, compiled: Map<string, CompiledHandler>, diff: ManifestDiff): void {
+  /** Swaps in the new jobs; returns those whose module changed. Runs in flight keep theirs. */
+  private apply(next: Manifest, compiled: Map<string, CompiledHandler>, diff: ManifestDiff): ActiveJob[] {
+    const replaced: ActiveJob[] = [];
     for (const name of diff.removed) {
       this.scheduler.remove(name);
       this.active.delete(name);
     }
     for (const job of next.jobs) {
-      this.active.set(job.name, { def: job, modulePath: compiled.get(job.handlerPath)!.modulePath });
+      const active = { def: job, modulePath: compiled.get(job.handlerPath)!.modulePath };
+      const before = this.active.get(job.name);
+      if (before && before.modulePath !== active.modulePath) replaced.push(active);
+      this.active.set(job.name, active);
       if (diff.rescheduled.includes(job.name) || diff.added.includes(job.name)) {
         if (job.enabled && job.schedule) this.scheduler.add(job.name, job.schedule);
         else this.scheduler.remove(job.name);
       }
     }
     this.current = next;
+    return replaced;
+  }
+
+  /** Workers cache every module they import: new runs go to fresh workers, old ones close once idle. */
+  private async recycleThreads(): Promise<void> {
+    const thread = this.executors.thread as Executor & { recycle?: () => Promise<void> };
+    await thread.recycle?.();
+  }
+
+  /** The manifest, every local file each handler imports, and handler files not there yet. */
+  private watchedFiles(): string[] {
+    const files = new Set<string>([this.manifestPath, ...handlerPathsIn(this.manifestPath)]);
+    for (const compiled of this.compiled.values()) for (const input of compiled.inputs) files.add(input);
+    return [...files];
   }
 
   private onFire(batch: FireBatch): void {
@@ -203,6 +261,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
       if (job) this.dispatcher.fire(job, batch.fireDate);
     }
   }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
 }
 
 export function createRunner(options: RunnerOptions = {}): Runner {

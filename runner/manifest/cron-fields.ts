@@ -33,6 +33,18 @@ const FIVE_FIELDS: FieldSpec[] = [
  * into `null` (or, for a lone number like "2030", into a one-off date).
  */
 export function checkCron(expr: string): CronIssue[] {
+  // Large manifests repeat the same few cron strings; checking is pure, so remember answers.
+  let issues = checked.get(expr);
+  if (!issues) {
+    if (checked.size >= 10_000) checked.clear();
+    checked.set(expr, (issues = checkCronUncached(expr)));
+  }
+  return issues;
+}
+
+const checked = new Map<string, CronIssue[]>();
+
+function checkCronUncached(expr: string): CronIssue[] {
   const fields = [...expr.matchAll(/\S+/g)].map((m) => ({ text: m[0], offset: m.index }));
   if (fields.length !== 5 && fields.length !== 6) {
     return [{ offset: 0, message: `cron must have 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first) (got ${fields.length} in "${expr}")` }];

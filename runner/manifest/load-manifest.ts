@@ -66,6 +66,8 @@ function checkJobs(manifest: Record<string, unknown>, root: string, env: string,
   if (!isMap(manifest.jobs)) return [];
 
   const jobs: JobDefinition[] = [];
+  // Many jobs share a handler file: resolve each path (realpath + stat) once per load.
+  const handlers = new Map<string, ReturnType<typeof resolveHandlerPath>>();
   for (const [name, raw] of Object.entries(manifest.jobs)) {
     const path = ["jobs", name];
     if (!JOB_NAME.test(name)) {
@@ -77,7 +79,8 @@ function checkJobs(manifest: Record<string, unknown>, root: string, env: string,
     checkDurations(raw, path, report);
     let handlerPath: string | null = null;
     if (typeof raw.handler === "string" && !report.hasProblemsUnder([...path, "handler"])) {
-      const resolved = resolveHandlerPath(raw.handler, root);
+      let resolved = handlers.get(raw.handler);
+      if (!resolved) handlers.set(raw.handler, (resolved = resolveHandlerPath(raw.handler, root)));
       if ("problem" in resolved) report.at([...path, "handler"], resolved.problem);
       else handlerPath = resolved.path;
     }

@@ -31,3 +31,15 @@ function scheduleKey(job: JobDefinition): string {
 export function isEmptyDiff(diff: ManifestDiff): boolean {
   return diff.added.length + diff.removed.length + diff.rescheduled.length + diff.changed.length === 0;
 }
+
+/** "+a -b ~c (rescheduled) ~d, 1 handler rebuilt" for the one log line of a reload. */
+export function describeDiff(diff: ManifestDiff, rebuilt: number): string {
+  const parts = [
+    ...diff.added.map((n) => `+${n}`),
+    ...diff.removed.map((n) => `-${n}`),
+    ...diff.rescheduled.map((n) => `~${n} (rescheduled)`),
+    ...diff.changed.map((n) => `~${n}`),
+  ];
+  if (rebuilt > 0) parts.push(`${rebuilt} handler${rebuilt === 1 ? "" : "s"} rebuilt`);
+  return parts.join(", ") || "no changes";
+}

@@ -21,7 +21,7 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
   const graceMs = flags.grace === undefined ? 30_000 : parseDuration(flags.grace);
   if (graceMs === null) throw new RunletError("BAD_INPUT", `--grace must be a duration like 30s (got "${flags.grace}")`);
   const logger = createLogger({ pretty: flags.pretty ?? preset.pretty ?? process.stderr.isTTY });
-  const runner = createRunner({ manifest: flags.manifest, env: flags.env ?? preset.env, logger, shutdownGraceMs: graceMs });
+  const runner = createRunner({ manifest: flags.manifest, env: flags.env ?? preset.env, logger, shutdownGraceMs: graceMs, watch: flags.watch ?? preset.watch });
   await runner.start();
 
   return new Promise<number>((resolveExit) => {

@@ -1,0 +1,76 @@
+import { dirname, resolve } from "node:path";
+import { watch, type FSWatcher } from "chokidar";
+import type { Logger } from "../log/logger.js";
+
+export interface ProjectWatcherOptions {
+  /** Called once per burst of changes with every file that changed, was added or removed. */
+  onChange: (files: string[]) => void;
+  logger: Logger;
+  /**
+   * Quiet time that ends a burst. Editors save as write + rename + chmod within a few ms;
+   * a short window folds them into one reload without a noticeable wait. @default 8
+   */
+  debounceMs?: number;
+}
+
+/**
+ * Watches the files a running project depends on: the manifest, each handler and every
+ * local file it imports, and handler files the manifest names that do not exist yet.
+ *
+ * chokidar does not report a file that appears at a path it was asked to watch while it
+ * did not exist, so the watcher watches the *folders* of the wanted files (one level deep)
+ * and filters events by the wanted set, which `update()` replaces after every reload.
+ */
+export class ProjectWatcher {
+  private wanted = new Set<string>();
+  private folders = new Set<string>();
+  private readonly watcher: FSWatcher;
+  private pending = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly debounceMs: number;
+  readonly ready: Promise<void>;
+
+  constructor(private readonly options: ProjectWatcherOptions) {
+    this.debounceMs = options.debounceMs ?? 8;
+    this.watcher = watch([], {
+      ignoreInitial: true,
+      depth: 0,
+      ignored: (path) => !this.folders.has(path) && !this.wanted.has(path),
+    });
+    this.ready = new Promise((resolveReady) => this.watcher.once("ready", () => resolveReady()));
+    for (const event of ["add", "change", "unlink"] as const) this.watcher.on(event, (path: string) => this.changed(resolve(path)));
+    this.watcher.on("error", (err) => options.logger.warn({ err }, "file watcher error"));
+  }
+
+  /** Replaces the set of watched files (absolute paths). Nothing under node_modules is passed in. */
+  update(files: Iterable<string>): void {
+    const wanted = new Set([...files].map((f) => resolve(f)));
+    const folders = new Set([...wanted].map((f) => dirname(f)));
+    const added = [...folders].filter((f) => !this.folders.has(f));
+    const removed = [...this.folders].filter((f) => !folders.has(f));
+    this.wanted = wanted;
+    this.folders = folders;
+    if (removed.length > 0) this.watcher.unwatch(removed);
+    if (added.length > 0) this.watcher.add(added);
+  }
+
+  get watchedFiles(): ReadonlySet<string> {
+    return this.wanted;
+  }
+
+  async close(): Promise<void> {
+    clearTimeout(this.timer);
+    await this.watcher.close();
+  }
+
+  private changed(path: string): void {
+    if (!this.wanted.has(path)) return;
+    this.pending.add(path);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      const files = [...this.pending];
+      this.pending = new Set();
+      this.options.onChange(files);
+    }, this.debounceMs);
+  }
+}
