@@ -1,0 +1,1 @@
+export { HandlerCompiler, type CompiledHandler, type CompilerOptions } from "./handler-compiler.js";
