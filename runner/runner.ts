@@ -11,6 +11,10 @@ import { loadManifest, resolveEnvironment } from "./manifest/index.js";
 import { Scheduler, systemClock, type Clock, type FireBatch } from "./schedule/index.js";
 import { describeDiff, diffJobs, type ManifestDiff } from "./reload/diff-jobs.js";
 import { ProjectWatcher } from "./watch/project-watcher.js";
+import { MemoryStore } from "./store/memory-store.js";
+import type { RunStore } from "./store/run-store.js";
+import { missedFires } from "./recovery/missed-fires.js";
+import { isOwnerGone, thisProcess } from "./recovery/owner.js";
 import { handlerPathsIn } from "./watch/wanted-files.js";
 import type { JobDefinition, Manifest, RunMode, RunRecord } from "./types.js";
 
@@ -29,6 +33,8 @@ export interface RunnerOptions {
   abortGraceMs?: number;
   /** Hot reload: watch the manifest and handlers (and their imports) and apply edits live. @default false */
   watch?: boolean;
+  /** Where runs are recorded. The runner closes it on stop. @default an in-memory store */
+  store?: RunStore;
   /** Executors by mode, for tests and embedding. @default inline + a worker-thread pool */
   executors?: Partial<Record<RunMode, Executor>>;
 }
@@ -67,6 +73,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   private compiled = new Map<string, CompiledHandler>();
   private reloading: Promise<void> = Promise.resolve();
   private watcher: ProjectWatcher | null = null;
+  private readonly paused = new Set<string>();
+  readonly store: RunStore;
   private started = false;
   private stopping: Promise<void> | null = null;
 
@@ -76,6 +84,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.env = resolveEnvironment(options.env);
     this.logger = options.logger ?? silentLogger();
     this.clock = options.clock ?? systemClock;
+    this.store = options.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => this.keepFor(job) });
     this.executors = {
       inline: options.executors?.inline ?? new InlineExecutor(),
       thread: options.executors?.thread ?? new ThreadExecutor({ logger: this.logger, graceMs: options.abortGraceMs }),
@@ -86,7 +95,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       clock: this.clock,
       env: this.env,
       abortGraceMs: options.abortGraceMs,
-      onRecord: (record) => this.emit("record", record),
+      onRecord: (record) => this.onRecord(record),
     });
     this.scheduler = new Scheduler({ clock: this.clock, onFire: (batch) => this.onFire(batch) });
   }
@@ -130,9 +139,81 @@ export class Runner extends EventEmitter<RunnerEvents> {
       throw result.error;
     }
     await this.watcher?.ready;
+    await this.recover();
     this.started = true;
     this.scheduler.start();
     this.logger.info({ manifest: this.manifestPath, env: this.env, jobs: this.jobs.length, scheduled: this.scheduler.size }, "runner started");
+    void this.catchUp(new Date(this.clock.now()));
+  }
+
+  /** Whether a job is paused (persisted in the store; a paused job does not fire). */
+  isPaused(job: string): boolean {
+    return this.paused.has(job);
+  }
+
+  /** Pauses or resumes a job; persisted, so it holds across restarts. */
+  async setPaused(job: string, paused: boolean): Promise<void> {
+    if (!this.active.has(job)) throw new RunletError("JOB_UNKNOWN", `no job named "${job}"`);
+    if (paused) this.paused.add(job);
+    else this.paused.delete(job);
+    this.logger.info({ job, paused }, paused ? "job paused" : "job resumed");
+    await this.store.setJobState(job, { paused });
+  }
+
+  /** Ready to serve: a manifest is loaded and the store takes writes. */
+  async isReady(): Promise<{ ready: boolean; reasons: string[] }> {
+    const reasons: string[] = [];
+    if (!this.current) reasons.push("manifest not loaded");
+    try {
+      await this.store.history({ limit: 1 });
+      if (this.store.pending() > 0) reasons.push(`store has ${this.store.pending()} unwritten records`);
+    } catch (err) {
+      reasons.push(`store unreachable: ${(err as Error).message}`);
+    }
+    return { ready: reasons.length === 0, reasons };
+  }
+
+  /** Start-up: runs a dead process left `running` become `lost`; paused jobs are read back. */
+  private async recover(): Promise<void> {
+    const lost = await this.store.reapLost(isOwnerGone);
+    for (const run of lost) this.logger.warn({ job: run.job, runId: run.runId, scheduledAt: run.scheduledAt }, "run lost: the process running it is gone");
+    for (const job of this.jobs) if ((await this.store.jobState(job.name)).paused) this.paused.add(job.name);
+  }
+
+  /** Fires missed while no runner was up, per each job's catchUp policy, oldest first. */
+  private async catchUp(now: Date): Promise<void> {
+    await Promise.all(
+      this.jobs.map(async (def) => {
+        if (def.catchUp === "none") return;
+        const { fires, dropped } = missedFires(def, (await this.store.jobState(def.name)).lastFireAt, now);
+        if (fires.length === 0) return;
+        this.logger.info({ job: def.name, missed: fires.length, dropped, policy: def.catchUp }, "catching up missed fires");
+        for (const fire of fires) {
+          const job = this.active.get(def.name);
+          if (!job || this.stopping || this.paused.has(def.name)) return;
+          this.rememberFire(def.name, fire);
+          await this.dispatcher.fire(job, fire, "catch-up");
+        }
+      }),
+    );
+  }
+
+  private onRecord(record: RunRecord): void {
+    this.store.record({ ...record, owner: record.status === "running" ? thisProcess : null }).catch((err: unknown) => {
+      this.logger.error({ err, runId: record.runId }, "could not record a run");
+    });
+    this.emit("record", record);
+  }
+
+  /** The last fire time per job, for catch-up after a restart. Batched by the store. */
+  private rememberFire(job: string, fireDate: Date): void {
+    this.store.setJobState(job, { lastFireAt: fireDate }).catch((err: unknown) => {
+      this.logger.error({ err, job }, "could not record the last fire time");
+    });
+  }
+
+  private keepFor(job: string): number {
+    return this.active.get(job)?.def.historyKeep ?? 100;
   }
 
   /**
@@ -195,6 +276,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       }
       await Promise.all(Object.values(this.executors).map((e) => e.close()));
       await this.compiler?.dispose();
+      await this.store.close();
       if (this.started) this.logger.info({}, "runner stopped");
     })();
     return this.stopping;
@@ -258,7 +340,9 @@ export class Runner extends EventEmitter<RunnerEvents> {
   private onFire(batch: FireBatch): void {
     for (const name of batch.jobs) {
       const job = this.active.get(name);
-      if (job) this.dispatcher.fire(job, batch.fireDate);
+      if (!job || this.paused.has(name)) continue;
+      this.rememberFire(name, batch.fireDate);
+      void this.dispatcher.fire(job, batch.fireDate);
     }
   }
 }

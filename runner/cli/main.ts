@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { RunletError } from "../errors.js";
 import { flagHelp, type FlagSpecs } from "./args.js";
+import { historyCommand, historyFlags } from "./commands/history.js";
 import { invokeCommand, invokeFlags } from "./commands/invoke.js";
 import { listCommand, listFlags } from "./commands/list.js";
 import { devCommand, startCommand, startFlags } from "./commands/start.js";
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; flags
   validate: { run: validateCommand, flags: validateFlags, usage: "validate [flags]", summary: "check the manifest and compile every handler" },
   list: { run: listCommand, flags: listFlags, usage: "list [flags]", summary: "every job, its schedule, mode, enabled, next fires" },
   invoke: { run: invokeCommand, flags: invokeFlags, usage: "invoke JOB [flags]", summary: "run one job now and print its result as JSON" },
+  history: { run: historyCommand, flags: historyFlags, usage: "history [JOB] [flags]", summary: "recent runs from the store, newest first" },
 };
 
 const USAGE = `usage: runlet <command> [flags]

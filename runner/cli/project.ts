@@ -1,4 +1,7 @@
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
+import type { Logger } from "../log/logger.js";
+import { openStore } from "../store/open-store.js";
+import type { RunStore } from "../store/run-store.js";
 import { loadManifest, resolveEnvironment } from "../manifest/index.js";
 import type { Manifest } from "../types.js";
 import { HandlerCompiler, type CompiledHandler } from "../compile/index.js";
@@ -28,4 +31,16 @@ export async function loadProject(options: ProjectOptions): Promise<LoadedProjec
   } finally {
     await compiler.dispose();
   }
+}
+
+/**
+ * The run store a command uses: `--store`, else RUNLET_STORE, else RUNLET_DATABASE_URL,
+ * else `.runlet/runs.db` next to the manifest.
+ */
+export function storeSpec(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return flag || env.RUNLET_STORE || env.RUNLET_DATABASE_URL || undefined;
+}
+
+export async function openProjectStore(flag: string | undefined, manifest: string | undefined, logger: Logger, keepFor?: (job: string) => number): Promise<RunStore> {
+  return openStore(storeSpec(flag), { manifestDir: dirname(resolve(manifest ?? "jobs.yaml")), logger, keepFor });
 }

@@ -49,27 +49,30 @@ export class Dispatcher {
     this.abortGraceMs = options.abortGraceMs ?? 2000;
   }
 
-  /** A scheduled fire (or a caught-up one, `trigger: "catch-up"`, exempt from lateness). */
-  fire(job: ActiveJob, fireDate: Date, trigger: RunTrigger = "schedule"): void {
+  /**
+   * A scheduled fire (or a caught-up one, `trigger: "catch-up"`, exempt from lateness).
+   * Resolves with the run's final record, or null when the fire was skipped or queued.
+   */
+  fire(job: ActiveJob, fireDate: Date, trigger: RunTrigger = "schedule"): Promise<RunRecord | null> {
     const { def } = job;
     const now = this.options.clock.now();
     if (trigger === "schedule" && now - fireDate.getTime() > def.latenessMs) {
       this.skip(def, fireDate, "late", trigger, `started ${now - fireDate.getTime()}ms after its scheduled time (lateness limit ${def.latenessMs}ms)`);
-      return;
+      return Promise.resolve(null);
     }
     const state = this.state(def.name);
     if (state.running.size > 0) {
       switch (def.overlap) {
         case "skip":
           this.skip(def, fireDate, "overlap", trigger, "the previous run is still going (overlap: skip)");
-          return;
+          return Promise.resolve(null);
         case "queue":
           if (state.queued) {
             this.skip(def, fireDate, "overlap", trigger, "the previous run is still going and one fire already waits (overlap: queue)");
           } else {
             state.queued = { job, fireDate };
           }
-          return;
+          return Promise.resolve(null);
         case "replace":
           for (const run of state.running.values()) run.controller.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
           break;
@@ -77,7 +80,7 @@ export class Dispatcher {
           break;
       }
     }
-    void this.start(job, fireDate, trigger, job.def.params);
+    return this.start(job, fireDate, trigger, job.def.params);
   }
 
   /** Runs a job now, whatever its schedule and overlap; resolves with the final record. */

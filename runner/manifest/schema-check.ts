@@ -8,7 +8,7 @@ import { shown, type Report } from "./report.js";
 import type { ValuePath } from "./yaml-source.js";
 
 // ajv-formats is CommonJS: under NodeNext its default import is the module object.
-const addFormats = (formatsPlugin as unknown as { default: typeof formatsPlugin }).default;
+const addFormats = formatsPlugin.default;
 
 /** The JSON Schema is the single source of the manifest's shape (editors read it too). */
 export const manifestSchema = JSON.parse(readFileSync(join(packageRoot, "schemas", "jobs.schema.json"), "utf8")) as Record<string, unknown>;

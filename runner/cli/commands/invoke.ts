@@ -2,6 +2,7 @@ import { COMMON_FLAGS, parseFlags, STORE_FLAG } from "../args.js";
 import { EXIT, printJson } from "../output.js";
 import { createLogger } from "../../log/logger.js";
 import { createRunner } from "../../runner.js";
+import { openProjectStore } from "../project.js";
 import { RunletError } from "../../errors.js";
 
 export const invokeFlags = {
@@ -24,7 +25,8 @@ export async function invokeCommand(argv: string[]): Promise<number> {
     }
   }
   const logger = createLogger({ pretty: process.stderr.isTTY });
-  await using runner = createRunner({ manifest: flags.manifest, env: flags.env, logger, shutdownGraceMs: 0 });
+  const store = await openProjectStore(flags.store, flags.manifest, logger);
+  await using runner = createRunner({ manifest: flags.manifest, env: flags.env, logger, store, shutdownGraceMs: 0 });
   const record = await runner.invoke(name, params);
   if (record.status === "ok") {
     printJson(record.result ?? null);

@@ -1,11 +1,13 @@
-import { COMMON_FLAGS, intFlag, parseFlags } from "../args.js";
-import { loadProject } from "../project.js";
+import { COMMON_FLAGS, intFlag, parseFlags, STORE_FLAG } from "../args.js";
+import { loadProject, openProjectStore } from "../project.js";
+import { silentLogger } from "../../log/logger.js";
 import { EXIT, printJson, table } from "../output.js";
 import { describeSchedule, nextFires } from "../../schedule/index.js";
 import type { JobDefinition } from "../../types.js";
 
 export const listFlags = {
   ...COMMON_FLAGS,
+  ...STORE_FLAG,
   json: { type: "boolean", description: "print one JSON array (stable format)" },
   next: { type: "string", description: "how many next fire times to show (default 1 in the table, 5 in JSON)" },
 } as const;
@@ -20,6 +22,9 @@ export interface JobListing {
   enabled: boolean;
   timezone: string | null;
   next: string[];
+  /** Added by the run store: the newest run's status and start (or scheduled) time. */
+  lastStatus?: string | null;
+  lastRunAt?: string | null;
 }
 
 export function listJob(job: JobDefinition, count: number, now: Date): JobListing {
@@ -40,7 +45,12 @@ export async function listCommand(argv: string[]): Promise<number> {
   const { flags } = parseFlags(argv, listFlags);
   const count = intFlag(flags.next, "next", flags.json ? 5 : 1);
   const { manifest } = await loadProject({ manifest: flags.manifest, env: flags.env, compile: false });
-  const listings = manifest.jobs.map((job) => listJob(job, count, new Date()));
+  const store = await openProjectStore(flags.store, flags.manifest, silentLogger());
+  const lastRuns = await store.lastRuns().finally(() => store.close());
+  const listings = manifest.jobs.map((job) => {
+    const last = lastRuns.get(job.name);
+    return { ...listJob(job, count, new Date()), lastStatus: last?.status ?? null, lastRunAt: last ? (last.startedAt ?? last.scheduledAt) : null };
+  });
   if (flags.json) {
     printJson(listings);
     return EXIT.ok;
@@ -52,7 +62,8 @@ export async function listCommand(argv: string[]): Promise<number> {
     l.mode,
     l.enabled ? "yes" : `no (${manifest.env})`,
     l.next.join(", ") || "-",
+    l.lastStatus ? `${l.lastStatus} ${l.lastRunAt}` : "-",
   ]);
-  process.stdout.write(`${table(["NAME", "SCHEDULE", "WHEN", "MODE", "ENABLED", "NEXT (UTC)"], rows)}\n`);
+  process.stdout.write(`${table(["NAME", "SCHEDULE", "WHEN", "MODE", "ENABLED", "NEXT (UTC)", "LAST RUN"], rows)}\n`);
   return EXIT.ok;
 }

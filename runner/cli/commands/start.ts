@@ -2,6 +2,7 @@ import { COMMON_FLAGS, parseFlags, STORE_FLAG } from "../args.js";
 import { EXIT } from "../output.js";
 import { createLogger } from "../../log/logger.js";
 import { createRunner } from "../../runner.js";
+import { openProjectStore } from "../project.js";
 import { parseDuration } from "../../manifest/index.js";
 import { RunletError } from "../../errors.js";
 
@@ -21,8 +22,19 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
   const graceMs = flags.grace === undefined ? 30_000 : parseDuration(flags.grace);
   if (graceMs === null) throw new RunletError("BAD_INPUT", `--grace must be a duration like 30s (got "${flags.grace}")`);
   const logger = createLogger({ pretty: flags.pretty ?? preset.pretty ?? process.stderr.isTTY });
-  const runner = createRunner({ manifest: flags.manifest, env: flags.env ?? preset.env, logger, shutdownGraceMs: graceMs, watch: flags.watch ?? preset.watch });
-  await runner.start();
+  const store = await openProjectStore(flags.store, flags.manifest, logger, (job) => keep.get(job) ?? 100);
+  const runner = createRunner({ manifest: flags.manifest, env: flags.env ?? preset.env, logger, store, shutdownGraceMs: graceMs, watch: flags.watch ?? preset.watch });
+  const keep = new Map<string, number>();
+  runner.on("reload", () => {
+    keep.clear();
+    for (const job of runner.jobs) keep.set(job.name, job.historyKeep);
+  });
+  try {
+    await runner.start();
+  } catch (err) {
+    await runner.stop();
+    throw err;
+  }
 
   return new Promise<number>((resolveExit) => {
     let signals = 0;

@@ -1,0 +1,93 @@
+/**
+ * What the main thread and a pool worker (workers/pool-worker.ts) say to each other, in one
+ * place.
+ *
+ * - A run is one piscina task: the main thread posts a {@link TaskPayload}, the worker
+ *   answers with a {@link TaskOutcome}.
+ * - Each worker, as it loads (before piscina reports it ready, so before its first task),
+ *   sends the main thread a {@link WorkerHello} carrying the MessagePort it keeps for its
+ *   life. On that port the main thread sends {@link ControlMessage}s (abort, naming the run by
+ *   `key`) and the worker sends {@link WorkerMessage}s (log lines of a run; errors thrown
+ *   while no run was in flight).
+ *
+ * A port per worker rather than per run: creating a MessageChannel costs ~12 µs here, more
+ * than half of piscina's own per-task cost.
+ *
+ * Everything here crosses a thread boundary by structured clone: plain data only (and the
+ * hello's port, which is transferred).
+ */
+import type { MessagePort } from "node:worker_threads";
+
+/** pino's level names, in pino's numeric order (trace 10 ... fatal 60). */
+export const LOG_LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
+export type LogLevel = keyof typeof LOG_LEVELS;
+
+/** One run, main -> worker. */
+export interface TaskPayload {
+  /** Names the run on the worker's port; unique per executor (a runId repeats across attempts). */
+  key: number;
+  /** Absolute path of the compiled handler module (an .mjs/.js ESM file). */
+  modulePath: string;
+  job: string;
+  runId: string;
+  /** The fire's scheduled time, epoch milliseconds. */
+  fireDate: number;
+  attempt: number;
+  params: unknown;
+  env: string;
+  /** The main logger's numeric level: the worker drops lines below it without posting them. */
+  logLevel: number;
+}
+
+/** An Error flattened to what survives structured cloning with nothing lost. */
+export interface SerializedError {
+  name: string;
+  message: string;
+  stack?: string;
+  /** `err.code` when it is a string or a number (Node's and runlet's errors have one). */
+  code?: string | number;
+  cause?: SerializedError;
+}
+
+/** The answer to a task, worker -> main. A handler's failure is an outcome, not a rejection. */
+export type TaskOutcome = { threadId: number } & (
+  | { ok: true; value: unknown }
+  | { ok: false; code: "JOB_FAILED" | "JOB_CANCELLED" | "HANDLER_NO_DEFAULT" | "RESULT_NOT_CLONEABLE"; error: SerializedError }
+);
+
+/** worker -> main, once, on the worker's parentPort (piscina emits it as the pool's 'message'). */
+export interface WorkerHello {
+  type: "runlet:hello";
+  threadId: number;
+  port: MessagePort;
+}
+
+/** main -> worker, on the worker's port. */
+export type ControlMessage = {
+  type: "abort";
+  key: number;
+  /** Why: the main side's `signal.reason` (e.g. a JOB_TIMEOUT error), flattened. */
+  reason: SerializedError;
+};
+
+/** worker -> main, on the worker's port: a line a handler logged through ctx.log. */
+export interface LogMessage {
+  type: "log";
+  key: number;
+  level: LogLevel;
+  /** pino's merging object (Errors in it packed, see serialize.ts), absent for `log.info("msg")`. */
+  obj?: unknown;
+  msg?: string;
+}
+
+/** worker -> main, on the worker's port: an uncaught error or unhandled rejection while no run was in flight. */
+export interface StrayErrorMessage {
+  type: "stray";
+  error: SerializedError;
+}
+
+export type WorkerMessage = LogMessage | StrayErrorMessage;
+
+export function isWorkerHello(message: unknown): message is WorkerHello {
+  return typeof message === "object" && message !== null && (message as { type?: unknown }).type === "runlet:hello";
+}

@@ -1,0 +1,219 @@
+import { availableParallelism } from "node:os";
+import { fileURLToPath } from "node:url";
+import { Piscina } from "piscina";
+import { RunletError } from "../errors.js";
+import { silentLogger, type Logger } from "../log/logger.js";
+import { notStarted, type Executor, type RunRequest } from "./executor.js";
+import { KillSwitch } from "./kill-switch.js";
+import type { TaskOutcome, TaskPayload } from "./protocol.js";
+import { serializeError } from "./serialize.js";
+import { outcomeError, rejectionError } from "./thread-errors.js";
+import { WorkerLinks } from "./worker-links.js";
+import { workerEntry, workerEntryExists } from "./worker-entry.js";
+
+export interface ThreadExecutorOptions {
+  /** Where failures outside any run are logged (an error thrown by a timer a handler left behind). @default silent */
+  logger?: Logger;
+  /** How long a run may go on after its signal aborted before its worker is terminated. @default 2000 */
+  graceMs?: number;
+  /** Threads per pool; there is one pool per distinct `memory` limit. @default os.availableParallelism() */
+  maxThreads?: number;
+  /** An idle worker ends after this long, so an idle pool holds no threads. Longer than a minute keeps every-minute jobs warm. @default 120000 */
+  idleTimeoutMs?: number;
+  /** The built worker entry. @default dist/workers/pool-worker.js (see worker-entry.ts) */
+  workerFile?: URL;
+}
+
+const defaults = { graceMs: 2000, idleTimeoutMs: 120_000 } satisfies Partial<ThreadExecutorOptions>;
+
+/** One piscina pool: resourceLimits are per pool, so there is one per heap limit. */
+interface PoolEntry {
+  pool: Piscina<TaskPayload, TaskOutcome>;
+  links: WorkerLinks;
+  inFlight: number;
+  /** Set while the pool is retiring: called when its last run ends. */
+  onIdle: (() => void) | null;
+}
+
+export interface ThreadStats {
+  threads: number;
+  queued: number;
+  running: number;
+}
+
+/**
+ * Runs handlers in worker threads of piscina pools. A run that ignores its aborted signal
+ * is terminated after `graceMs` (its worker is replaced; nothing else is disturbed).
+ */
+export class ThreadExecutor implements Executor {
+  private readonly logger: Logger;
+  private readonly graceMs: number;
+  private readonly maxThreads: number;
+  private readonly idleTimeoutMs: number;
+  private readonly workerFile: URL;
+  private workerFileChecked = false;
+  /** Pools new runs go to, by heap limit ("default" for none). */
+  private readonly pools = new Map<string, PoolEntry>();
+  /** Pools replaced by recycle(), waiting for their runs to end. */
+  private readonly retiring = new Set<PoolEntry>();
+  private inFlight = 0;
+  private lastKey = 0;
+  private closed = false;
+
+  constructor(options: ThreadExecutorOptions = {}) {
+    this.logger = options.logger ?? silentLogger();
+    this.graceMs = options.graceMs ?? defaults.graceMs;
+    this.maxThreads = options.maxThreads ?? availableParallelism();
+    this.idleTimeoutMs = options.idleTimeoutMs ?? defaults.idleTimeoutMs;
+    this.workerFile = options.workerFile ?? workerEntry();
+  }
+
+  async run(req: RunRequest): Promise<unknown> {
+    if (this.closed) throw new RunletError("JOB_CANCELLED", `job "${req.job}" was not started: the thread executor is closed`);
+    if (req.signal.aborted) throw notStarted(req);
+    const entry = this.poolFor(req.memoryMb);
+    const key = ++this.lastKey;
+    entry.links.begin(key, req.log);
+    // piscina terminates the worker when this fires: only once the grace period is over.
+    const kill = new KillSwitch();
+    let grace: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      entry.links.abort(key, serializeError(req.signal.reason));
+      grace = setTimeout(() => kill.fire(req.signal.reason), this.graceMs);
+    };
+    req.signal.addEventListener("abort", onAbort, { once: true });
+    entry.inFlight++;
+    this.inFlight++;
+    const task: TaskPayload = {
+      key,
+      modulePath: req.modulePath,
+      job: req.job,
+      runId: req.runId,
+      fireDate: req.fireDate.getTime(),
+      attempt: req.attempt,
+      params: req.params,
+      env: req.env,
+      logLevel: req.log.levelVal,
+    };
+    let outcome: TaskOutcome;
+    try {
+      outcome = await entry.pool.run(task, { signal: kill });
+    } catch (err) {
+      entry.links.settle(key, null);
+      this.wakeIfStalled(entry);
+      throw rejectionError(err, {
+        job: req.job,
+        terminated: kill.aborted,
+        abortReason: req.signal.reason,
+        graceMs: this.graceMs,
+        memoryMb: req.memoryMb,
+        closed: this.closed,
+      });
+    } finally {
+      clearTimeout(grace);
+      req.signal.removeEventListener("abort", onAbort);
+      this.release(entry);
+    }
+    entry.links.settle(key, outcome.threadId);
+    if (outcome.ok) return outcome.value;
+    throw outcomeError(outcome);
+  }
+
+  /**
+   * New runs go to fresh pools; runs in flight finish on the old ones, which are then closed.
+   * Workers keep every module they ever imported: recycling after a reload is what frees them.
+   * The swap happens at once; the promise resolves when every old pool is closed, i.e. after
+   * its last run ends, which may be long: a reload need not await it. It never rejects.
+   */
+  async recycle(): Promise<void> {
+    const old = [...this.pools.values()];
+    this.pools.clear();
+    await Promise.all(old.map((entry) => this.retire(entry)));
+  }
+
+  stats(): ThreadStats {
+    let threads = 0;
+    let queued = 0;
+    for (const { pool } of this.allPools()) {
+      threads += pool.threads.length;
+      queued += pool.queueSize;
+    }
+    return { threads, queued, running: Math.max(0, this.inFlight - queued) };
+  }
+
+  /** Ends every worker now; runs still in flight reject with JOB_CANCELLED. Drain runs first. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const all = this.allPools();
+    this.pools.clear();
+    await Promise.all(all.map((entry) => entry.pool.destroy()));
+  }
+
+  private allPools(): PoolEntry[] {
+    return [...this.pools.values(), ...this.retiring];
+  }
+
+  private poolFor(memoryMb: number | null): PoolEntry {
+    const key = memoryMb === null ? "default" : String(memoryMb);
+    let entry = this.pools.get(key);
+    if (entry) return entry;
+    if (!this.workerFileChecked) {
+      if (!workerEntryExists(this.workerFile)) {
+        throw new RunletError(
+          "JOB_FAILED",
+          `the worker entry ${fileURLToPath(this.workerFile)} does not exist; thread-mode runs need the build: run \`npm run build\` (node scripts/build.mjs)`,
+        );
+      }
+      this.workerFileChecked = true;
+    }
+    const pool = new Piscina<TaskPayload, TaskOutcome>({
+      filename: this.workerFile.href,
+      // 'async': timers a handler leaves behind still run while the worker idles, and an
+      // error they throw is reported on the pool instead of failing the next, unrelated run.
+      atomics: "async",
+      minThreads: 0,
+      maxThreads: this.maxThreads,
+      idleTimeout: this.idleTimeoutMs,
+      recordTiming: false,
+      ...(memoryMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: memoryMb } }),
+    });
+    entry = { pool, links: new WorkerLinks(pool, this.logger), inFlight: 0, onIdle: null };
+    const created = entry;
+    // Without a listener, a worker failing outside any run (e.g. while it starts) crashes the process.
+    pool.on("error", (err: unknown) => {
+      this.logger.error({ err, memoryMb }, "a worker thread failed outside any run; it was replaced");
+      this.wakeIfStalled(created);
+    });
+    this.pools.set(key, entry);
+    return entry;
+  }
+
+  /** The worker of a failed run may be gone: make sure runs waiting behind it get one (see pool-worker.ts `wake`). */
+  private wakeIfStalled(entry: PoolEntry): void {
+    const { pool } = entry;
+    if (this.closed || pool.queueSize === 0 || pool.threads.length >= this.maxThreads) return;
+    pool.run(null as unknown as TaskPayload, { name: "wake" }).catch((err: unknown) => {
+      this.logger.error({ err }, "starting a replacement worker thread failed");
+    });
+  }
+
+  private release(entry: PoolEntry): void {
+    entry.inFlight--;
+    this.inFlight--;
+    if (entry.inFlight === 0) entry.onIdle?.();
+  }
+
+  private async retire(entry: PoolEntry): Promise<void> {
+    this.retiring.add(entry);
+    if (entry.inFlight > 0) await new Promise<void>((resolve) => (entry.onIdle = resolve));
+    try {
+      // No run is left: close() ends the idle workers at once.
+      await entry.pool.close();
+    } catch (err) {
+      // Callers may fire and forget recycle(): a failure to close is logged, never thrown at them.
+      this.logger.error({ err }, "closing a recycled worker pool failed");
+    } finally {
+      this.retiring.delete(entry);
+    }
+  }
+}

@@ -1,0 +1,214 @@
+import { afterEach, beforeEach, describe, expect, test } from "vitest";
+import { Dispatcher, type ActiveJob } from "../../runner/execute/dispatcher.js";
+import { InlineExecutor } from "../../runner/execute/inline-executor.js";
+import { ThreadExecutor } from "../../runner/execute/thread-executor.js";
+import { silentLogger } from "../../runner/log/logger.js";
+import type { JobDefinition, RunRecord } from "../../runner/types.js";
+import { FakeClock, flush, waitFor } from "../support/fake-clock.js";
+import { tempProject, type TempProject } from "../support/temp-project.js";
+
+/** Gates the inline handlers wait on, shared with the handler modules (same thread). */
+type Gates = Record<string, { promise: Promise<void>; open: () => void }>;
+const globals = globalThis as unknown as { __gates: Gates; __calls: Record<string, number> };
+
+function gate(name: string): () => void {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  globals.__gates[name] = { promise, open };
+  return open;
+}
+
+const HANDLERS = {
+  // Waits for the gate named in params, then returns the params.
+  "gated.mjs": `export default async (ctx) => { await globalThis.__gates?.[ctx.params.gate]?.promise; return { gate: ctx.params.gate, fireDate: ctx.fireDate.toISOString(), aborted: ctx.signal.aborted }; };`,
+  // Fails until its nth call.
+  "flaky.mjs": `export default async (ctx) => { const n = (globalThis.__calls[ctx.job] = (globalThis.__calls[ctx.job] ?? 0) + 1); if (n < ctx.params.succeedOn) throw new Error("flaky failure " + n); return { calls: n, attempt: ctx.attempt }; };`,
+  // Ignores its signal and never ends.
+  "stuck.mjs": `export default () => new Promise(() => {});`,
+  // Ends as soon as its signal aborts.
+  "polite.mjs": `export default (ctx) => new Promise((resolve) => { if (ctx.signal.aborted) resolve("stopped"); ctx.signal.addEventListener("abort", () => resolve("stopped")); });`,
+  "spin.mjs": `export default () => { for (;;) {} };`,
+};
+
+function jobDef(name: string, overrides: Partial<JobDefinition> = {}): JobDefinition {
+  return {
+    name,
+    description: "",
+    handler: "x",
+    handlerPath: "x",
+    schedule: null,
+    scheduleSource: null,
+    mode: "inline",
+    enabled: true,
+    params: {},
+    timeoutMs: null,
+    overlap: "skip",
+    retries: { max: 0, backoff: "fixed", delayMs: 1000, maxDelayMs: null },
+    timezone: null,
+    memoryMb: null,
+    latenessMs: 1000,
+    catchUp: "none",
+    startingDeadlineMs: null,
+    historyKeep: 100,
+    specHash: "0",
+    position: { file: "jobs.yaml", line: 1, col: 1 },
+    ...overrides,
+  };
+}
+
+let project: TempProject;
+let clock: FakeClock;
+let records: RunRecord[];
+let dispatcher: Dispatcher;
+let thread: ThreadExecutor;
+
+beforeEach(() => {
+  globals.__gates = {};
+  globals.__calls = {};
+  project = tempProject(HANDLERS);
+  clock = new FakeClock();
+  records = [];
+  thread = new ThreadExecutor({ logger: silentLogger(), graceMs: 200 });
+  dispatcher = new Dispatcher({ executors: { inline: new InlineExecutor(), thread }, logger: silentLogger(), clock, env: "test", abortGraceMs: 200, onRecord: (r) => records.push(r) });
+});
+
+afterEach(async () => {
+  await thread.close();
+  await project[Symbol.asyncDispose]();
+});
+
+const active = (name: string, handler: keyof typeof HANDLERS, overrides: Partial<JobDefinition> = {}): ActiveJob => ({ def: jobDef(name, overrides), modulePath: project.path(handler) });
+const statuses = (job?: string) => records.filter((r) => !job || r.job === job).map((r) => `${r.status}${r.reason ? `:${r.reason}` : ""}`);
+
+test("a fire runs with its scheduled time and is recorded at start and end", async () => {
+  const fireDate = new Date(clock.now() - 200);
+  const record = await dispatcher.fire(active("a", "gated.mjs", { params: { gate: "none" } }), fireDate);
+  expect(record).toMatchObject({ status: "ok", attempt: 1, scheduledAt: fireDate.toISOString(), result: { fireDate: fireDate.toISOString() }, trigger: "schedule" });
+  expect(statuses()).toEqual(["running", "ok"]);
+  expect(records[0]!.runId).toBe(records[1]!.runId);
+});
+
+test("a fire later than its lateness limit is skipped as late, not run", async () => {
+  const record = await dispatcher.fire(active("a", "flaky.mjs", { latenessMs: 1000, params: { succeedOn: 1 } }), new Date(clock.now() - 1500));
+  expect(record).toBeNull();
+  expect(statuses()).toEqual(["skipped:late"]);
+  expect(globals.__calls.a).toBeUndefined();
+});
+
+describe("overlap", () => {
+  test("skip: a fire while the previous run goes on is recorded as skipped", async () => {
+    const open = gate("g");
+    const job = active("a", "gated.mjs", { overlap: "skip", params: { gate: "g" } });
+    const first = dispatcher.fire(job, new Date(clock.now()));
+    await flush();
+    expect(await dispatcher.fire(job, new Date(clock.now()))).toBeNull();
+    open();
+    expect((await first)?.status).toBe("ok");
+    expect(statuses()).toEqual(["running", "skipped:overlap", "ok"]);
+  });
+
+  test("queue: one fire waits and runs after, with its own fire date; a third is skipped", async () => {
+    const open = gate("g");
+    const job = active("a", "gated.mjs", { overlap: "queue", params: { gate: "g" } });
+    const t0 = clock.now();
+    void dispatcher.fire(job, new Date(t0));
+    await flush();
+    void dispatcher.fire(job, new Date(t0 + 1));
+    void dispatcher.fire(job, new Date(t0 + 2));
+    open();
+    await waitFor(() => records.filter((r) => r.status === "ok").length === 2);
+    const ended = records.filter((r) => r.status === "ok");
+    expect(ended.map((r) => r.scheduledAt)).toEqual([new Date(t0).toISOString(), new Date(t0 + 1).toISOString()]);
+    expect(statuses()).toEqual(["running", "skipped:overlap", "ok", "running", "ok"]);
+  });
+
+  test("allow: runs go on side by side", async () => {
+    const open = gate("g");
+    const job = active("a", "gated.mjs", { overlap: "allow", params: { gate: "g" } });
+    const runs = [dispatcher.fire(job, new Date(clock.now())), dispatcher.fire(job, new Date(clock.now()))];
+    await flush();
+    expect(dispatcher.inFlight).toBe(2);
+    open();
+    expect((await Promise.all(runs)).map((r) => r?.status)).toEqual(["ok", "ok"]);
+  });
+
+  test("replace: the running one is aborted (cancelled) and the new one runs", async () => {
+    const job = active("a", "polite.mjs", { overlap: "replace" });
+    const first = dispatcher.fire(job, new Date(clock.now()));
+    await flush();
+    const second = dispatcher.fire(job, new Date(clock.now()));
+    expect(await first).toMatchObject({ status: "cancelled", error: { code: "JOB_CANCELLED" } });
+    expect(dispatcher.inFlight).toBe(1);
+    void dispatcher.abortAll("test over");
+    expect((await second)?.status).toBe("cancelled");
+  });
+});
+
+describe("retries", () => {
+  test("fixed backoff waits the same delay before each retry; one run id for all attempts", async () => {
+    const run = dispatcher.fire(active("a", "flaky.mjs", { params: { succeedOn: 3 }, retries: { max: 3, backoff: "fixed", delayMs: 1000, maxDelayMs: null } }), new Date(clock.now()));
+    await waitFor(() => clock.pendingDelays().length > 0);
+    expect(clock.pendingDelays()).toEqual([1000]);
+    await clock.advance(1000);
+    await waitFor(() => clock.pendingDelays().length > 0);
+    expect(clock.pendingDelays()).toEqual([1000]);
+    await clock.advance(1000);
+    expect(await run).toMatchObject({ status: "ok", attempt: 3, result: { calls: 3, attempt: 3 } });
+    expect(new Set(records.map((r) => r.runId)).size).toBe(1);
+    expect(statuses()).toEqual(["running", "running", "running", "ok"]);
+  });
+
+  test("exponential backoff doubles the delay up to maxDelay, then gives up as failed", async () => {
+    const run = dispatcher.fire(active("a", "flaky.mjs", { params: { succeedOn: 99 }, retries: { max: 3, backoff: "exponential", delayMs: 1000, maxDelayMs: 3000 } }), new Date(clock.now()));
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      await waitFor(() => clock.pendingDelays().length > 0);
+      delays.push(...clock.pendingDelays());
+      await clock.advance(clock.pendingDelays()[0]!);
+    }
+    expect(delays).toEqual([1000, 2000, 3000]);
+    expect(await run).toMatchObject({ status: "failed", attempt: 4, error: { message: "flaky failure 4" } });
+  });
+});
+
+describe("timeouts", () => {
+  test("an inline handler that ignores its signal is recorded as timed out after the grace period", async () => {
+    const run = dispatcher.fire(active("a", "stuck.mjs", { timeoutMs: 5000 }), new Date(clock.now()));
+    await waitFor(() => clock.pendingDelays().length > 0);
+    await clock.advance(5000);
+    expect(dispatcher.inFlight).toBe(1);
+    await clock.advance(200);
+    expect(await run).toMatchObject({ status: "timeout", error: { code: "JOB_TIMEOUT" } });
+  });
+
+  test("a handler that honours its signal ends early and is recorded as timed out", async () => {
+    const run = dispatcher.fire(active("a", "polite.mjs", { timeoutMs: 1000 }), new Date(clock.now()));
+    await clock.advance(1000);
+    await flush();
+    expect(await run).toMatchObject({ status: "timeout" });
+  });
+
+  test("a busy loop in a thread is terminated; the next run of the pool works", async () => {
+    // The thread executor's grace runs on the real clock: generous bound, no exact timing.
+    const run = dispatcher.fire(active("a", "spin.mjs", { mode: "thread", timeoutMs: 100 }), new Date(clock.now()));
+    await new Promise((r) => setTimeout(r, 50));
+    await clock.advance(100);
+    const started = Date.now();
+    while (dispatcher.inFlight > 0 && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 20));
+    expect(await run).toMatchObject({ status: "timeout" });
+    const next = await dispatcher.fire(active("b", "gated.mjs", { mode: "thread", params: { gate: "none" } }), new Date(clock.now()));
+    expect(next?.status).toBe("ok");
+  });
+});
+
+test("drain waits for runs in flight and cancels queued fires", async () => {
+  const open = gate("g");
+  const job = active("a", "gated.mjs", { overlap: "queue", params: { gate: "g" } });
+  void dispatcher.fire(job, new Date(clock.now()));
+  await flush();
+  void dispatcher.fire(job, new Date(clock.now()));
+  const drained = dispatcher.drain(10_000);
+  open();
+  expect(await drained).toBe(true);
+  expect(statuses()).toEqual(["running", "cancelled:shutdown", "ok"]);
+});

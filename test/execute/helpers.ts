@@ -1,0 +1,103 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pino } from "pino";
+import type { RunRequest } from "../../runner/execute/executor.js";
+
+/** Handler files in a temp dir, written from an inline map; removed on dispose. */
+export function handlerDir(files: Record<string, string>) {
+  const dir = mkdtempSync(join(tmpdir(), "runlet-"));
+  const paths: Record<string, string> = {};
+  for (const [name, source] of Object.entries(files)) {
+    paths[name] = join(dir, name);
+    writeFileSync(paths[name], source);
+  }
+  return {
+    dir,
+    path(name: string): string {
+      const p = paths[name];
+      if (!p) throw new Error(`no handler file ${name} in this test's map`);
+      return p;
+    },
+    write(name: string, source: string): string {
+      paths[name] = join(dir, name);
+      writeFileSync(paths[name], source);
+      return paths[name];
+    },
+    [Symbol.dispose]() {
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface LogLine {
+  level: number;
+  msg?: string;
+  job?: string;
+  runId?: string;
+  [key: string]: unknown;
+}
+
+/** A real pino logger writing JSON lines into memory, the run's bindings applied as the dispatcher does. */
+export function memoryLogger(level = "info") {
+  const lines: LogLine[] = [];
+  const root = pino({ level }, { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
+  return {
+    root,
+    lines,
+    /** The logger a run gets: bound to job and runId. */
+    forRun(job: string, runId: string) {
+      return root.child({ job, runId });
+    },
+    /** Resolves when a line matching `pred` was written (checked on each poll). */
+    async waitFor(pred: (line: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const found = lines.find(pred);
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no log line matched within ${timeoutMs}ms; lines: ${JSON.stringify(lines)}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    },
+  };
+}
+
+let seq = 0;
+
+/** A run request with test defaults; `signal` defaults to one that never aborts. */
+export function request(modulePath: string, over: Partial<RunRequest> = {}): RunRequest {
+  const runId = over.runId ?? `run-${++seq}`;
+  const job = over.job ?? "test-job";
+  return {
+    job,
+    runId,
+    modulePath,
+    fireDate: new Date("2030-01-02T03:04:05.000Z"),
+    attempt: 1,
+    params: null,
+    env: "test",
+    signal: new AbortController().signal,
+    log: pino({ level: "silent" }),
+    memoryMb: null,
+    ...over,
+  };
+}
+
+/** Polls `check` until it is true or the (generous) bound passes. */
+export async function eventually(check: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs}ms`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** The rejection of `p` (fails the test if it resolves). */
+export async function rejectionOf(p: Promise<unknown>): Promise<Error & { code?: string; cause?: unknown }> {
+  const settled = await p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+  if (settled.ok) throw new Error(`expected a rejection, got ${JSON.stringify(settled.value)}`);
+  return settled.error as Error & { code?: string; cause?: unknown };
+}

@@ -1,0 +1,73 @@
+/**
+ * The pool's worker entry: piscina calls the default export once per run, in a worker
+ * thread. It imports the handler (cached for the worker's life: recycling the pool is what
+ * frees old modules), builds the same context an inline run gets, and answers with a
+ * TaskOutcome. A handler's failure is returned, not thrown, so its name, stack and code
+ * cross the thread boundary intact.
+ *
+ * Built to dist/workers/pool-worker.js by scripts/build.mjs; runner/execute/thread-executor.ts
+ * points piscina at that file.
+ */
+import { threadId } from "node:worker_threads";
+import type { JobContext } from "../runner/context.js";
+import { RunletError } from "../runner/errors.js";
+import { callHandler, cloneResult, failed, loadHandler, type ModuleCache } from "../runner/execute/handler-module.js";
+import type { TaskOutcome, TaskPayload } from "../runner/execute/protocol.js";
+import { serializeError } from "../runner/execute/serialize.js";
+import { MainLink } from "./main-link.js";
+
+// Handlers are compiled with source maps: make their stacks point at the .ts lines.
+process.setSourceMapsEnabled(true);
+const modules: ModuleCache = new Map();
+// Made as the module loads, so the main thread has this worker's port before its first task.
+const link = new MainLink();
+
+export default async function runTask(task: TaskPayload): Promise<TaskOutcome> {
+  const run = link.start(task.key);
+  if (run.abortReason) {
+    // Aborted while it waited for a thread: not started, as a run aborted before run() is not.
+    const err = new RunletError("JOB_CANCELLED", `job "${task.job}" was not started: its signal aborted (${run.abortReason.message}) while it waited for a thread`);
+    link.end(task.key);
+    return { threadId, ok: false, code: "JOB_CANCELLED", error: serializeError(err) };
+  }
+  try {
+    const handler = await loadHandler(task.modulePath, modules);
+    const ctx: JobContext = {
+      job: task.job,
+      runId: task.runId,
+      fireDate: new Date(task.fireDate),
+      attempt: task.attempt,
+      params: task.params,
+      env: task.env,
+      get signal() {
+        return run.signal;
+      },
+      log: link.logger(task.key, task.logLevel),
+    };
+    const value = await new Promise((resolve, reject) => {
+      run.onUncaught = (err) => reject(failed(err));
+      callHandler(handler, ctx).then(resolve, reject);
+    });
+    run.onUncaught = null;
+    // Checked here rather than left to piscina's postMessage, whose failure would kill the worker.
+    cloneResult(task.job, value);
+    return { threadId, ok: true, value };
+  } catch (err) {
+    if (err instanceof RunletError && (err.code === "HANDLER_NO_DEFAULT" || err.code === "RESULT_NOT_CLONEABLE" || err.code === "JOB_FAILED")) {
+      return { threadId, ok: false, code: err.code, error: serializeError(err) };
+    }
+    return { threadId, ok: false, code: "JOB_FAILED", error: serializeError(err) };
+  } finally {
+    // Lines a stray timer logs after this are dropped on the main side: the run has settled.
+    link.end(task.key);
+  }
+}
+
+/**
+ * A task that does nothing, run only to make piscina start a worker: with minThreads 0, when
+ * a worker dies (process.exit, out of memory, terminated) while runs wait in the queue,
+ * piscina 5.3.2 starts no replacement until the next run() call, so the waiting runs hang.
+ */
+export function wake(): null {
+  return null;
+}
