@@ -240,7 +240,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       const { compiled, rebuilt } = await this.compileChanged(next, changedFiles);
       const diff = diffJobs(this.current?.jobs ?? [], next.jobs);
       const replacedModules = this.apply(next, compiled, diff);
-      if (replacedModules.some((job) => job.def.mode === "thread")) await this.recycleThreads();
+      if (replacedModules.some((job) => job.def.mode === "thread")) this.recycleThreads();
       result = { ok: true, diff, rebuilt, durationMs: performance.now() - began };
       if (this.started || this.options.watch) this.logger.info({ ...diff, rebuilt: rebuilt.length, durationMs: round(result.durationMs) }, `reloaded: ${describeDiff(diff, rebuilt.length)}`);
     } catch (err) {
@@ -324,10 +324,13 @@ export class Runner extends EventEmitter<RunnerEvents> {
     return replaced;
   }
 
-  /** Workers cache every module they import: new runs go to fresh workers, old ones close once idle. */
-  private async recycleThreads(): Promise<void> {
+  /**
+   * Workers cache every module they import: new runs go to fresh workers, old ones close
+   * once their runs end. Not awaited: a long run must not hold up this reload or the next.
+   */
+  private recycleThreads(): void {
     const thread = this.executors.thread as Executor & { recycle?: () => Promise<void> };
-    await thread.recycle?.();
+    void thread.recycle?.();
   }
 
   /** The manifest, every local file each handler imports, and handler files not there yet. */
