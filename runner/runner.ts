@@ -84,7 +84,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.env = resolveEnvironment(options.env);
     this.logger = options.logger ?? silentLogger();
     this.clock = options.clock ?? systemClock;
-    this.store = options.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => this.keepFor(job) });
+    this.store = options.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => this.historyKeep(job) });
     this.executors = {
       inline: options.executors?.inline ?? new InlineExecutor(),
       thread: options.executors?.thread ?? new ThreadExecutor({ logger: this.logger, graceMs: options.abortGraceMs }),
@@ -212,7 +212,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
     });
   }
 
-  private keepFor(job: string): number {
+  /** Runs the store keeps for `job` (its `history.keep`); a store's `keepFor` option can ask this. */
+  historyKeep(job: string): number {
     return this.active.get(job)?.def.historyKeep ?? 100;
   }
 

@@ -1,3 +1,4 @@
+import { statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { Logger } from "../log/logger.js";
@@ -13,6 +14,19 @@ export interface ProjectWatcherOptions {
   debounceMs?: number;
 }
 
+const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
+
+/** What tells two versions of a file apart without reading it. */
+function signature(path: string): string {
+  try {
+    const stats = statSync(path);
+    return `${stats.mtimeMs}:${stats.size}:${stats.ino}`;
+  } catch {
+    // Gone: that is a state too, and its own signature.
+    return "missing";
+  }
+}
+
 /**
  * Watches the files a running project depends on: the manifest, each handler and every
  * local file it imports, and handler files the manifest names that do not exist yet.
@@ -26,6 +40,7 @@ export class ProjectWatcher {
   private folders = new Set<string>();
   private readonly watcher: FSWatcher;
   private pending = new Set<string>();
+  private readonly rechecks = new Map<string, NodeJS.Timeout>();
   private timer: NodeJS.Timeout | undefined;
   private readonly debounceMs: number;
   readonly ready: Promise<void>;
@@ -60,11 +75,13 @@ export class ProjectWatcher {
 
   async close(): Promise<void> {
     clearTimeout(this.timer);
+    for (const timer of this.rechecks.values()) clearTimeout(timer);
     await this.watcher.close();
   }
 
   private changed(path: string): void {
     if (!this.wanted.has(path)) return;
+    this.recheckLater(path);
     this.pending.add(path);
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
@@ -72,5 +89,22 @@ export class ProjectWatcher {
       this.pending = new Set();
       this.options.onChange(files);
     }, this.debounceMs);
+  }
+
+  /**
+   * chokidar drops a `change` of a path within 50 ms of the previous one, with no trailing
+   * event: a second quick save would never reload. So each change is followed by a look at
+   * the file a little later, and a file that changed meanwhile is reported again.
+   */
+  private recheckLater(path: string): void {
+    clearTimeout(this.rechecks.get(path));
+    const before = signature(path);
+    this.rechecks.set(
+      path,
+      setTimeout(() => {
+        this.rechecks.delete(path);
+        if (signature(path) !== before) this.changed(path);
+      }, CHOKIDAR_CHANGE_THROTTLE_MS + 10),
+    );
   }
 }

@@ -5,12 +5,13 @@ import { createRunner } from "../../runner.js";
 import { openProjectStore } from "../project.js";
 import { parseDuration } from "../../manifest/index.js";
 import { RunletError } from "../../errors.js";
+import { startHttpServer, type HttpServer } from "../../http/index.js";
 
 export const startFlags = {
   ...COMMON_FLAGS,
   ...STORE_FLAG,
   watch: { type: "boolean", description: "hot-reload on changes to the manifest and handlers" },
-  port: { type: "string", description: "serve HTTP (health, metrics, API, dashboard) on this port (RUNLET_PORT)" },
+  port: { type: "string", description: "serve HTTP (health, metrics, API, dashboard) on this port (RUNLET_PORT); state-changing routes need RUNLET_TOKEN" },
   host: { type: "string", description: "HTTP bind address (default 127.0.0.1)" },
   grace: { type: "string", description: "on SIGINT/SIGTERM, how long runs in flight may finish (default 30s)" },
   pretty: { type: "boolean", description: "human-readable logs (default when stderr is a terminal)" },
@@ -21,50 +22,60 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
   const { flags } = parseFlags(argv, startFlags);
   const graceMs = flags.grace === undefined ? 30_000 : parseDuration(flags.grace);
   if (graceMs === null) throw new RunletError("BAD_INPUT", `--grace must be a duration like 30s (got "${flags.grace}")`);
+  const port = portOf(flags.port ?? process.env.RUNLET_PORT);
   const logger = createLogger({ pretty: flags.pretty ?? preset.pretty ?? process.stderr.isTTY });
-  const store = await openProjectStore(flags.store, flags.manifest, logger, (job) => keep.get(job) ?? 100);
+  const store = await openProjectStore(flags.store, flags.manifest, logger, (job) => runner.historyKeep(job));
   const runner = createRunner({ manifest: flags.manifest, env: flags.env ?? preset.env, logger, store, shutdownGraceMs: graceMs, watch: flags.watch ?? preset.watch });
-  const keep = new Map<string, number>();
-  runner.on("reload", () => {
-    keep.clear();
-    for (const job of runner.jobs) keep.set(job.name, job.historyKeep);
-  });
+  let http: HttpServer | null = null;
+
+  // Signals are handled from the start: a SIGHUP during start-up must not kill the process.
+  let signals = 0;
+  let stopped!: (code: number) => void;
+  const exit = new Promise<number>((resolve) => (stopped = resolve));
+  const stop = (signal: NodeJS.Signals) => {
+    if (++signals > 1) {
+      logger.warn({ signal }, "second signal: stopping now, runs in flight are abandoned");
+      logger.flush();
+      process.exit(EXIT.jobFailed);
+    }
+    logger.info({ signal, inFlight: runner.inFlight, graceMs }, "stopping: no new fires; waiting for runs in flight");
+    Promise.all([http?.close(), runner.stop()]).then(
+      () => stopped(EXIT.ok),
+      (err: unknown) => {
+        logger.error({ err }, "error while stopping");
+        stopped(EXIT.jobFailed);
+      },
+    );
+  };
+  const reload = () => {
+    logger.info({}, "SIGHUP: reloading the manifest");
+    void runner.reload();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  process.on("SIGHUP", reload);
   try {
     await runner.start();
+    if (port !== null) {
+      http = await startHttpServer({ runner, port, host: flags.host, token: process.env.RUNLET_TOKEN || undefined, logger });
+      logger.info({ url: http.url }, "HTTP server listening");
+    }
+    return await exit;
   } catch (err) {
     await runner.stop();
     throw err;
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+    process.off("SIGHUP", reload);
   }
+}
 
-  return new Promise<number>((resolveExit) => {
-    let signals = 0;
-    const onStop = (signal: NodeJS.Signals) => {
-      signals++;
-      if (signals > 1) {
-        logger.warn({ signal }, "second signal: stopping now, runs in flight are abandoned");
-        logger.flush();
-        process.exit(EXIT.jobFailed);
-      }
-      logger.info({ signal, inFlight: runner.inFlight, graceMs }, "stopping: no new fires; waiting for runs in flight");
-      runner.stop().then(
-        () => {
-          process.off("SIGHUP", onReload);
-          resolveExit(EXIT.ok);
-        },
-        (err: unknown) => {
-          logger.error({ err }, "error while stopping");
-          resolveExit(EXIT.jobFailed);
-        },
-      );
-    };
-    const onReload = () => {
-      logger.info({}, "SIGHUP: reloading the manifest");
-      void runner.reload();
-    };
-    process.on("SIGINT", onStop);
-    process.on("SIGTERM", onStop);
-    process.on("SIGHUP", onReload);
-  });
+function portOf(value: string | undefined): number | null {
+  if (value === undefined || value === "") return null;
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new RunletError("BAD_INPUT", `--port must be a port number 0-65535 (got "${value}")`);
+  return port;
 }
 
 export function devCommand(argv: string[]): Promise<number> {

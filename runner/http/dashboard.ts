@@ -1,0 +1,59 @@
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { RunletError } from "../errors.js";
+import { packageRoot } from "../package-root.js";
+import type { Route } from "./router.js";
+
+/**
+ * The dashboard is one static HTML file. It is read from the source folder, which ships
+ * in the package too, so dev and installed runs serve the same file with no build step.
+ */
+export const dashboardPath = join(packageRoot, "runner", "http", "dashboard.html");
+
+interface Page {
+  html: Buffer;
+  /** A CSP that allows exactly this page's inline script and style, by their hashes. */
+  csp: string;
+}
+
+function loadPage(): Page {
+  let text: string;
+  try {
+    text = readFileSync(dashboardPath, "utf8");
+  } catch (err) {
+    throw new RunletError("BAD_INPUT", `cannot read the dashboard page ${dashboardPath}: ${(err as Error).message}`, { cause: err });
+  }
+  const hashes = (tag: string) =>
+    [...text.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g"))].map((m) => `'sha256-${createHash("sha256").update(m[1]!, "utf8").digest("base64")}'`).join(" ");
+  const csp = [
+    "default-src 'none'",
+    `script-src ${hashes("script")}`,
+    `style-src ${hashes("style")}`,
+    "connect-src 'self'",
+    "img-src 'self' data:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
+  return { html: Buffer.from(text, "utf8"), csp };
+}
+
+export function dashboardRoute(): Route {
+  const page = loadPage();
+  return {
+    method: "GET",
+    path: "/",
+    handle({ res }) {
+      res.writeHead(200, {
+        "content-type": "text/html; charset=utf-8",
+        "content-length": page.html.length,
+        "content-security-policy": page.csp,
+        "x-content-type-options": "nosniff",
+        "referrer-policy": "no-referrer",
+        "cache-control": "no-cache",
+      });
+      res.end(page.html);
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import type { RunStore } from "../store/run-store.js";
+import type { JobDefinition, RunRecord } from "../types.js";
+
+/** What a reload event carries, as far as the HTTP stage reads it. */
+export interface ReloadView {
+  ok: boolean;
+  durationMs: number;
+  error?: { code: string; message: string };
+}
+
+/**
+ * The part of a {@link import("../runner.js").Runner} the HTTP server uses. Declared here,
+ * not imported, so the server depends on a small shape (tests and embedders can hand it
+ * anything that has it) and `Runner` satisfies it structurally.
+ */
+export interface RunnerView {
+  readonly env: string;
+  readonly manifestPath: string;
+  /** The current (last good) manifest's jobs. */
+  readonly jobs: JobDefinition[];
+  nextFireOf(job: string): Date | null;
+  /** Runs in flight now. */
+  readonly inFlight: number;
+  /** Runs a job now; resolves with its final record. Throws RunletError JOB_UNKNOWN for an unknown job. */
+  invoke(job: string, params?: unknown): Promise<RunRecord>;
+  isPaused(job: string): boolean;
+  /** Persisted in the store; a paused job does not fire. Throws RunletError JOB_UNKNOWN for an unknown job. */
+  setPaused(job: string, paused: boolean): Promise<void>;
+  readonly store: Pick<RunStore, "history" | "lastRuns" | "pending">;
+  /** Manifest loaded and store reachable. */
+  isReady(): Promise<{ ready: boolean; reasons: string[] }>;
+  /** Every run record: at start (status running), at end, and skipped fires. */
+  on(event: "record", fn: (record: RunRecord) => void): this;
+  on(event: "reload", fn: (result: ReloadView) => void): this;
+  off(event: "record", fn: (record: RunRecord) => void): this;
+  off(event: "reload", fn: (result: ReloadView) => void): this;
+}

@@ -1,0 +1,172 @@
+import { RunletError } from "../errors.js";
+import type { RunRecord } from "../types.js";
+import { lostError } from "./owner.js";
+import { encodeError, encodeResult } from "./result-json.js";
+import { handled } from "./write-queue.js";
+import { storeDefaults, type JobState, type RunOwner, type RunStore, type StoreOptions, type StoredRun } from "./run-store.js";
+
+interface Entry {
+  /** Insertion order: breaks ties of equal times, as the SQLite row id does. */
+  seq: number;
+  record: RunRecord;
+  owner: RunOwner | null;
+}
+
+/**
+ * Run history in this process only (tests, `--store memory`). Behaves as the SQLite
+ * store does, results and errors included (kept as their stored JSON form), so the same
+ * contract tests hold for both; writes are immediate, so `pending()` is always 0.
+ */
+export class MemoryStore implements RunStore {
+  private readonly runs = new Map<string, Entry>();
+  /** The same entries by job: retention and a job's history touch only that job's runs. */
+  private readonly byJob = new Map<string, Map<string, Entry>>();
+  /** Finished entries by job: what retention counts, without walking runs still going. */
+  private readonly finishedByJob = new Map<string, Map<string, Entry>>();
+  private readonly states = new Map<string, JobState>();
+  private seq = 0;
+  private closed = false;
+  private readonly keepFor: (job: string) => number;
+  private readonly maxResultBytes: number;
+
+  constructor(private readonly options: StoreOptions) {
+    this.keepFor = options.keepFor ?? storeDefaults.keepFor;
+    this.maxResultBytes = options.maxResultBytes ?? storeDefaults.maxResultBytes;
+  }
+
+  record(run: StoredRun): Promise<void> {
+    if (this.closed) return this.refuse(`run ${run.runId} of job ${run.job}`);
+    const { owner, trigger, ...fields } = run;
+    const record: RunRecord = {
+      ...fields,
+      error: encodeError(run.error),
+      result: JSON.parse(encodeResult(run.result, this.maxResultBytes)),
+      reason: run.reason ?? null,
+      ...(trigger ? { trigger } : {}),
+    };
+    const previous = this.runs.get(run.runId);
+    if (previous) this.unlist(previous);
+    const entry: Entry = { seq: previous?.seq ?? ++this.seq, record, owner: owner ?? null };
+    this.runs.set(run.runId, entry);
+    this.list(entry);
+    this.pruneNow(run.job, this.keepFor(run.job));
+    return Promise.resolve();
+  }
+
+  async history(query: { job?: string; limit: number }): Promise<RunRecord[]> {
+    this.readable();
+    const entries = [...(query.job === undefined ? this.runs : (this.byJob.get(query.job) ?? new Map<string, Entry>())).values()];
+    return entries.sort(newestFirst).slice(0, Math.max(0, query.limit)).map((e) => copy(e.record));
+  }
+
+  async lastRuns(): Promise<Map<string, RunRecord>> {
+    this.readable();
+    const last = new Map<string, Entry>();
+    for (const entry of this.runs.values()) {
+      const seen = last.get(entry.record.job);
+      if (!seen || newestFirst(entry, seen) < 0) last.set(entry.record.job, entry);
+    }
+    return new Map([...last].map(([job, e]) => [job, copy(e.record)]));
+  }
+
+  async jobState(job: string): Promise<JobState> {
+    this.readable();
+    const state = this.states.get(job);
+    return { lastFireAt: state?.lastFireAt ? new Date(state.lastFireAt) : null, paused: state?.paused ?? false };
+  }
+
+  setJobState(job: string, patch: { lastFireAt?: Date; paused?: boolean }): Promise<void> {
+    if (this.closed) return this.refuse(`the state of job ${job}`);
+    const state = this.states.get(job) ?? { lastFireAt: null, paused: false };
+    if (patch.lastFireAt !== undefined) state.lastFireAt = new Date(patch.lastFireAt);
+    if (patch.paused !== undefined) state.paused = patch.paused;
+    this.states.set(job, state);
+    return Promise.resolve();
+  }
+
+  async reapLost(isGone: (owner: RunOwner) => boolean): Promise<RunRecord[]> {
+    this.readable();
+    const reaped: RunRecord[] = [];
+    for (const entry of this.runs.values()) {
+      if (entry.record.status !== "running" || !entry.owner || !isGone(entry.owner)) continue;
+      entry.record = { ...entry.record, status: "lost", error: lostError(entry.owner) };
+      entry.owner = null;
+      this.list(entry);
+      reaped.push(copy(entry.record));
+    }
+    return reaped;
+  }
+
+  async prune(job: string, keep: number): Promise<void> {
+    this.readable();
+    this.pruneNow(job, keep);
+  }
+
+  pending(): number {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private pruneNow(job: string, keep: number): void {
+    const finished = this.finishedByJob.get(job);
+    const excess = (finished?.size ?? 0) - Math.max(0, keep);
+    if (!finished || excess <= 0) return;
+    // The usual case, one over after a write: drop the oldest without sorting the rest.
+    const doomed = excess === 1 ? [[...finished.values()].reduce((a, b) => (newestFirst(a, b) > 0 ? a : b))] : [...finished.values()].sort(newestFirst).slice(-excess);
+    for (const entry of doomed) {
+      this.unlist(entry);
+      this.runs.delete(entry.record.runId);
+    }
+  }
+
+  private list(entry: Entry): void {
+    const { job, runId, status } = entry.record;
+    listIn(this.byJob, job).set(runId, entry);
+    if (status !== "running") listIn(this.finishedByJob, job).set(runId, entry);
+  }
+
+  private unlist(entry: Entry): void {
+    this.byJob.get(entry.record.job)?.delete(entry.record.runId);
+    this.finishedByJob.get(entry.record.job)?.delete(entry.record.runId);
+  }
+
+  private refuse(what: string): Promise<void> {
+    const error = new RunletError("STORE_WRITE", `${what} arrived after the run store memory was closed; it is not recorded`);
+    this.options.logger.warn({ err: error }, error.message);
+    return handled(Promise.reject(error));
+  }
+
+  private readable(): void {
+    if (this.closed) throw new RunletError("STORE_OPEN", "the run store memory is closed; open a new one to read history");
+  }
+}
+
+function listIn(index: Map<string, Map<string, Entry>>, job: string): Map<string, Entry> {
+  let entries = index.get(job);
+  if (!entries) index.set(job, (entries = new Map()));
+  return entries;
+}
+
+/** Newest first: by scheduledAt, then startedAt (a missing start counts as oldest), then insertion. */
+function newestFirst(a: Entry, b: Entry): number {
+  return (
+    compareDesc(a.record.scheduledAt, b.record.scheduledAt) ||
+    compareDesc(a.record.startedAt, b.record.startedAt) ||
+    b.seq - a.seq
+  );
+}
+
+function compareDesc(a: string | null, b: string | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? 1 : -1;
+}
+
+/** Callers get their own copy: a record read must not change what the store holds. */
+function copy(record: RunRecord): RunRecord {
+  return structuredClone(record);
+}

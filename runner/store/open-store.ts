@@ -1,0 +1,28 @@
+import { resolve } from "node:path";
+import { RunletError } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import { MemoryStore } from "./memory-store.js";
+import type { RunStore, StoreOptions } from "./run-store.js";
+import { openSqliteStore } from "./sqlite-store.js";
+
+export interface OpenStoreOptions extends Omit<StoreOptions, "logger"> {
+  /** The manifest's folder: the default SQLite file is `<manifestDir>/.runlet/runs.db`. */
+  manifestDir: string;
+  logger: Logger;
+}
+
+/**
+ * The store a `--store` value names: `memory`; a `postgres://` or `postgresql://` URL;
+ * anything else a SQLite file path, relative to the working directory. Empty or absent:
+ * `<manifestDir>/.runlet/runs.db`.
+ */
+export async function openStore(spec: string | undefined, options: OpenStoreOptions): Promise<RunStore> {
+  const { manifestDir, ...storeOptions } = options;
+  const value = spec?.trim() ?? "";
+  if (value === "memory") return new MemoryStore(storeOptions);
+  if (/^postgres(ql)?:\/\//i.test(value)) {
+    throw new RunletError("BAD_INPUT", "PostgreSQL store not available yet");
+  }
+  const file = value === "" ? resolve(manifestDir, ".runlet", "runs.db") : resolve(value);
+  return openSqliteStore(file, storeOptions);
+}

@@ -1,0 +1,43 @@
+import { existsSync } from "node:fs";
+import { join, relative } from "node:path";
+import { expect, test } from "vitest";
+import { silentLogger } from "../../runner/log/logger.js";
+import { MemoryStore } from "../../runner/store/memory-store.js";
+import { openStore } from "../../runner/store/open-store.js";
+import { SqliteStore } from "../../runner/store/sqlite-store.js";
+import { tempDir } from "./helpers.js";
+
+test("--store memory opens a memory store", async () => {
+  const store = await openStore("memory", { manifestDir: "/nowhere", logger: silentLogger() });
+  expect(store).toBeInstanceOf(MemoryStore);
+  await store.close();
+});
+
+test("no --store opens <manifest dir>/.runlet/runs.db, creating the folder", async () => {
+  using tmp = tempDir();
+  for (const spec of [undefined, "", "  "]) {
+    const store = await openStore(spec, { manifestDir: tmp.dir, logger: silentLogger() });
+    expect(store).toBeInstanceOf(SqliteStore);
+    expect((store as SqliteStore).file).toBe(join(tmp.dir, ".runlet", "runs.db"));
+    await store.close();
+  }
+  expect(existsSync(join(tmp.dir, ".runlet", "runs.db"))).toBe(true);
+});
+
+test("a relative --store path is relative to the working directory, not the manifest", async () => {
+  using tmp = tempDir();
+  const spec = relative(process.cwd(), join(tmp.dir, "elsewhere", "history.db"));
+  const store = await openStore(spec, { manifestDir: "/nowhere", logger: silentLogger() });
+  expect((store as SqliteStore).file).toBe(join(tmp.dir, "elsewhere", "history.db"));
+  await store.close();
+  expect(existsSync(join(tmp.dir, "elsewhere", "history.db"))).toBe(true);
+});
+
+test("a PostgreSQL URL is BAD_INPUT until that store exists", async () => {
+  for (const url of ["postgres://u@localhost/runlet", "postgresql://localhost/runlet"]) {
+    await expect(openStore(url, { manifestDir: "/nowhere", logger: silentLogger() })).rejects.toMatchObject({
+      code: "BAD_INPUT",
+      message: "PostgreSQL store not available yet",
+    });
+  }
+});
