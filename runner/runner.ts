@@ -14,7 +14,7 @@ import { ProjectWatcher } from "./watch/project-watcher.js";
 import { MemoryStore } from "./store/memory-store.js";
 import type { RunStore } from "./store/run-store.js";
 import { missedFires } from "./recovery/missed-fires.js";
-import { isOwnerGone, thisProcess } from "./recovery/owner.js";
+import { currentOwner, ownerIsGone } from "./store/owner.js";
 import { handlerPathsIn } from "./watch/wanted-files.js";
 import type { JobDefinition, Manifest, RunMode, RunRecord } from "./types.js";
 
@@ -74,6 +74,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   private reloading: Promise<void> = Promise.resolve();
   private watcher: ProjectWatcher | null = null;
   private readonly paused = new Set<string>();
+  private readonly owner = currentOwner();
   readonly store: RunStore;
   private started = false;
   private stopping: Promise<void> | null = null;
@@ -175,7 +176,9 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   /** Start-up: runs a dead process left `running` become `lost`; paused jobs are read back. */
   private async recover(): Promise<void> {
-    const lost = await this.store.reapLost(isOwnerGone);
+    // Before this process starts any run, a record owned by its own pid is an earlier
+    // process's (pid 1 in a restarted container).
+    const lost = await this.store.reapLost((owner) => ownerIsGone(owner, { selfIsGone: true }));
     for (const run of lost) this.logger.warn({ job: run.job, runId: run.runId, scheduledAt: run.scheduledAt }, "run lost: the process running it is gone");
     for (const job of this.jobs) if ((await this.store.jobState(job.name)).paused) this.paused.add(job.name);
   }
@@ -199,7 +202,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   private onRecord(record: RunRecord): void {
-    this.store.record({ ...record, owner: record.status === "running" ? thisProcess : null }).catch((err: unknown) => {
+    this.store.record({ ...record, owner: record.status === "running" ? this.owner : null }).catch((err: unknown) => {
       this.logger.error({ err, runId: record.runId }, "could not record a run");
     });
     this.emit("record", record);
