@@ -1,0 +1,137 @@
+// Hot reload, side by side in one run: save-to-live latency of `runlet dev` (file written →
+// an invoke returns the new code's result) vs a restart-based reload (`node --watch` on an
+// equivalent script); and memory after many handler reloads in thread mode.
+//   npm run build && node test/bench/reload.mjs [--smoke]
+import { spawn } from "node:child_process";
+import { dist, fmt, printTable, summary, tempProject } from "./lib.mjs";
+
+const { createRunner } = await import(dist("runner/index.js"));
+const { MemoryStore } = await import(dist("runner/store/index.js"));
+const { silentLogger } = await import(dist("runner/log/logger.js"));
+
+const handler = (n) => `import { helper } from "./lib.js";\nexport default () => helper(${n});\n`;
+const helperFile = "export const helper = (n) => ({ version: n });\n";
+
+/** Writes version `n`, waits for the reload, invokes until the new result is served. */
+async function saveToLive(runner, project, n) {
+  const t0 = performance.now();
+  const reloaded = new Promise((resolve) => runner.once("reload", resolve));
+  project.write("jobs/h.ts", handler(n));
+  const result = await reloaded;
+  if (!result.ok) throw new Error(`reload failed: ${result.error?.message}`);
+  for (;;) {
+    const record = await runner.invoke("h");
+    if (record.result?.version === n) return performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+async function runletLatency(edits, mode) {
+  const project = tempProject({ "jobs/h.ts": handler(0), "jobs/lib.ts": helperFile, "jobs.yaml": `version: 1\njobs:\n  h: { handler: jobs/h.ts, mode: ${mode} }\n` });
+  const runner = createRunner({ manifest: project.path("jobs.yaml"), env: "bench", watch: true, store: new MemoryStore({ logger: silentLogger() }) });
+  try {
+    await runner.start();
+    await runner.invoke("h");
+    const times = [];
+    // Spaced out like a person saving, and past chokidar's 50 ms per-file event throttle.
+    for (let n = 1; n <= edits; n++) {
+      times.push(await saveToLive(runner, project, n));
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    return times;
+  } finally {
+    await runner.stop();
+    project.remove();
+  }
+}
+
+/** `node --watch` restarts a script that imports the handler and prints its result. */
+async function restartLatency(edits) {
+  const project = tempProject({
+    "h.mjs": "export default () => ({ version: 0 });\n",
+    "serve.mjs": `import h from "./h.mjs";\nconsole.log(JSON.stringify(h()));\nsetInterval(() => {}, 1 << 30);\n`,
+  });
+  const child = spawn(process.execPath, ["--watch", "serve.mjs"], { cwd: project.dir, stdio: ["ignore", "pipe", "ignore"] });
+  let waiting = null;
+  let buffered = "";
+  child.stdout.on("data", (chunk) => {
+    buffered += chunk;
+    for (let i; (i = buffered.indexOf("\n")) >= 0; ) {
+      const line = buffered.slice(0, i);
+      buffered = buffered.slice(i + 1);
+      if (line.startsWith("{") && waiting && JSON.parse(line).version === waiting.n) waiting.resolve();
+    }
+  });
+  const served = (n) => new Promise((resolve) => (waiting = { n, resolve }));
+  try {
+    await served(0);
+    const times = [];
+    for (let n = 1; n <= edits; n++) {
+      const t0 = performance.now();
+      const done = served(n);
+      project.write("h.mjs", `export default () => ({ version: ${n} });\n`);
+      await done;
+      times.push(performance.now() - t0);
+      await new Promise((r) => setTimeout(r, 60));
+    }
+    return times;
+  } finally {
+    child.kill();
+    project.remove();
+  }
+}
+
+/** RSS after `count` handler reloads in thread mode, each followed by a run on the pool. */
+async function memoryAfterReloads(counts) {
+  const project = tempProject({ "jobs/h.ts": handler(0), "jobs/lib.ts": helperFile, "jobs.yaml": `version: 1\njobs:\n  h: { handler: jobs/h.ts, mode: thread }\n` });
+  const runner = createRunner({ manifest: project.path("jobs.yaml"), env: "bench", store: new MemoryStore({ logger: silentLogger() }) });
+  const rss = {};
+  try {
+    await runner.start();
+    // Reload as SIGHUP does (no watcher): the same rebuild and pool recycling, faster to drive.
+    for (let n = 1; n <= Math.max(...counts); n++) {
+      project.write("jobs/h.ts", handler(n));
+      const result = await runner.reload([project.path("jobs/h.ts")]);
+      if (!result.ok) throw new Error(result.error?.message);
+      const record = await runner.invoke("h");
+      if (record.result?.version !== n) throw new Error(`expected version ${n}, got ${JSON.stringify(record.result)}`);
+      if (counts.includes(n)) {
+        global.gc?.();
+        await new Promise((r) => setTimeout(r, 200));
+        rss[n] = process.memoryUsage().rss;
+      }
+    }
+    return rss;
+  } finally {
+    await runner.stop();
+    project.remove();
+  }
+}
+
+export async function run({ smoke = false } = {}) {
+  const edits = smoke ? 10 : 50;
+  const inline = summary(await runletLatency(edits, "inline"));
+  const thread = summary(await runletLatency(edits, "thread"));
+  const restart = summary(await restartLatency(smoke ? 5 : 20));
+  const rows = [
+    { runner: "runlet dev, inline", edits, p50Ms: inline.p50, p95Ms: inline.p95 },
+    { runner: "runlet dev, thread", edits, p50Ms: thread.p50, p95Ms: thread.p95 },
+    { runner: "node --watch (restart)", edits: restart.n, p50Ms: restart.p50, p95Ms: restart.p95 },
+  ];
+  printTable("Save to live: file written → invoke returns the new code's result", ["reload by", "edits", "p50 ms", "p95 ms", "vs runlet inline p50"], rows.map((r) => [r.runner, r.edits, fmt(r.p50Ms, 1), fmt(r.p95Ms, 1), `${fmt(r.p50Ms / inline.p50, 1)}×`]));
+  console.log(`node --watch takes ${fmt(restart.p50 / inline.p50, 1)}× as long as runlet to serve new code (target ≥ 10×; runlet p50 target < 50 ms).`);
+
+  const counts = smoke ? [10, 50] : [10, 1000];
+  const rss = await memoryAfterReloads(counts);
+  const [few, many] = counts;
+  const growth = (rss[many] - rss[few]) / rss[few];
+  rows.push({ runner: "thread-mode reloads", reloadsFew: few, rssFewMb: rss[few] / 2 ** 20, reloadsMany: many, rssManyMb: rss[many] / 2 ** 20, growth });
+  printTable("RSS after handler reloads in thread mode (pool workers recycled)", ["after", "RSS MB", "after", "RSS MB", "growth"], [[few, fmt(rss[few] / 2 ** 20, 1), many, fmt(rss[many] / 2 ** 20, 1), `${fmt(growth * 100, 1)}%`]]);
+  console.log(`RSS growth from ${few} to ${many} reloads: ${fmt(growth * 100, 1)}% (target < 20%).`);
+  return rows;
+}
+
+if (process.argv[1]?.endsWith("reload.mjs")) {
+  await run({ smoke: process.argv.includes("--smoke") });
+  process.exit(0);
+}
