@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { listJob, type JobListing } from "../cli/commands/list.js";
+import { listJob, type JobListing } from "../listing/job-listing.js";
 import type { Logger } from "../log/logger.js";
 import type { RunRecord } from "../types.js";
 import { HttpError, sendJson } from "./http-error.js";

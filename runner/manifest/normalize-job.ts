@@ -77,7 +77,8 @@ export function normalizeJob(input: NormalizeInput): JobDefinition {
     timeoutMs: duration("timeout", JOB_DEFAULTS.timeoutMs),
     overlap: (pick("overlap") as JobDefinition["overlap"] | undefined) ?? JOB_DEFAULTS.overlap,
     retries: retryPolicy(pick("retries")),
-    timezone: input.timezone,
+    // The zone the schedule is read in: its own `timezone` wins over the job's.
+    timezone: input.schedule && (input.schedule.kind === "cron" || input.schedule.kind === "rule") ? input.schedule.timezone : input.timezone,
     memoryMb: (pick("memory") as number | undefined) ?? JOB_DEFAULTS.memoryMb,
     latenessMs: duration("lateness", JOB_DEFAULTS.latenessMs)!,
     catchUp: (pick("catchUp") as JobDefinition["catchUp"] | undefined) ?? JOB_DEFAULTS.catchUp,

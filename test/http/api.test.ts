@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { listJob } from "../../runner/cli/commands/list.js";
+import { listJob } from "../../runner/listing/job-listing.js";
 import { bearer, request, startStack, TOKEN, type Stack } from "./helpers.js";
 
 let stack: Stack;

@@ -2,8 +2,7 @@ import { COMMON_FLAGS, intFlag, parseFlags, STORE_FLAG } from "../args.js";
 import { loadProject, openProjectStore } from "../project.js";
 import { silentLogger } from "../../log/logger.js";
 import { EXIT, printJson, table } from "../output.js";
-import { describeSchedule, nextFires } from "../../schedule/index.js";
-import type { JobDefinition } from "../../types.js";
+import { listJob } from "../../listing/job-listing.js";
 
 export const listFlags = {
   ...COMMON_FLAGS,
@@ -11,34 +10,6 @@ export const listFlags = {
   json: { type: "boolean", description: "print one JSON array (stable format)" },
   next: { type: "string", description: "how many next fire times to show (default 1 in the table, 5 in JSON)" },
 } as const;
-
-/** What `list --json` prints for each job (DESIGN.md: a stable format). */
-export interface JobListing {
-  name: string;
-  description: string;
-  schedule: unknown;
-  human: string;
-  mode: JobDefinition["mode"];
-  enabled: boolean;
-  timezone: string | null;
-  next: string[];
-  /** Added by the run store: the newest run's status and start (or scheduled) time. */
-  lastStatus?: string | null;
-  lastRunAt?: string | null;
-}
-
-export function listJob(job: JobDefinition, count: number, now: Date): JobListing {
-  return {
-    name: job.name,
-    description: job.description,
-    schedule: job.scheduleSource,
-    human: describeSchedule(job.schedule),
-    mode: job.mode,
-    enabled: job.enabled,
-    timezone: job.timezone,
-    next: job.enabled && job.schedule ? nextFires(job.schedule, now, count).map((d) => d.toISOString()) : [],
-  };
-}
 
 /** `runlet list`: every job, its schedule in plain English, and when it fires next. */
 export async function listCommand(argv: string[]): Promise<number> {
