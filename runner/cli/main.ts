@@ -1,21 +1,23 @@
 #!/usr/bin/env node
 import { RunletError } from "../errors.js";
 import { flagHelp, type FlagSpecs } from "./args.js";
-import { historyCommand, historyFlags } from "./commands/history.js";
-import { invokeCommand, invokeFlags } from "./commands/invoke.js";
-import { listCommand, listFlags } from "./commands/list.js";
-import { devCommand, startCommand, startFlags } from "./commands/start.js";
-import { validateCommand, validateFlags } from "./commands/validate.js";
 import { EXIT, reportError } from "./output.js";
 
-/** Every command: name → handler of its argv. The CLI only parses flags and calls the API. */
-const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; flags: FlagSpecs; usage: string; summary: string }> = {
-  start: { run: (argv) => startCommand(argv), flags: startFlags, usage: "start [flags]", summary: "schedule and run the jobs until SIGINT/SIGTERM" },
-  dev: { run: devCommand, flags: startFlags, usage: "dev [flags]", summary: "start --watch --env development, with human-readable logs" },
-  validate: { run: validateCommand, flags: validateFlags, usage: "validate [flags]", summary: "check the manifest and compile every handler" },
-  list: { run: listCommand, flags: listFlags, usage: "list [flags]", summary: "every job, its schedule, mode, enabled, next fires" },
-  invoke: { run: invokeCommand, flags: invokeFlags, usage: "invoke JOB [flags]", summary: "run one job now and print its result as JSON" },
-  history: { run: historyCommand, flags: historyFlags, usage: "history [JOB] [flags]", summary: "recent runs from the store, newest first" },
+interface Command {
+  usage: string;
+  summary: string;
+  /** Loaded only when the command runs: `validate` need not load the HTTP server. */
+  load: () => Promise<{ run: (argv: string[]) => Promise<number>; flags: FlagSpecs }>;
+}
+
+/** Every command: the CLI only parses flags and calls the API. */
+const COMMANDS: Record<string, Command> = {
+  start: { usage: "start [flags]", summary: "schedule and run the jobs until SIGINT/SIGTERM", load: async () => { const m = await import("./commands/start.js"); return { run: (argv) => m.startCommand(argv), flags: m.startFlags }; } },
+  dev: { usage: "dev [flags]", summary: "start --watch --env development, with human-readable logs", load: async () => { const m = await import("./commands/start.js"); return { run: m.devCommand, flags: m.startFlags }; } },
+  validate: { usage: "validate [flags]", summary: "check the manifest and compile every handler", load: async () => { const m = await import("./commands/validate.js"); return { run: m.validateCommand, flags: m.validateFlags }; } },
+  list: { usage: "list [flags]", summary: "every job, its schedule, mode, enabled, next fires, last run", load: async () => { const m = await import("./commands/list.js"); return { run: m.listCommand, flags: m.listFlags }; } },
+  invoke: { usage: "invoke JOB [flags]", summary: "run one job now and print its result as JSON", load: async () => { const m = await import("./commands/invoke.js"); return { run: m.invokeCommand, flags: m.invokeFlags }; } },
+  history: { usage: "history [JOB] [flags]", summary: "recent runs from the store, newest first", load: async () => { const m = await import("./commands/history.js"); return { run: m.historyCommand, flags: m.historyFlags }; } },
 };
 
 const USAGE = `usage: runlet <command> [flags]
@@ -32,13 +34,14 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return name ? EXIT.ok : EXIT.badInput;
   }
-  const command = COMMANDS[name];
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) throw new RunletError("BAD_INPUT", `unknown command "${name}"\n\n${USAGE}`);
+  const { run, flags } = await command.load();
   if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(`usage: runlet ${command.usage}\n\n${command.summary}\n\nflags:\n${flagHelp(command.flags)}\n`);
+    process.stdout.write(`usage: runlet ${command.usage}\n\n${command.summary}\n\nflags:\n${flagHelp(flags)}\n`);
     return EXIT.ok;
   }
-  return command.run(rest);
+  return run(rest);
 }
 
 process.setSourceMapsEnabled(true);

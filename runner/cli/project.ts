@@ -2,7 +2,7 @@ import { dirname, resolve } from "node:path";
 import type { Logger } from "../log/logger.js";
 import { openStore } from "../store/open-store.js";
 import type { RunStore } from "../store/run-store.js";
-import { loadManifest, resolveEnvironment } from "../manifest/index.js";
+import { inspectManifest, loadManifest, readManifest, resolveEnvironment } from "../manifest/index.js";
 import type { Manifest } from "../types.js";
 import { HandlerCompiler, type CompiledHandler } from "../compile/index.js";
 import { ManifestError } from "../errors.js";
@@ -21,13 +21,18 @@ export interface LoadedProject {
 
 /** The manifest (and, when asked, every handler compiled): what most commands start from. */
 export async function loadProject(options: ProjectOptions): Promise<LoadedProject> {
-  const manifest = loadManifest(resolve(options.manifest ?? "jobs.yaml"), { env: resolveEnvironment(options.env) });
-  if (!options.compile) return { manifest, compiled: new Map() };
+  const file = resolve(options.manifest ?? "jobs.yaml");
+  const loadOptions = { env: resolveEnvironment(options.env) };
+  if (!options.compile) return { manifest: loadManifest(file, loadOptions), compiled: new Map() };
+  // The handlers of jobs without problems are compiled even when others have some, so
+  // manifest and handler problems are reported together, in one pass.
+  const { manifest, problems } = inspectManifest(file, readManifest(file, loadOptions), loadOptions);
   const compiler = new HandlerCompiler({ root: manifest.root });
   try {
-    const { compiled, problems } = await compiler.compileAll([...new Set(manifest.jobs.map((j) => j.handlerPath))]);
+    const compiled = await compiler.compileAll([...new Set(manifest.jobs.map((j) => j.handlerPath))]);
+    problems.push(...compiled.problems);
     if (problems.length > 0) throw new ManifestError(problems);
-    return { manifest, compiled };
+    return { manifest, compiled: compiled.compiled };
   } finally {
     await compiler.dispose();
   }

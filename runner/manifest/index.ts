@@ -1,4 +1,4 @@
-export { loadManifest, parseManifest, type LoadOptions } from "./load-manifest.js";
+export { inspectManifest, loadManifest, parseManifest, readManifest, type LoadOptions } from "./load-manifest.js";
 export { resolveEnvironment, isEnabledIn } from "./environment.js";
 export { parseDuration, formatDuration } from "./duration.js";
 export { JOB_DEFAULTS, JOB_FIELDS } from "./normalize-job.js";

@@ -23,19 +23,32 @@ const DURATION_FIELDS = ["timeout", "lateness", "startingDeadline"] as const;
 
 /** Reads, validates and normalizes a manifest file. Throws ManifestError with every problem. */
 export function loadManifest(file: string, options: LoadOptions = {}): Manifest {
+  return parseManifest(resolve(file), readManifest(file, options), options);
+}
+
+/** The manifest's text; a file that cannot be read is a problem at its 1:1. */
+export function readManifest(file: string, options: LoadOptions = {}): string {
   const absolute = resolve(file);
-  let text: string;
   try {
-    text = readFileSync(absolute, "utf8");
+    return readFileSync(absolute, "utf8");
   } catch (err) {
     const display = (options.displayPath ?? defaultDisplayPath)(absolute);
     throw new ManifestError([{ file: display, line: 1, col: 1, message: `cannot read manifest: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}` }]);
   }
-  return parseManifest(absolute, text, options);
 }
 
-/** Validates and normalizes manifest text that was read from `file`. */
+/** Validates and normalizes manifest text that was read from `file`. Throws ManifestError with every problem. */
 export function parseManifest(file: string, text: string, options: LoadOptions = {}): Manifest {
+  const { manifest, problems } = inspectManifest(file, text, options);
+  if (problems.length > 0) throw new ManifestError(problems);
+  return manifest;
+}
+
+/**
+ * Every problem of a manifest, and the jobs that have none (`validate` still compiles
+ * their handlers, so one pass reports manifest and handler problems together).
+ */
+export function inspectManifest(file: string, text: string, options: LoadOptions = {}): { manifest: Manifest; problems: Problem[] } {
   const env = options.env ?? resolveEnvironment();
   const absolute = resolve(file);
   const root = realpathSync(dirname(absolute));
@@ -54,8 +67,7 @@ export function parseManifest(file: string, text: string, options: LoadOptions =
   }
 
   const problems: Problem[] = [...source.problems, ...report.problems].sort((a, b) => a.line - b.line || a.col - b.col);
-  if (problems.length > 0) throw new ManifestError(problems);
-  return { file: absolute, root, env, jobs };
+  return { manifest: { file: absolute, root, env, jobs }, problems };
 }
 
 /** The checks a JSON Schema cannot make, and normalization of the jobs that pass. */
@@ -95,7 +107,8 @@ function checkJobs(manifest: Record<string, unknown>, root: string, env: string,
 
 function checkDurations(fields: RawJob, path: Array<string>, report: Report): void {
   for (const key of DURATION_FIELDS) {
-    if (fields[key] !== undefined && typeof fields[key] === "number" && parseDuration(fields[key]) === null) {
+    // The schema already refuses negative numbers; this catches what it lets through (.inf).
+    if (typeof fields[key] === "number" && parseDuration(fields[key]) === null && !report.hasProblemsUnder([...path, key])) {
       report.at([...path, key], `must be ${DURATION_EXPECTED} (got ${shown(fields[key])})`);
     }
   }
