@@ -4,6 +4,7 @@ import { InlineExecutor } from "../../runner/execute/inline-executor.js";
 import { ThreadExecutor } from "../../runner/execute/thread-executor.js";
 import { silentLogger } from "../../runner/log/logger.js";
 import type { JobDefinition, RunRecord } from "../../runner/types.js";
+import { jobDef } from "../support/job-def.js";
 import { FakeClock, flush, waitFor } from "../support/fake-clock.js";
 import { tempProject, type TempProject } from "../support/temp-project.js";
 
@@ -29,32 +30,6 @@ const HANDLERS = {
   "polite.mjs": `export default (ctx) => new Promise((resolve) => { if (ctx.signal.aborted) resolve("stopped"); ctx.signal.addEventListener("abort", () => resolve("stopped")); });`,
   "spin.mjs": `export default () => { for (;;) {} };`,
 };
-
-function jobDef(name: string, overrides: Partial<JobDefinition> = {}): JobDefinition {
-  return {
-    name,
-    description: "",
-    handler: "x",
-    handlerPath: "x",
-    schedule: null,
-    scheduleSource: null,
-    mode: "inline",
-    enabled: true,
-    params: {},
-    timeoutMs: null,
-    overlap: "skip",
-    retries: { max: 0, backoff: "fixed", delayMs: 1000, maxDelayMs: null },
-    timezone: null,
-    memoryMb: null,
-    latenessMs: 1000,
-    catchUp: "none",
-    startingDeadlineMs: null,
-    historyKeep: 100,
-    specHash: "0",
-    position: { file: "jobs.yaml", line: 1, col: 1 },
-    ...overrides,
-  };
-}
 
 let project: TempProject;
 let clock: FakeClock;
