@@ -1,8 +1,9 @@
 import { EventEmitter } from "node:events";
+import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { HandlerCompiler, type CompiledHandler } from "./compile/index.js";
 import { ManifestError, RunletError } from "./errors.js";
-import { Dispatcher, type ActiveJob } from "./execute/dispatcher.js";
+import { Dispatcher, type ActiveJob, type GateClaim } from "./execute/dispatcher.js";
 import type { Executor } from "./execute/executor.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
 import { ThreadExecutor } from "./execute/thread-executor.js";
@@ -16,6 +17,8 @@ import type { RunStore } from "./store/run-store.js";
 import { missedFires } from "./recovery/missed-fires.js";
 import { currentOwner, ownerIsGone } from "./store/owner.js";
 import { handlerPathsIn } from "./watch/wanted-files.js";
+import { ClaimedRuns } from "./store/postgres/claimed-runs.js";
+import { fireClaimsOf, type AcquiredRun, type FencedRun } from "./store/postgres/fire-claims.js";
 import type { JobDefinition, Manifest, RunMode, RunRecord } from "./types.js";
 
 export interface RunnerOptions {
@@ -76,6 +79,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   private readonly paused = new Set<string>();
   private readonly owner = currentOwner();
   readonly store: RunStore;
+  /** Several replicas share the store: each fire is claimed first. Null for single-process stores. */
+  private readonly replicas: ClaimedRuns | null;
   private started = false;
   private stopping: Promise<void> | null = null;
 
@@ -90,6 +95,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
       inline: options.executors?.inline ?? new InlineExecutor(),
       thread: options.executors?.thread ?? new ThreadExecutor({ logger: this.logger, graceMs: options.abortGraceMs }),
     };
+    const claiming = fireClaimsOf(this.store);
+    this.replicas = claiming
+      ? new ClaimedRuns({ store: claiming, logger: this.logger, abortRun: (runId, reason) => this.dispatcher.abortRun(runId, reason), resume: (run, claim) => this.resume(run, claim) })
+      : null;
     this.dispatcher = new Dispatcher({
       executors: this.executors,
       logger: this.logger,
@@ -97,6 +106,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       env: this.env,
       abortGraceMs: options.abortGraceMs,
       onRecord: (record) => this.onRecord(record),
+      gate: this.replicas ?? undefined,
     });
     this.scheduler = new Scheduler({ clock: this.clock, onFire: (batch) => this.onFire(batch) });
   }
@@ -141,6 +151,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     }
     await this.watcher?.ready;
     await this.recover();
+    await this.replicas?.join(this.manifestGeneration(), this.jobs);
     this.started = true;
     this.scheduler.start();
     this.logger.info({ manifest: this.manifestPath, env: this.env, jobs: this.jobs.length, scheduled: this.scheduler.size }, "runner started");
@@ -202,7 +213,11 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   private onRecord(record: RunRecord): void {
-    this.store.record({ ...record, owner: record.status === "running" ? this.owner : null }).catch((err: unknown) => {
+    const stored: FencedRun = { ...record, owner: record.status === "running" ? this.owner : null };
+    // A claimed run's records are written only while its claim still holds this fence.
+    const fence = this.replicas?.fenceOf(record.runId);
+    if (fence !== undefined) stored.fence = fence;
+    this.store.record(stored).catch((err: unknown) => {
       this.logger.error({ err, runId: record.runId }, "could not record a run");
     });
     this.emit("record", record);
@@ -245,6 +260,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       const diff = diffJobs(this.current?.jobs ?? [], next.jobs);
       const replacedModules = this.apply(next, compiled, diff);
       if (replacedModules.some((job) => job.def.mode === "thread")) this.recycleThreads();
+      if (this.started) await this.replicas?.publish(this.manifestGeneration(), next.jobs);
       result = { ok: true, diff, rebuilt, durationMs: performance.now() - began };
       if (this.started || this.options.watch) this.logger.info({ ...diff, rebuilt: rebuilt.length, durationMs: round(result.durationMs) }, `reloaded: ${describeDiff(diff, rebuilt.length)}`);
     } catch (err) {
@@ -272,12 +288,14 @@ export class Runner extends EventEmitter<RunnerEvents> {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.scheduler.stop();
+      this.replicas?.stopReaping();
       await this.watcher?.close();
       const drained = await this.dispatcher.drain(this.options.shutdownGraceMs ?? 30_000);
       if (!drained) {
         this.logger.warn({ inFlight: this.dispatcher.inFlight }, "shutdown grace period over: aborting runs still in flight");
         await this.dispatcher.abortAll("the runner is shutting down");
       }
+      await this.replicas?.leave();
       await Promise.all(Object.values(this.executors).map((e) => e.close()));
       await this.compiler?.dispose();
       await this.store.close();
@@ -342,6 +360,30 @@ export class Runner extends EventEmitter<RunnerEvents> {
     const files = new Set<string>([this.manifestPath, ...handlerPathsIn(this.manifestPath)]);
     for (const compiled of this.compiled.values()) for (const input of compiled.inputs) files.add(input);
     return [...files];
+  }
+
+  /** A run another replica lost, taken over here for its next attempt (same run id). */
+  private resume(run: AcquiredRun, claim: GateClaim): void {
+    const job = this.active.get(run.job);
+    if (!job || this.stopping) {
+      // Not run here after all: its lease runs out and the group's reaper decides again.
+      claim.release();
+      return;
+    }
+    void this.dispatcher.resume(job, { runId: run.runId, fireDate: run.scheduledAt, trigger: run.trigger, attempt: run.attempt, claim });
+  }
+
+  /**
+   * Which manifest is newer when replicas disagree: the manifest file's modification time
+   * (a deploy or an edit writes it; an old replica restarting does not).
+   */
+  private manifestGeneration(): number {
+    try {
+      return Math.floor(statSync(this.manifestPath).mtimeMs);
+    } catch (err) {
+      this.logger.warn({ err, manifest: this.manifestPath }, "cannot read the manifest's modification time; publishing it as the oldest");
+      return 0;
+    }
   }
 
   private onFire(batch: FireBatch): void {

@@ -22,6 +22,30 @@ export interface DispatcherOptions {
   onRecord: (record: RunRecord) => void;
   /** How long a run may go on after its signal aborted before it is given up on. @default 2000 */
   abortGraceMs?: number;
+  /**
+   * Several replicas sharing a store: every fire and invoke is claimed through the gate
+   * first, and runs only when this process won it. The gate's store then decides lateness
+   * and `overlap: skip` for the whole group, so they are not decided here. @default none
+   */
+  gate?: RunGate;
+}
+
+/** Decides whether this process runs a fire (see runner/store/postgres/claimed-runs.ts). */
+export interface RunGate {
+  /** Resolves with a claim when this process runs it; null when it must not (the gate logs why). */
+  claim(request: { def: JobDefinition; fireDate: Date; trigger: RunTrigger; runId: string }): Promise<GateClaim | null>;
+}
+
+/** A fire this process won; released when its run ends, however it ends. */
+export interface GateClaim {
+  release(): void;
+}
+
+/** A run to start under a claim made elsewhere (a retry taken over from another replica). */
+interface ClaimedStart {
+  runId: string;
+  claim: GateClaim;
+  firstAttempt?: number;
 }
 
 interface LiveRun {
@@ -54,6 +78,7 @@ export class Dispatcher {
    * Resolves with the run's final record, or null when the fire was skipped or queued.
    */
   fire(job: ActiveJob, fireDate: Date, trigger: RunTrigger = "schedule"): Promise<RunRecord | null> {
+    if (this.options.gate) return this.fireClaimed(job, fireDate, trigger, this.options.gate);
     const { def } = job;
     const now = this.options.clock.now();
     if (trigger === "schedule" && now - fireDate.getTime() > def.latenessMs) {
@@ -85,7 +110,32 @@ export class Dispatcher {
 
   /** Runs a job now, whatever its schedule and overlap; resolves with the final record. */
   invoke(job: ActiveJob, params: unknown = job.def.params): Promise<RunRecord> {
-    return this.start(job, new Date(this.options.clock.now()), "invoke", params);
+    const fireDate = new Date(this.options.clock.now());
+    const gate = this.options.gate;
+    if (!gate) return this.start(job, fireDate, "invoke", params);
+    return (async () => {
+      const runId = randomUUID();
+      const claim = await gate.claim({ def: job.def, fireDate, trigger: "invoke", runId });
+      if (!claim) throw new RunletError("STORE_WRITE", `could not claim an invoke of ${job.def.name} in the shared store; it did not run`);
+      return this.start(job, fireDate, "invoke", params, { runId, claim });
+    })();
+  }
+
+  /** Runs attempt `attempt` onward of a run this process took over (same run id). */
+  resume(job: ActiveJob, run: { runId: string; fireDate: Date; trigger: RunTrigger; attempt: number; claim: GateClaim }): Promise<RunRecord> {
+    return this.start(job, run.fireDate, run.trigger, job.def.params, { runId: run.runId, claim: run.claim, firstAttempt: run.attempt });
+  }
+
+  /** Aborts one run in flight (its `ctx.signal`); false when it is not running here. */
+  abortRun(runId: string, reason: Error): boolean {
+    for (const state of this.states.values()) {
+      const run = state.running.get(runId);
+      if (run) {
+        run.controller.abort(reason);
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Runs in flight across every job. */
@@ -131,10 +181,23 @@ export class Dispatcher {
     this.options.onRecord({ runId, job: def.name, status, scheduledAt: fireDate.toISOString(), startedAt: null, finishedAt: null, attempt: 0, error: null, result: null, reason, trigger });
   }
 
-  private start(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown): Promise<RunRecord> {
+  /** A fire under a gate: run only if this process wins its claim. */
+  private async fireClaimed(job: ActiveJob, fireDate: Date, trigger: RunTrigger, gate: RunGate): Promise<RunRecord | null> {
+    const runId = randomUUID();
+    const claim = await gate.claim({ def: job.def, fireDate, trigger, runId });
+    if (!claim) return null;
+    // `replace` can only reach runs of this process; the claim does not hold other replicas' runs.
+    if (job.def.overlap === "replace") {
+      for (const run of this.state(job.def.name).running.values()) run.controller.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
+    }
+    return this.start(job, fireDate, trigger, job.def.params, { runId, claim });
+  }
+
+  private start(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart): Promise<RunRecord> {
     const state = this.state(job.def.name);
-    const run: LiveRun = { runId: randomUUID(), controller: new AbortController(), done: undefined as unknown as Promise<RunRecord> };
-    run.done = this.runAttempts(job, run, fireDate, trigger, params).finally(() => {
+    const run: LiveRun = { runId: claimed?.runId ?? randomUUID(), controller: new AbortController(), done: undefined as unknown as Promise<RunRecord> };
+    run.done = this.runAttempts(job, run, fireDate, trigger, params, claimed?.firstAttempt ?? 1).finally(() => {
+      claimed?.claim.release();
       state.running.delete(run.runId);
       const next = state.queued;
       if (next && state.running.size === 0) {
@@ -146,7 +209,7 @@ export class Dispatcher {
     return run.done;
   }
 
-  private async runAttempts(job: ActiveJob, run: LiveRun, fireDate: Date, trigger: RunTrigger, params: unknown): Promise<RunRecord> {
+  private async runAttempts(job: ActiveJob, run: LiveRun, fireDate: Date, trigger: RunTrigger, params: unknown, firstAttempt: number): Promise<RunRecord> {
     const { def } = job;
     const { clock, logger, onRecord } = this.options;
     const log = logger.child({ job: def.name, runId: run.runId });
@@ -154,7 +217,7 @@ export class Dispatcher {
     const base = { runId: run.runId, job: def.name, scheduledAt: fireDate.toISOString(), startedAt: startedAt.toISOString(), trigger, reason: null };
     const lateness = startedAt.getTime() - fireDate.getTime();
 
-    for (let attempt = 1; ; attempt++) {
+    for (let attempt = firstAttempt; ; attempt++) {
       onRecord({ ...base, status: "running", finishedAt: null, attempt, error: null, result: null });
       log.info({ scheduledAt: base.scheduledAt, latenessMs: trigger === "invoke" ? undefined : lateness, attempt, mode: def.mode }, "run started");
       const attemptStart = clock.now();

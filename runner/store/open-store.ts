@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import { RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { MemoryStore } from "./memory-store.js";
 import type { RunStore, StoreOptions } from "./run-store.js";
@@ -21,7 +20,9 @@ export async function openStore(spec: string | undefined, options: OpenStoreOpti
   const value = spec?.trim() ?? "";
   if (value === "memory") return new MemoryStore(storeOptions);
   if (/^postgres(ql)?:\/\//i.test(value)) {
-    throw new RunletError("BAD_INPUT", "PostgreSQL store not available yet");
+    // Loaded only when asked for: `pg` is not needed by single-process stores.
+    const { openPostgresStore } = await import("./postgres/postgres-store.js");
+    return openPostgresStore(value, storeOptions);
   }
   const file = value === "" ? resolve(manifestDir, ".runlet", "runs.db") : resolve(value);
   return openSqliteStore(file, storeOptions);

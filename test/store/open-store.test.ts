@@ -33,11 +33,15 @@ test("a relative --store path is relative to the working directory, not the mani
   expect(existsSync(join(tmp.dir, "elsewhere", "history.db"))).toBe(true);
 });
 
-test("a PostgreSQL URL is BAD_INPUT until that store exists", async () => {
-  for (const url of ["postgres://u@localhost/runlet", "postgresql://localhost/runlet"]) {
-    await expect(openStore(url, { manifestDir: "/nowhere", logger: silentLogger() })).rejects.toMatchObject({
-      code: "BAD_INPUT",
-      message: "PostgreSQL store not available yet",
-    });
+test("a PostgreSQL URL opens the PostgreSQL store; an unreachable one is STORE_OPEN without the password", async () => {
+  const store = await openStore("postgres://postgres@127.0.0.1:5432/test?schema=runlet_open_store_test", { manifestDir: "/nowhere", logger: silentLogger() });
+  try {
+    expect(store.constructor.name).toBe("PostgresStore");
+    expect(await store.history({ limit: 1 })).toEqual([]);
+  } finally {
+    await store.close();
   }
+  const refused = openStore("postgresql://postgres:secret-pw@127.0.0.1:1/test", { manifestDir: "/nowhere", logger: silentLogger() });
+  await expect(refused).rejects.toMatchObject({ code: "STORE_OPEN" });
+  await expect(refused).rejects.not.toThrow(/secret-pw/);
 });

@@ -1,0 +1,128 @@
+import { table } from "./pg-config.js";
+
+/**
+ * The statements of replica coordination, schema-qualified. Every time comparison uses
+ * the database's `now()`: replicas' clocks only decide when a fire is due, never who runs it.
+ */
+export function claimStatements(schema: string) {
+  const fires = table(schema, "fires");
+  const runs = table(schema, "runs");
+  const replicas = table(schema, "replicas");
+  const specs = table(schema, "replica_specs");
+  const ms = (p: string) => `make_interval(secs => ${p}::bigint / 1000.0)`;
+  return {
+    /**
+     * The claim. $1 job, $2 scheduled_at, $3 source, $4 spec hash (null: no check),
+     * $5 exclusive, $6 deadline ms (null: none), $7 run id, $8 owner, $9 lease ms,
+     * $10 max attempts, $11 trigger, $12 owner pid, $13 owner host, $14 liveness window ms.
+     * The state is decided inside the insert: `missed` past the deadline, `skipped` while a
+     * live run holds an exclusive job anywhere in the group, else `running` with owner,
+     * fence 1 and a lease. ON CONFLICT DO NOTHING on the fire's key: no row back, no run.
+     * A concurrent exclusive claim of another fire of the job conflicts on `fires_one_live`.
+     */
+    claim: `
+      WITH current_spec AS (
+        SELECT rs.spec_hash FROM ${specs} rs JOIN ${replicas} r USING (owner)
+        WHERE rs.job = $1::text AND r.seen_at > now() - ${ms("$14")}
+        ORDER BY r.generation DESC, rs.spec_hash LIMIT 1
+      ), decided AS (
+        SELECT CASE
+          WHEN $6::bigint IS NOT NULL AND now() > $2::timestamptz + ${ms("$6")} THEN 'missed'
+          WHEN $5::boolean AND EXISTS (SELECT 1 FROM ${fires} f WHERE f.job = $1::text AND f.state IN ('running', 'retry')) THEN 'skipped'
+          ELSE 'running' END AS state
+        WHERE $4::text IS NULL OR $4::text = (SELECT spec_hash FROM current_spec)
+      ), ins AS (
+        INSERT INTO ${fires} AS f (job, scheduled_at, source, state, run_id, trigger_kind, spec_hash, exclusive,
+                                   owner, ran_by, fence, lease_until, attempt, max_attempts, finished_at)
+        SELECT $1::text, $2::timestamptz, $3::text, d.state, $7::text, $11::text, coalesce($4::text, ''), $5::boolean,
+               CASE WHEN d.state = 'running' THEN $8::text END, CASE WHEN d.state = 'running' THEN $8::text END,
+               1, CASE WHEN d.state = 'running' THEN now() + ${ms("$9")} END,
+               CASE WHEN d.state = 'running' THEN 1 ELSE 0 END, $10::int,
+               CASE WHEN d.state = 'running' THEN NULL ELSE now() END
+        FROM decided d
+        ON CONFLICT DO NOTHING
+        RETURNING f.state, f.fence
+      ), hist AS (
+        INSERT INTO ${runs} (run_id, job, status, scheduled_at, started_at, attempt, reason, trigger_kind, owner_pid, owner_host)
+        SELECT $7::text, $1::text, CASE WHEN i.state = 'running' THEN 'running' ELSE 'skipped' END, $2::timestamptz,
+               CASE WHEN i.state = 'running' THEN now() END, CASE WHEN i.state = 'running' THEN 1 ELSE 0 END,
+               CASE i.state WHEN 'missed' THEN 'late' WHEN 'skipped' THEN 'overlap' END, $11::text,
+               CASE WHEN i.state = 'running' THEN $12::int END, CASE WHEN i.state = 'running' THEN $13::text END
+        FROM ins i
+        ON CONFLICT (run_id) DO NOTHING
+      )
+      SELECT (SELECT state FROM ins) AS state, (SELECT fence FROM ins) AS fence, EXISTS (SELECT 1 FROM decided) AS spec_ok`,
+
+    /** Whether a fire's row exists (after a claim got no row back: taken, or an overlap race). */
+    fireExists: `SELECT 1 FROM ${fires} WHERE job = $1 AND scheduled_at = $2 AND source = $3`,
+
+    /** $1 run ids, $2 fences, $3 lease ms. Rows back: the leases still held. */
+    renew: `
+      UPDATE ${fires} f SET lease_until = now() + ${ms("$3")}
+      FROM unnest($1::text[], $2::bigint[]) AS u(run_id, fence)
+      WHERE f.run_id = u.run_id AND f.fence = u.fence AND f.state = 'running'
+      RETURNING f.run_id`,
+
+    /**
+     * Expired leases. A `running` row → `retry` (attempts left; its lease_until becomes the
+     * deadline for a replica to take it) or `lost`; a `retry` nobody took in time → `lost`.
+     * The fence moves on, so the old owner's renewals and completion find nothing.
+     */
+    reap: `
+      WITH expired AS (
+        SELECT job, scheduled_at, source, owner, state AS was FROM ${fires}
+        WHERE state IN ('running', 'retry') AND lease_until < now()
+        ORDER BY lease_until LIMIT 100 FOR UPDATE SKIP LOCKED
+      ), upd AS (
+        UPDATE ${fires} f SET
+          state = CASE WHEN e.was = 'running' AND f.attempt < f.max_attempts THEN 'retry' ELSE 'lost' END,
+          fence = f.fence + 1, owner = NULL,
+          lease_until = CASE WHEN e.was = 'running' AND f.attempt < f.max_attempts THEN now() + ${ms("$1")} END,
+          finished_at = CASE WHEN e.was = 'running' AND f.attempt < f.max_attempts THEN NULL ELSE now() END
+        FROM expired e WHERE f.job = e.job AND f.scheduled_at = e.scheduled_at AND f.source = e.source
+        RETURNING f.run_id, f.job, f.scheduled_at, coalesce(e.owner, f.ran_by) AS owner, f.attempt, f.state, e.was
+      ), hist AS (
+        UPDATE ${runs} r SET status = 'lost', finished_at = now(), owner_pid = NULL, owner_host = NULL,
+          error = json_build_object('message', CASE WHEN u.was = 'retry'
+            THEN 'no replica running this job''s spec took its retry in time; the run''s outcome is unknown'
+            ELSE 'the replica running this run (' || coalesce(u.owner, '?') || ') stopped renewing its lease; the run''s outcome is unknown'
+              || CASE WHEN u.state = 'retry' THEN '; it will be retried' ELSE '' END END)::text
+        FROM upd u WHERE r.run_id = u.run_id
+      )
+      SELECT run_id, job, scheduled_at, owner, attempt, state FROM upd`,
+
+    /** $1 jobs, $2 their spec hashes, $3 owner, $4 lease ms, $5 limit, $6 pid, $7 host. */
+    acquire: `
+      WITH due AS (
+        SELECT f.job, f.scheduled_at, f.source FROM ${fires} f
+        JOIN unnest($1::text[], $2::text[]) AS m(job, spec_hash) ON m.job = f.job AND m.spec_hash = f.spec_hash
+        WHERE f.state = 'retry'
+        ORDER BY f.scheduled_at LIMIT $5 FOR UPDATE OF f SKIP LOCKED
+      ), upd AS (
+        UPDATE ${fires} f SET state = 'running', owner = $3::text, ran_by = $3::text, fence = f.fence + 1,
+          attempt = f.attempt + 1, lease_until = now() + ${ms("$4")}
+        FROM due d WHERE f.job = d.job AND f.scheduled_at = d.scheduled_at AND f.source = d.source
+        RETURNING f.run_id, f.job, f.scheduled_at, f.trigger_kind, f.fence, f.attempt
+      ), hist AS (
+        UPDATE ${runs} r SET status = 'running', attempt = u.attempt, started_at = now(), finished_at = NULL,
+          error = NULL, owner_pid = $6::int, owner_host = $7::text
+        FROM upd u WHERE r.run_id = u.run_id
+      )
+      SELECT * FROM upd`,
+
+    /** $1 owner, $2 generation, $3 jobs, $4 hashes: this replica's manifest. */
+    publish: [
+      `INSERT INTO ${replicas} (owner, generation, seen_at) VALUES ($1, $2, now())
+       ON CONFLICT (owner) DO UPDATE SET generation = excluded.generation, seen_at = now()`,
+      `DELETE FROM ${specs} WHERE owner = $1`,
+      `INSERT INTO ${specs} (owner, job, spec_hash) SELECT $1, u.job, u.hash FROM unnest($2::text[], $3::text[]) AS u(job, hash)`,
+    ],
+    heartbeat: `UPDATE ${replicas} SET seen_at = now() WHERE owner = $1`,
+    leave: `DELETE FROM ${replicas} WHERE owner = $1`,
+    /** Replicas silent for an hour, and finished fires older than a day (their keys can no longer be claimed: catch-up starts after the newest fire). */
+    tidy: [
+      `DELETE FROM ${replicas} WHERE seen_at < now() - interval '1 hour'`,
+      `DELETE FROM ${fires} WHERE state IN ('done', 'skipped', 'missed', 'lost') AND scheduled_at < now() - interval '1 day'`,
+    ],
+  };
+}

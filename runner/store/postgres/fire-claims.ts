@@ -1,0 +1,85 @@
+import type { OverlapPolicy, RunTrigger } from "../../types.js";
+import type { RunStore, StoredRun } from "../run-store.js";
+
+/** Where a claimed fire came from; part of the claim's key. Catch-up fires claim as `schedule`. */
+export type FireSource = "schedule" | `invoke:${string}`;
+
+export interface FireClaimRequest {
+  job: string;
+  /** The fire's scheduled time (for an invoke, the time it was asked for). */
+  scheduledAt: Date;
+  source: FireSource;
+  /** Recorded with the run: `schedule`, `catch-up` or `invoke`. */
+  trigger: RunTrigger;
+  /** This replica's hash of the job; `null` skips the check (invokes run what this replica has). */
+  specHash: string | null;
+  overlap: OverlapPolicy;
+  /** A fire claimed later than this after `scheduledAt` (database clock) is `missed`; null: never. */
+  startingDeadlineMs: number | null;
+  runId: string;
+  /** Attempts the run may take in the whole group (retries + 1). */
+  maxAttempts: number;
+}
+
+export type FireClaim =
+  | { won: true; fence: number }
+  /** `taken`: another replica's row; `stale-spec`: this replica's manifest is not the group's. */
+  | { won: false; reason: "taken" | "stale-spec" | "overlap" | "missed" };
+
+/** A run whose lease expired: marked lost, or queued for a retry when attempts remain. */
+export interface ExpiredRun {
+  runId: string;
+  job: string;
+  scheduledAt: string;
+  /** The replica that held it. */
+  owner: string;
+  attempt: number;
+  retry: boolean;
+}
+
+/** A run this replica took over for its next attempt. */
+export interface AcquiredRun {
+  runId: string;
+  job: string;
+  scheduledAt: Date;
+  trigger: RunTrigger;
+  fence: number;
+  attempt: number;
+}
+
+/** A run record as written by a replica that claimed it: written only while `fence` still holds. */
+export interface FencedRun extends StoredRun {
+  fence?: number;
+}
+
+/**
+ * What a store shared by several replicas adds to {@link RunStore}: one claim per fire,
+ * leases with fencing numbers, and a reaper. Every time comparison uses the database's clock.
+ */
+export interface FireClaims {
+  /** This replica's identity in `owner` columns: host, pid and a random part. */
+  readonly owner: string;
+  readonly leaseMs: number;
+  readonly reapMs: number;
+  /** Decides, in one statement, whether this replica runs the fire. */
+  claimFire(request: FireClaimRequest): Promise<FireClaim>;
+  /** Extends the leases this replica holds; returns the run ids whose fence still holds. */
+  renewLeases(runs: Array<{ runId: string; fence: number }>): Promise<Set<string>>;
+  /** Publishes this replica's manifest (job → spec hash) and marks it alive. */
+  publishSpecs(generation: number, specs: Map<string, string>): Promise<void>;
+  /** Marks this replica alive (its published specs count while it is); false when it must publish again. */
+  heartbeat(): Promise<boolean>;
+  /** Expired leases → `lost`, or `retry` when attempts remain. */
+  reapExpired(): Promise<ExpiredRun[]>;
+  /** Takes retries due of jobs this replica runs with the same spec; bumps their fence. */
+  acquireRetries(specs: Map<string, string>, limit: number): Promise<AcquiredRun[]>;
+  /** Removes this replica from the group (its specs stop counting). */
+  leave(): Promise<void>;
+}
+
+export type ClaimingStore = RunStore & FireClaims;
+
+/** The store's claim capability, or null for a single-process store (memory, SQLite). */
+export function fireClaimsOf(store: RunStore): ClaimingStore | null {
+  return typeof (store as Partial<FireClaims>).claimFire === "function" ? (store as ClaimingStore) : null;
+}

@@ -1,0 +1,57 @@
+import { table } from "./pg-config.js";
+
+const NEWEST_FIRST = "ORDER BY scheduled_at DESC, started_at DESC NULLS LAST, seq DESC";
+
+/** The run-history statements: the same records and order as the SQLite store. */
+export function historyStatements(schema: string) {
+  const runs = table(schema, "runs");
+  const fires = table(schema, "fires");
+  const jobState = table(schema, "job_state");
+  const columns = "run_id, job, status, scheduled_at, started_at, finished_at, attempt, error, result, reason, trigger_kind, owner_pid, owner_host";
+  return {
+    /**
+     * One batch of records as a JSON array. A record with a `fence` is written only while
+     * its claim still holds that fence (and moves the claim to `done` when it ends); zero
+     * rows for it means another replica took the run over: the record is dropped.
+     */
+    writeRuns: `
+      WITH r AS (
+        SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(run_id text, job text, status text, scheduled_at timestamptz,
+          started_at timestamptz, finished_at timestamptz, attempt int, error text, result text, reason text,
+          trigger_kind text, owner_pid int, owner_host text, fence bigint)
+      ), held AS (
+        UPDATE ${fires} f SET attempt = r.attempt,
+          state = CASE WHEN r.status = 'running' THEN 'running' ELSE 'done' END,
+          finished_at = CASE WHEN r.status = 'running' THEN NULL ELSE now() END,
+          owner = CASE WHEN r.status = 'running' THEN f.owner END,
+          lease_until = CASE WHEN r.status = 'running' THEN f.lease_until END
+        FROM r WHERE r.fence IS NOT NULL AND f.run_id = r.run_id AND f.fence = r.fence AND f.state = 'running'
+        RETURNING f.run_id
+      )
+      INSERT INTO ${runs} (${columns})
+      SELECT ${columns} FROM r WHERE r.fence IS NULL OR r.run_id IN (SELECT run_id FROM held)
+      ON CONFLICT (run_id) DO UPDATE SET job = excluded.job, status = excluded.status, scheduled_at = excluded.scheduled_at,
+        started_at = excluded.started_at, finished_at = excluded.finished_at, attempt = excluded.attempt, error = excluded.error,
+        result = excluded.result, reason = excluded.reason, trigger_kind = excluded.trigger_kind,
+        owner_pid = excluded.owner_pid, owner_host = excluded.owner_host
+      RETURNING run_id`,
+    /** Last fire times: only ever moved forward, whichever replica writes last. */
+    writeFireTimes: `
+      INSERT INTO ${jobState} (job, last_fire_at)
+      SELECT job, last_fire_at FROM jsonb_to_recordset($1::jsonb) AS x(job text, last_fire_at timestamptz)
+      ON CONFLICT (job) DO UPDATE SET last_fire_at = GREATEST(${jobState}.last_fire_at, excluded.last_fire_at)`,
+    writePaused: `
+      INSERT INTO ${jobState} (job, paused) VALUES ($1, $2)
+      ON CONFLICT (job) DO UPDATE SET paused = excluded.paused`,
+    getState: `SELECT last_fire_at, paused FROM ${jobState} WHERE job = $1`,
+    history: `SELECT ${columns} FROM ${runs} ${NEWEST_FIRST} LIMIT $1`,
+    jobHistory: `SELECT ${columns} FROM ${runs} WHERE job = $1 ${NEWEST_FIRST} LIMIT $2`,
+    lastRuns: `SELECT DISTINCT ON (job) ${columns} FROM ${runs} ORDER BY job, scheduled_at DESC, started_at DESC NULLS LAST, seq DESC`,
+    /** $1 jobs, $2 how many finished runs each keeps. */
+    prune: `
+      DELETE FROM ${runs} d USING (
+        SELECT x.run_id FROM unnest($1::text[], $2::int[]) AS k(job, keep)
+        CROSS JOIN LATERAL (SELECT run_id FROM ${runs} WHERE job = k.job AND status <> 'running' ${NEWEST_FIRST} OFFSET k.keep) x
+      ) old WHERE d.run_id = old.run_id`,
+  };
+}

@@ -1,0 +1,341 @@
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import pg from "pg";
+import { RunletError } from "../../errors.js";
+import type { Logger } from "../../log/logger.js";
+import type { RunRecord, RunStatus, RunTrigger } from "../../types.js";
+import { encodeError, encodeResult } from "../result-json.js";
+import { storeDefaults, type JobState, type RunStore, type StoreOptions } from "../run-store.js";
+import { WriteQueue, type WriteBatch } from "../write-queue.js";
+import { claimStatements } from "./claim-sql.js";
+import type { AcquiredRun, ExpiredRun, FencedRun, FireClaim, FireClaimRequest, FireClaims } from "./fire-claims.js";
+import { historyStatements } from "./history-sql.js";
+import { postgresSettings, type PostgresSettings } from "./pg-config.js";
+import { migrate } from "./pg-schema.js";
+
+export interface PostgresStoreOptions extends StoreOptions {
+  /** The schema runlet's tables live in. @default the URL's `?schema=`, else "runlet" */
+  schema?: string;
+  /** @default the URL's `?lease=`, else 30 s */
+  leaseMs?: number;
+  /** @default the URL's `?reap=`, else min(5 s, lease / 3) */
+  reapMs?: number;
+  /** `application_name` of the pool's sessions. @default "runlet" */
+  applicationName?: string;
+}
+
+const CHECKED = new WeakSet<pg.PoolClient>();
+
+/** How often finished runs are pruned to each job's `keep` (off the write path). */
+const PRUNE_EVERY_MS = 5_000;
+
+/**
+ * Connects, creates or migrates the schema, and returns the store. Any failure (bad URL,
+ * unknown host, wrong credentials, database down) is a RunletError STORE_OPEN naming
+ * the user, host and database, never the password.
+ */
+export async function openPostgresStore(url: string, options: PostgresStoreOptions): Promise<PostgresStore> {
+  const settings = postgresSettings(url, options);
+  const store = new PostgresStore(settings, options);
+  try {
+    await migrate(store.pool, settings.schema, options.logger);
+  } catch (err) {
+    await store.pool.end().catch((endErr: unknown) => options.logger.warn({ err: endErr }, "closing the pool after a failed open failed"));
+    if (err instanceof RunletError) throw err;
+    throw new RunletError("STORE_OPEN", `cannot open the PostgreSQL run history at ${settings.where}: ${describePgError(err)}`, { cause: err });
+  }
+  store.startPruning();
+  return store;
+}
+
+interface RunRow {
+  run_id: string;
+  job: string;
+  status: RunStatus;
+  scheduled_at: Date;
+  started_at: Date | null;
+  finished_at: Date | null;
+  attempt: number;
+  error: string | null;
+  result: string;
+  reason: string | null;
+  trigger_kind: RunTrigger | null;
+}
+
+/**
+ * Run history in PostgreSQL, shared by every replica pointed at the same database and
+ * schema, plus the claim capability ({@link FireClaims}) that makes each fire run once in
+ * the group. Records are queued and batched like the SQLite store's (one statement per
+ * batch); claims and leases go straight to the database.
+ */
+export class PostgresStore implements RunStore, FireClaims {
+  readonly pool: pg.Pool;
+  readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
+  readonly leaseMs: number;
+  readonly reapMs: number;
+  readonly where: string;
+  private readonly queue: WriteQueue;
+  private readonly logger: Logger;
+  private readonly keepFor: (job: string) => number;
+  private readonly maxResultBytes: number;
+  private readonly sql: ReturnType<typeof historyStatements>;
+  private readonly claims: ReturnType<typeof claimStatements>;
+  private readonly touched = new Set<string>();
+  private pruneTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(settings: PostgresSettings, options: PostgresStoreOptions) {
+    this.logger = options.logger;
+    this.leaseMs = settings.leaseMs;
+    this.reapMs = settings.reapMs;
+    this.where = settings.where;
+    this.keepFor = options.keepFor ?? storeDefaults.keepFor;
+    this.maxResultBytes = options.maxResultBytes ?? storeDefaults.maxResultBytes;
+    this.sql = historyStatements(settings.schema);
+    this.claims = claimStatements(settings.schema);
+    this.pool = new pg.Pool(settings.pool);
+    // An idle client whose connection dies (server restart, pg_terminate_backend) emits
+    // here; without a listener that would crash the process. The pool drops the client
+    // and the next query opens a new connection.
+    this.pool.on("error", (err) => this.logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, `PostgreSQL connection lost (${this.where}); reconnecting on the next query`));
+    this.queue = new WriteQueue({ write: (batch) => this.writeBatch(batch), logger: this.logger, target: this.where });
+  }
+
+  record(run: FencedRun): Promise<void> {
+    return this.queue.addRun(run);
+  }
+
+  async history(query: { job?: string; limit: number }): Promise<RunRecord[]> {
+    await this.queue.settle();
+    const limit = Math.max(0, Math.floor(query.limit));
+    const { rows } = await this.read(() => (query.job === undefined ? this.pool.query<RunRow>(this.sql.history, [limit]) : this.pool.query<RunRow>(this.sql.jobHistory, [query.job, limit])));
+    return rows.map(toRecord);
+  }
+
+  async lastRuns(): Promise<Map<string, RunRecord>> {
+    await this.queue.settle();
+    const { rows } = await this.read(() => this.pool.query<RunRow>(this.sql.lastRuns));
+    return new Map(rows.map((row) => [row.job, toRecord(row)]));
+  }
+
+  async jobState(job: string): Promise<JobState> {
+    await this.queue.settle();
+    const { rows } = await this.read(() => this.pool.query<{ last_fire_at: Date | null; paused: boolean }>(this.sql.getState, [job]));
+    const queued = this.queue.pendingState(job);
+    const stored = rows[0]?.last_fire_at ?? null;
+    const lastFireAt = queued?.lastFireAt && (!stored || queued.lastFireAt > stored) ? queued.lastFireAt : stored;
+    return { lastFireAt, paused: queued?.paused ?? rows[0]?.paused ?? false };
+  }
+
+  setJobState(job: string, patch: { lastFireAt?: Date; paused?: boolean }): Promise<void> {
+    return this.queue.addState(job, patch);
+  }
+
+  /** Nothing to do by pid here: a run whose replica died is found by its expired lease (any host). */
+  async reapLost(): Promise<RunRecord[]> {
+    return [];
+  }
+
+  async prune(job: string, keep: number): Promise<void> {
+    await this.queue.settle();
+    await this.write(`pruning job ${job}`, () => this.pool.query(this.sql.prune, [[job], [Math.max(0, Math.floor(keep))]]));
+  }
+
+  pending(): number {
+    return this.queue.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.pruneTimer) clearInterval(this.pruneTimer);
+    try {
+      await this.queue.close();
+    } finally {
+      await this.pool.end();
+    }
+  }
+
+  async claimFire(c: FireClaimRequest): Promise<FireClaim> {
+    const exclusive = c.overlap === "skip" || c.overlap === "queue";
+    const params = [c.job, c.scheduledAt, c.source, c.specHash, exclusive, c.startingDeadlineMs, c.runId, this.owner, this.leaseMs, c.maxAttempts, c.trigger, process.pid, hostname(), this.liveMs];
+    // Two tries: an exclusive claim that lost a race on `fires_one_live` (another fire of
+    // the job went live between this statement's snapshot and its insert) claims again,
+    // and this time sees that run and records the fire as skipped.
+    for (let tries = 0; tries < 3; tries++) {
+      const { rows } = await this.pool.query<{ state: string | null; fence: string | null; spec_ok: boolean }>(this.claims.claim, params);
+      const row = rows[0]!;
+      if (!row.spec_ok) return { won: false, reason: "stale-spec" };
+      if (row.state === "running") return { won: true, fence: Number(row.fence) };
+      if (row.state === "skipped") return { won: false, reason: "overlap" };
+      if (row.state === "missed") return { won: false, reason: "missed" };
+      const exists = await this.pool.query(this.claims.fireExists, [c.job, c.scheduledAt, c.source]);
+      if (exists.rowCount) return { won: false, reason: "taken" };
+    }
+    return { won: false, reason: "overlap" };
+  }
+
+  async renewLeases(runs: Array<{ runId: string; fence: number }>): Promise<Set<string>> {
+    if (runs.length === 0) return new Set();
+    const { rows } = await this.pool.query<{ run_id: string }>(this.claims.renew, [runs.map((r) => r.runId), runs.map((r) => r.fence), this.leaseMs]);
+    return new Set(rows.map((r) => r.run_id));
+  }
+
+  async publishSpecs(generation: number, specs: Map<string, string>): Promise<void> {
+    const client = await this.checkout();
+    try {
+      await client.query("BEGIN");
+      const [upsert, clear, insert] = this.claims.publish;
+      await client.query(upsert!, [this.owner, Math.floor(generation)]);
+      await client.query(clear!, [this.owner]);
+      await client.query(insert!, [this.owner, [...specs.keys()], [...specs.values()]]);
+      await client.query("COMMIT");
+    } catch (err) {
+      await client.query("ROLLBACK").catch((rollbackErr: unknown) => this.logger.debug({ err: rollbackErr }, "rollback failed"));
+      client.release(err as Error);
+      throw err;
+    }
+    client.release();
+  }
+
+  /**
+   * A client for a transaction. While checked out it is not the pool's: a connection that
+   * dies between two queries emits `error` on the client, which must be listened to or the
+   * process crashes. The listener stays (a released client may be reused).
+   */
+  private async checkout(): Promise<pg.PoolClient> {
+    const client = await this.pool.connect();
+    if (!CHECKED.has(client)) {
+      CHECKED.add(client);
+      client.on("error", (err) => this.logger.warn({ err: describePgError(err) }, `PostgreSQL connection lost during a transaction (${this.where})`));
+    }
+    return client;
+  }
+
+  async heartbeat(): Promise<boolean> {
+    const result = await this.pool.query(this.claims.heartbeat, [this.owner]);
+    return (result.rowCount ?? 0) > 0;
+  }
+
+  async reapExpired(): Promise<ExpiredRun[]> {
+    const { rows } = await this.pool.query<{ run_id: string; job: string; scheduled_at: Date; owner: string; attempt: number; state: string }>(this.claims.reap, [this.leaseMs]);
+    return rows.map((r) => ({ runId: r.run_id, job: r.job, scheduledAt: r.scheduled_at.toISOString(), owner: r.owner, attempt: r.attempt, retry: r.state === "retry" }));
+  }
+
+  async acquireRetries(specs: Map<string, string>, limit: number): Promise<AcquiredRun[]> {
+    const { rows } = await this.pool.query<{ run_id: string; job: string; scheduled_at: Date; trigger_kind: RunTrigger; fence: string; attempt: number }>(this.claims.acquire, [
+      [...specs.keys()], [...specs.values()], this.owner, this.leaseMs, limit, process.pid, hostname(),
+    ]);
+    return rows.map((r) => ({ runId: r.run_id, job: r.job, scheduledAt: r.scheduled_at, trigger: r.trigger_kind, fence: Number(r.fence), attempt: r.attempt }));
+  }
+
+  async leave(): Promise<void> {
+    await this.pool.query(this.claims.leave, [this.owner]);
+  }
+
+  /** Deletes long-silent replicas and day-old finished fires. */
+  async tidy(): Promise<void> {
+    for (const statement of this.claims.tidy) await this.pool.query(statement);
+  }
+
+  /** How long a replica's published specs count after its last heartbeat. */
+  private get liveMs(): number {
+    return Math.max(this.leaseMs, 3 * this.reapMs);
+  }
+
+  /** @internal started by {@link openPostgresStore} once the schema is there. */
+  startPruning(): void {
+    this.pruneTimer = setInterval(() => void this.pruneTouched(), PRUNE_EVERY_MS);
+    this.pruneTimer.unref();
+  }
+
+  /** Retention off the write path: jobs that gained finished runs since the last pass. */
+  private async pruneTouched(): Promise<void> {
+    if (this.touched.size === 0 || this.closed) return;
+    const jobs = [...this.touched];
+    this.touched.clear();
+    try {
+      await this.pool.query(this.sql.prune, [jobs, jobs.map((job) => Math.max(0, Math.floor(this.keepFor(job))))]);
+    } catch (err) {
+      for (const job of jobs) this.touched.add(job);
+      this.logger.warn({ err: describePgError(err) }, `pruning run history in ${this.where} failed; will try again`);
+    }
+  }
+
+  /** One batch in one transaction: runs (fenced ones only while their fence holds), then states. */
+  private async writeBatch(batch: WriteBatch): Promise<void> {
+    const runs = (batch.runs as FencedRun[]).map((run) => this.row(run));
+    const fireTimes = [...batch.states].filter(([, p]) => p.lastFireAt).map(([job, p]) => ({ job, last_fire_at: p.lastFireAt!.toISOString() }));
+    const paused = [...batch.states].filter(([, p]) => p.paused !== undefined);
+    const client = await this.checkout();
+    let written: Set<string>;
+    try {
+      await client.query("BEGIN");
+      const result = runs.length > 0 ? await client.query<{ run_id: string }>(this.sql.writeRuns, [JSON.stringify(runs)]) : { rows: [] };
+      written = new Set(result.rows.map((r) => r.run_id));
+      if (fireTimes.length > 0) await client.query(this.sql.writeFireTimes, [JSON.stringify(fireTimes)]);
+      for (const [job, patch] of paused) await client.query(this.sql.writePaused, [job, patch.paused]);
+      await client.query("COMMIT");
+    } catch (err) {
+      await client.query("ROLLBACK").catch((rollbackErr: unknown) => this.logger.debug({ err: rollbackErr }, "rollback failed"));
+      // A broken connection must not go back to the pool.
+      client.release(err as Error);
+      throw err;
+    }
+    client.release();
+    for (const run of runs) {
+      if (run.status !== "running") this.touched.add(run.job);
+      if (!written.has(run.run_id)) {
+        this.logger.warn({ job: run.job, runId: run.run_id, status: run.status, fence: run.fence }, "run record dropped: another replica took this run over (its fence moved on)");
+      }
+    }
+  }
+
+  private row(run: FencedRun) {
+    return {
+      run_id: run.runId, job: run.job, status: run.status, scheduled_at: run.scheduledAt, started_at: run.startedAt, finished_at: run.finishedAt,
+      attempt: run.attempt, error: run.error ? JSON.stringify(encodeError(run.error)) : null, result: encodeResult(run.result, this.maxResultBytes),
+      reason: run.reason ?? null, trigger_kind: run.trigger ?? null, owner_pid: run.owner?.pid ?? null, owner_host: run.owner?.host ?? null, fence: run.fence ?? null,
+    };
+  }
+
+  private async read<T>(query: () => Promise<T>): Promise<T> {
+    try {
+      return await query();
+    } catch (err) {
+      throw new RunletError("STORE_OPEN", `cannot read the run history at ${this.where}: ${describePgError(err)}`, { cause: err });
+    }
+  }
+
+  private async write<T>(what: string, change: () => Promise<T>): Promise<T> {
+    try {
+      return await change();
+    } catch (err) {
+      throw new RunletError("STORE_WRITE", `${what} in ${this.where} failed: ${describePgError(err)}`, { cause: err });
+    }
+  }
+}
+
+/** A pg or socket error in one line; an AggregateError (IPv4 and IPv6 both refused) lists its parts. */
+export function describePgError(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map((e: Error) => e.message).join("; ");
+  const e = err as { message?: string; code?: string };
+  return e?.message || e?.code || String(err);
+}
+
+function toRecord(row: RunRow): RunRecord {
+  const record: RunRecord = {
+    runId: row.run_id,
+    job: row.job,
+    status: row.status,
+    scheduledAt: row.scheduled_at.toISOString(),
+    startedAt: row.started_at?.toISOString() ?? null,
+    finishedAt: row.finished_at?.toISOString() ?? null,
+    attempt: row.attempt,
+    error: row.error === null ? null : JSON.parse(row.error),
+    result: JSON.parse(row.result),
+    reason: row.reason,
+  };
+  if (row.trigger_kind !== null) record.trigger = row.trigger_kind;
+  return record;
+}
