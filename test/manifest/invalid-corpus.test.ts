@@ -38,6 +38,11 @@ function readExpectations(dir: string): Expectation[] {
     });
 }
 
+function matches(line: string, want: Expectation): boolean {
+  const at = line.indexOf(want.location);
+  return at >= 0 && line.slice(at + want.location.length).toLowerCase().includes(want.fragment);
+}
+
 test("the corpus holds at least 35 cases", () => {
   expect(cases.length).toBeGreaterThanOrEqual(35);
 });
@@ -59,11 +64,16 @@ describe.each(cases)("%s", (name) => {
 
     expect(result.error, output).toBeUndefined();
     expect(result.status, output).toBe(2);
+    // Each expectation claims its own output line, so one printed problem cannot stand in
+    // for two expected ones.
+    const unclaimed = [...problems];
     for (const want of expected) {
-      const found = problems.some((line) => line.includes(want.location) && line.slice(line.indexOf(want.location) + want.location.length).toLowerCase().includes(want.fragment));
-      expect(found, `expected a problem "${want.source}" in:\n${output}`).toBe(true);
+      const index = unclaimed.findIndex((line) => matches(line, want));
+      expect(index, `expected a problem "${want.source}" in:\n${output}`).toBeGreaterThanOrEqual(0);
+      unclaimed.splice(index, 1);
     }
     expect(problems.length, `expected ${expected.length} problem line(s), got:\n${output}`).toBe(expected.length);
+    expect(unclaimed, "problem lines no expectation accounts for").toEqual([]);
   });
 });
 
