@@ -42,6 +42,14 @@ export interface RunnerOptions {
   executors?: Partial<Record<RunMode, Executor>>;
 }
 
+/** Jobs run by another part beside the runner (see `Runner.attach`). */
+export interface AttachedJobs {
+  readonly jobs: JobDefinition[];
+  nextFireOf(job: string): Date | null;
+  readonly inFlight: number;
+  stop(): Promise<void>;
+}
+
 export interface RunnerEvents {
   /** Every run record: when a run starts and when it ends (and skipped fires). */
   record: [RunRecord];
@@ -73,6 +81,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   private readonly executors: Record<RunMode, Executor>;
   private readonly active = new Map<string, ActiveJob>();
   private current: Manifest | null = null;
+  private attached: AttachedJobs[] = [];
   private compiled = new Map<string, CompiledHandler>();
   private reloading: Promise<void> = Promise.resolve();
   private watcher: ProjectWatcher | null = null;
@@ -117,18 +126,38 @@ export class Runner extends EventEmitter<RunnerEvents> {
     return this.current;
   }
 
-  get jobs(): JobDefinition[] {
+  private get manifestJobs(): JobDefinition[] {
     return this.current?.jobs ?? [];
+  }
+
+  /** Every job: the manifest's, then those of attached parts (class-based jobs). */
+  get jobs(): JobDefinition[] {
+    const own = this.current?.jobs ?? [];
+    return this.attached.length === 0 ? own : [...own, ...this.attached.flatMap((part) => part.jobs)];
+  }
+
+  /**
+   * Runs jobs defined elsewhere (the class-based API's runtime) beside the manifest's: they
+   * show up in `jobs`, `nextFireOf` and `inFlight`, and stop with the runner, before its
+   * store closes. Returns a function that detaches the part again.
+   */
+  attach(part: AttachedJobs): () => void {
+    this.attached.push(part);
+    return () => {
+      this.attached = this.attached.filter((p) => p !== part);
+    };
   }
 
   /** Runs in flight now. */
   get inFlight(): number {
-    return this.dispatcher.inFlight;
+    return this.dispatcher.inFlight + this.attached.reduce((n, part) => n + part.inFlight, 0);
   }
 
   /** When a job fires next, or null (invoke-only, disabled, or no fire left). */
   nextFireOf(job: string): Date | null {
-    return this.scheduler.nextFireOf(job);
+    if (this.scheduler.has(job)) return this.scheduler.nextFireOf(job);
+    for (const part of this.attached) if (part.jobs.some((j) => j.name === job)) return part.nextFireOf(job);
+    return null;
   }
 
   /** Loads and compiles the manifest without scheduling. Throws ManifestError on any problem. */
@@ -151,7 +180,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     }
     await this.watcher?.ready;
     await this.recover();
-    await this.replicas?.join(this.manifestGeneration(), this.jobs);
+    await this.replicas?.join(this.manifestGeneration(), this.manifestJobs);
     this.started = true;
     this.scheduler.start();
     this.logger.info({ manifest: this.manifestPath, env: this.env, jobs: this.jobs.length, scheduled: this.scheduler.size }, "runner started");
@@ -191,13 +220,13 @@ export class Runner extends EventEmitter<RunnerEvents> {
     // process's (pid 1 in a restarted container).
     const lost = await this.store.reapLost((owner) => ownerIsGone(owner, { selfIsGone: true }));
     for (const run of lost) this.logger.warn({ job: run.job, runId: run.runId, scheduledAt: run.scheduledAt }, "run lost: the process running it is gone");
-    for (const job of this.jobs) if ((await this.store.jobState(job.name)).paused) this.paused.add(job.name);
+    for (const job of this.manifestJobs) if ((await this.store.jobState(job.name)).paused) this.paused.add(job.name);
   }
 
   /** Fires missed while no runner was up, per each job's catchUp policy, oldest first. */
   private async catchUp(now: Date): Promise<void> {
     await Promise.all(
-      this.jobs.map(async (def) => {
+      this.manifestJobs.map(async (def) => {
         if (def.catchUp === "none") return;
         const { fires, dropped } = missedFires(def, (await this.store.jobState(def.name)).lastFireAt, now);
         if (fires.length === 0) return;
@@ -289,6 +318,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.stopping ??= (async () => {
       this.scheduler.stop();
       this.replicas?.stopReaping();
+      await Promise.all(this.attached.map((part) => part.stop()));
       await this.watcher?.close();
       const drained = await this.dispatcher.drain(this.options.shutdownGraceMs ?? 30_000);
       if (!drained) {
