@@ -117,7 +117,12 @@ export class Runner extends EventEmitter<RunnerEvents> {
       onRecord: (record) => this.onRecord(record),
       gate: this.replicas ?? undefined,
     });
-    this.scheduler = new Scheduler({ clock: this.clock, onFire: (batch) => this.onFire(batch) });
+    this.scheduler = new Scheduler({
+      clock: this.clock,
+      onFire: (batch) => this.onFire(batch),
+      // A bug in dispatch must not stop the timer or the process: log it, keep firing.
+      onError: (err, batch) => this.logger.error({ err, jobs: batch?.jobs, fireDate: batch?.fireDate }, "dispatching a fire failed"),
+    });
   }
 
   /** The manifest running now (the last good one). */

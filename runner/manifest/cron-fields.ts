@@ -53,7 +53,8 @@ function checkCronUncached(expr: string): CronIssue[] {
   const issues = fields.flatMap((field, i) => checkField(field.text, specs[i]!).map((message) => ({ offset: field.offset, message })));
   if (issues.length > 0) return issues;
   try {
-    cronParser.parseExpression(expr);
+    // Some strings parse but fail on the first step (a bare "L" as weekday): take one.
+    cronParser.parseExpression(expr).next();
   } catch (err) {
     // Anything the field rules above let through but the engine refuses.
     return [{ offset: 0, message: `cron "${expr}" is not valid: ${(err as Error).message}` }];

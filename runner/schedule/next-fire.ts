@@ -1,23 +1,25 @@
-import cronParser from "cron-parser";
 import schedule from "node-schedule";
 import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../types.js";
+import { nextCronFire } from "./cron-next.js";
 
 /**
  * Pure time arithmetic: when a schedule fires next. It is node-schedule's own arithmetic
  * (cron-parser for cron strings, node-schedule's RecurrenceRule for rules), so the times
  * runlet fires at, and those `runlet list --next` prints, are the times node-schedule
- * would fire at; only the timers around it are runlet's (scheduler.ts).
+ * would fire at; only the timer around it is runlet's (scheduler.ts).
  */
 export function nextFire(spec: Schedule, after: Date): Date | null {
   switch (spec.kind) {
     case "cron":
-      return nextCron(spec, after);
+      return nextCronFire(spec, after);
     case "rule":
+      // node-schedule asks the rule again from each fire it made (Invocation.js,
+      // scheduleNextRecurrence), so the n-th answer from the (n-1)-th is its n-th fire.
       return ruleOf(spec).nextInvocationDate(after);
     case "every":
       return new Date((Math.floor(after.getTime() / spec.everyMs) + 1) * spec.everyMs);
     case "at":
-      return spec.at.getTime() > after.getTime() ? spec.at : null;
+      return spec.at.getTime() > after.getTime() ? new Date(spec.at.getTime()) : null;
   }
 }
 
@@ -28,13 +30,18 @@ export function nextFires(spec: Schedule, after: Date, count: number): Date[] {
   return fires;
 }
 
-/** Identity of a schedule: jobs with equal keys share one timer entry and fire together. */
+const RULE_FIELDS = ["second", "minute", "hour", "date", "month", "year", "dayOfWeek"] as const satisfies ReadonlyArray<keyof RecurrenceFields>;
+
+/**
+ * Identity of a schedule: jobs with equal keys share one timer entry and fire together.
+ * Same kind, same spec (cron whitespace and rule key order aside), same zone, same window.
+ */
 export function scheduleKey(spec: Schedule): string {
   switch (spec.kind) {
     case "cron":
-      return `cron|${spec.cron}|${spec.timezone ?? ""}|${spec.start?.getTime() ?? ""}|${spec.end?.getTime() ?? ""}`;
+      return `cron|${spec.cron.trim().split(/\s+/).join(" ")}|${spec.timezone ?? ""}|${spec.start?.getTime() ?? ""}|${spec.end?.getTime() ?? ""}`;
     case "rule":
-      return `rule|${JSON.stringify(spec.rule)}|${spec.timezone ?? ""}`;
+      return `rule|${RULE_FIELDS.map((field) => canonical(spec.rule[field])).join("|")}|${spec.timezone ?? ""}`;
     case "every":
       return `every|${spec.everyMs}`;
     case "at":
@@ -42,23 +49,22 @@ export function scheduleKey(spec: Schedule): string {
   }
 }
 
-function nextCron(spec: Extract<Schedule, { kind: "cron" }>, after: Date): Date | null {
-  // As node-schedule does for { start, end, rule }: iterate from start, stop after end.
-  const from = spec.start && spec.start.getTime() > after.getTime() ? spec.start : after;
-  const options: { currentDate: Date; tz?: string } = { currentDate: from };
-  if (spec.timezone) options.tz = spec.timezone;
-  const next = cronParser.parseExpression(spec.cron, options).next().toDate();
-  return spec.end && next.getTime() > spec.end.getTime() ? null : next;
+function canonical(value: RuleValue | undefined): string {
+  if (value === undefined) return "";
+  const one = (v: number | RuleRange) => (typeof v === "number" ? String(v) : `${v.start}-${v.end}/${v.step ?? 1}`);
+  return Array.isArray(value) ? `[${value.map(one).join(",")}]` : one(value);
 }
 
-// Building a RecurrenceRule costs more than asking it; rules are immutable once validated.
+// Building a RecurrenceRule costs more than asking it; schedules are immutable once validated.
 const rules = new WeakMap<Extract<Schedule, { kind: "rule" }>, schedule.RecurrenceRule>();
+
 function ruleOf(spec: Extract<Schedule, { kind: "rule" }>): schedule.RecurrenceRule {
   let rule = rules.get(spec);
   if (!rule) {
     rule = new schedule.RecurrenceRule();
-    for (const [field, value] of Object.entries(spec.rule) as Array<[keyof RecurrenceFields, RuleValue]>) {
-      (rule as unknown as Record<string, unknown>)[field] = toRecurrence(value);
+    for (const field of RULE_FIELDS) {
+      const value = spec.rule[field];
+      if (value !== undefined) (rule as unknown as Record<string, unknown>)[field] = toSegment(value);
     }
     if (spec.timezone) rule.tz = spec.timezone;
     rules.set(spec, rule);
@@ -66,7 +72,8 @@ function ruleOf(spec: Extract<Schedule, { kind: "rule" }>): schedule.RecurrenceR
   return rule;
 }
 
-function toRecurrence(value: RuleValue): schedule.RecurrenceSegment {
+/** A rule value as node-schedule takes it: ranges become its own `Range` (whose stepped end is exclusive). */
+function toSegment(value: RuleValue): schedule.RecurrenceSegment {
   const one = (v: number | RuleRange) => (typeof v === "number" ? v : new schedule.Range(v.start, v.end, v.step ?? 1));
   return (Array.isArray(value) ? value.map(one) : one(value)) as schedule.RecurrenceSegment;
 }

@@ -1,4 +1,7 @@
+import { RunletError } from "../errors.js";
 import type { Schedule } from "../types.js";
+import { dueSlots } from "./due-slots.js";
+import { MinHeap } from "./min-heap.js";
 import { nextFire, scheduleKey } from "./next-fire.js";
 
 /** Where time comes from. Tests pass a fake one and move it instead of sleeping. */
@@ -16,56 +19,94 @@ export const systemClock: Clock = {
 
 /** One fire of one distinct schedule, for every job that shares it. */
 export interface FireBatch {
+  /** The schedule's identity ({@link scheduleKey}). */
   key: string;
-  /** The exact scheduled time, never the time the timer woke up. */
+  /** The exact scheduled time, never the time the timer woke up: the caller judges lateness. */
   fireDate: Date;
+  /** The jobs on this schedule, in the order they were added. */
   jobs: string[];
-  /** Slots of this schedule dropped without a batch after a long stall (past maxCatchUpSlots). */
+  /**
+   * Due slots of this schedule, older than this one, that were not reported because more
+   * than `maxCatchUpSlots` came due in one wake (a long stall): the caller can log them.
+   * Set on the first batch reported for the schedule in that wake, 0 otherwise. Exact up
+   * to 10,000 due slots (hours behind on a per-second schedule); past that a lower bound,
+   * as the walk stops there and the schedule resumes from now.
+   */
   skippedSlots: number;
 }
 
 export interface SchedulerOptions {
+  /** @default systemClock */
   clock?: Clock;
+  /** Called once per due slot of each schedule, oldest first. */
   onFire: (batch: FireBatch) => void;
-  /** An exception thrown by onFire; the timer goes on. @default writes it to stderr */
-  onError?: (err: unknown) => void;
-  /** After a stall, at most this many missed slots per schedule are reported. @default 100 */
+  /**
+   * Gets what `onFire` threw; the timer goes on either way.
+   * @default rethrows it from a microtask, as an uncaught exception: a bug there is never silent
+   */
+  onError?: (err: unknown, batch: FireBatch) => void;
+  /** After a stall, at most this many due slots per schedule are reported per wake; older ones are counted in `skippedSlots`. @default 100 */
   maxCatchUpSlots?: number;
 }
 
+const DEFAULTS = {
+  clock: systemClock,
+  onError: (err: unknown) => queueMicrotask(() => {
+    throw err;
+  }),
+  maxCatchUpSlots: 100,
+} satisfies Partial<SchedulerOptions>;
+
+/** setTimeout takes at most 2^31-1 ms; re-reading the clock every 30 s also catches clock jumps. */
+const MAX_WAIT_MS = 30_000;
+
+/** The jobs sharing one distinct schedule. */
 interface Group {
   key: string;
   schedule: Schedule;
   jobs: Set<string>;
+  /** Next fire in ms; Infinity when the schedule has none left (the group is then out of the heap). */
   next: number;
-  /** Set when the group left the scheduler; its heap entry is dropped when popped. */
-  dead: boolean;
+  /** The clock's time when `next` was computed: `next` is the first fire after it. */
+  since: number;
+  /** Creation order: batches due at the same time are delivered oldest group first. */
+  seq: number;
+  heapIndex: number;
 }
-
-/** setTimeout takes at most 2^31-1 ms; re-reading the clock every 30 s also catches clock jumps. */
-const MAX_WAIT_MS = 30_000;
-/** Stall recovery walks at most this many slots of one schedule before jumping to now. */
-const MAX_SLOT_WALK = 10_000;
 
 /**
  * One timer over a min-heap of distinct schedules. node-schedule arms a timer per job and
  * spends over a millisecond per job on every tick (1,000 jobs on one cron start with a
- * p50 lateness of 0.9 s here); runlet groups jobs by schedule and fans each fire out.
+ * p50 lateness of 0.9 s here); runlet groups jobs by schedule and fans each fire out
+ * (the same 1,000 jobs: 1–3 ms late; test/bench/schedule-add.mjs).
  */
 export class Scheduler {
   private readonly clock: Clock;
+  private readonly onFire: (batch: FireBatch) => void;
+  private readonly onError: (err: unknown, batch: FireBatch) => void;
+  private readonly maxCatchUpSlots: number;
   private readonly groups = new Map<string, Group>();
   private readonly groupOf = new Map<string, Group>();
-  private heap: Group[] = [];
+  private readonly heap = new MinHeap<Group>((group) => group.next);
   private timer: unknown = undefined;
   private running = false;
-  private readonly maxCatchUpSlots: number;
+  /** Bumped by start() and stop(): a wake delivering batches stops when a callback stopped the scheduler. */
+  private generation = 0;
+  /** Bumped by add() and remove(): a wake re-checks its batches' jobs when a callback changed them. */
+  private changes = 0;
+  private groupsCreated = 0;
 
-  constructor(private readonly options: SchedulerOptions) {
-    this.clock = options.clock ?? systemClock;
-    this.maxCatchUpSlots = options.maxCatchUpSlots ?? 100;
+  constructor(options: SchedulerOptions) {
+    this.clock = options.clock ?? DEFAULTS.clock;
+    this.onFire = options.onFire;
+    this.onError = options.onError ?? DEFAULTS.onError;
+    this.maxCatchUpSlots = options.maxCatchUpSlots ?? DEFAULTS.maxCatchUpSlots;
+    if (!Number.isInteger(this.maxCatchUpSlots) || this.maxCatchUpSlots < 1) {
+      throw new RunletError("BAD_INPUT", `maxCatchUpSlots must be a whole number of at least 1 (got ${this.maxCatchUpSlots})`);
+    }
   }
 
+  /** How many jobs are scheduled. */
   get size(): number {
     return this.groupOf.size;
   }
@@ -74,145 +115,123 @@ export class Scheduler {
     return this.groupOf.has(job);
   }
 
-  /** Schedules a job; re-adding a name replaces its schedule (a name is never scheduled twice). */
-  add(job: string, spec: Schedule): void {
-    const key = scheduleKey(spec);
+  /** Schedules a job. Re-adding a name replaces its schedule: a name is never scheduled twice. */
+  add(job: string, schedule: Schedule): void {
+    const key = scheduleKey(schedule);
     const current = this.groupOf.get(job);
     if (current?.key === key) return;
-    if (current) this.remove(job);
     let group = this.groups.get(key);
     if (!group) {
-      const next = nextFire(spec, new Date(this.clock.now()));
-      group = { key, schedule: spec, jobs: new Set(), next: next?.getTime() ?? Infinity, dead: false };
+      // A new group's first fire is computed once; joining an existing group never moves it.
+      // Computed before the job leaves its old group, so a schedule that throws changes nothing.
+      const now = this.clock.now();
+      group = { key, schedule, jobs: new Set(), next: this.firstFireAfter(schedule, now), since: now, seq: this.groupsCreated++, heapIndex: -1 };
       this.groups.set(key, group);
-      if (next) this.push(group);
+      if (Number.isFinite(group.next)) this.heap.push(group);
     }
+    if (current) this.detach(job, current);
     group.jobs.add(job);
     this.groupOf.set(job, group);
-    if (this.running && this.heap[0] === group) this.arm();
+    this.changes++;
+    if (this.running && this.heap.peek() === group) this.arm();
   }
 
   remove(job: string): void {
     const group = this.groupOf.get(job);
-    if (!group) return;
-    this.groupOf.delete(job);
-    group.jobs.delete(job);
-    if (group.jobs.size === 0) {
-      group.dead = true;
-      this.groups.delete(group.key);
-    }
+    if (group) this.detach(job, group);
   }
 
   nextFireOf(job: string): Date | null {
-    const group = this.groupOf.get(job);
-    return group && Number.isFinite(group.next) ? new Date(group.next) : null;
+    const next = this.groupOf.get(job)?.next;
+    return next !== undefined && Number.isFinite(next) ? new Date(next) : null;
   }
 
-  /** Starts the timer. Fires missed while stopped are not replayed: each schedule restarts from now. */
+  /** Starts firing. Fires that came due while stopped are not replayed: each schedule goes on from now. */
   start(): void {
     if (this.running) return;
     this.running = true;
-    const now = new Date(this.clock.now());
-    this.heap = [];
+    this.generation++;
+    const now = this.clock.now();
     for (const group of this.groups.values()) {
-      group.next = nextFire(group.schedule, now)?.getTime() ?? Infinity;
-      if (Number.isFinite(group.next)) this.push(group);
+      // `next` is the first fire after `since`; still ahead, it is the first after now too.
+      if (group.next <= now || now < group.since) {
+        group.next = this.firstFireAfter(group.schedule, now);
+        group.since = now;
+      }
     }
+    this.heap.reset([...this.groups.values()].filter((group) => Number.isFinite(group.next)));
     this.arm();
   }
 
+  /** Stops firing, at once: no batch is delivered after this returns, even one of a wake in progress. */
   stop(): void {
     this.running = false;
+    this.generation++;
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  private detach(job: string, group: Group): void {
+    this.groupOf.delete(job);
+    group.jobs.delete(job);
+    this.changes++;
+    if (group.jobs.size > 0) return;
+    this.groups.delete(group.key);
+    const wasFirst = this.heap.peek() === group;
+    this.heap.remove(group);
+    if (wasFirst && this.running) this.arm();
+  }
+
+  private firstFireAfter(schedule: Schedule, now: number): number {
+    return nextFire(schedule, new Date(now))?.getTime() ?? Infinity;
   }
 
   private arm(): void {
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.heap[0]?.dead) this.pop();
-    const first = this.heap[0];
+    const first = this.heap.peek();
     if (!this.running || !first) return;
     const wait = Math.min(Math.max(0, first.next - this.clock.now()), MAX_WAIT_MS);
-    this.timer = this.clock.setTimeout(() => this.tick(), wait);
+    this.timer = this.clock.setTimeout(() => this.wake(), wait);
   }
 
-  private tick(): void {
+  private wake(): void {
     this.timer = undefined;
     const now = this.clock.now();
-    const batches: FireBatch[] = [];
-    while (this.heap[0] && (this.heap[0].dead || this.heap[0].next <= now)) {
-      const group = this.pop()!;
-      if (group.dead) continue;
-      const { slots, skipped, next } = this.dueSlots(group, now);
+    const due: Array<{ group: Group; batch: FireBatch }> = [];
+    for (let group = this.heap.peek(); group && group.next <= now; group = this.heap.peek()) {
+      const { slots, skipped, next } = dueSlots(group.schedule, group.next, now, this.maxCatchUpSlots);
       group.next = next;
-      if (Number.isFinite(next)) this.push(group);
+      group.since = now;
+      if (Number.isFinite(next)) this.heap.update(group);
+      else this.heap.remove(group);
       const jobs = [...group.jobs];
-      slots.forEach((slot, i) => batches.push({ key: group.key, fireDate: new Date(slot), jobs, skippedSlots: i === 0 ? skipped : 0 }));
+      slots.forEach((slot, i) => {
+        due.push({ group, batch: { key: group.key, fireDate: new Date(slot), jobs: i === 0 ? jobs : [...jobs], skippedSlots: i === 0 ? skipped : 0 } });
+      });
     }
-    // The heap is settled before any callback runs, so callbacks may add and remove jobs.
-    for (const batch of batches) {
+    // The heap is settled before any callback runs, so callbacks may add, remove, stop.
+    due.sort((a, b) => a.batch.fireDate.getTime() - b.batch.fireDate.getTime() || a.group.seq - b.group.seq);
+    try {
+      this.deliver(due);
+    } finally {
+      this.arm();
+    }
+  }
+
+  private deliver(due: Array<{ group: Group; batch: FireBatch }>): void {
+    const generation = this.generation;
+    const changes = this.changes;
+    for (const { group, batch } of due) {
+      if (this.generation !== generation) return;
+      // A job removed (or moved to another schedule) by an earlier callback gets no more fires.
+      if (this.changes !== changes) batch.jobs = batch.jobs.filter((job) => this.groupOf.get(job) === group);
+      if (batch.jobs.length === 0) continue;
       try {
-        this.options.onFire(batch);
+        this.onFire(batch);
       } catch (err) {
-        (this.options.onError ?? ((e) => process.stderr.write(`runlet: scheduler callback failed: ${String((e as Error)?.stack ?? e)}\n`)))(err);
+        this.onError(err, batch);
       }
     }
-    this.arm();
-  }
-
-  /** The slots of `group` due by `now` (the latest maxCatchUpSlots of them) and the one after. */
-  private dueSlots(group: Group, now: number): { slots: number[]; skipped: number; next: number } {
-    const slots: number[] = [];
-    let skipped = 0;
-    let slot: number = group.next;
-    for (let walked = 0; slot <= now; walked++) {
-      if (walked === MAX_SLOT_WALK) {
-        // Days behind on a per-second schedule: stop walking, resume from now.
-        skipped += 1;
-        slot = nextFire(group.schedule, new Date(now))?.getTime() ?? Infinity;
-        break;
-      }
-      slots.push(slot);
-      if (slots.length > this.maxCatchUpSlots) {
-        slots.shift();
-        skipped++;
-      }
-      slot = nextFire(group.schedule, new Date(slot))?.getTime() ?? Infinity;
-    }
-    return { slots, skipped, next: slot };
-  }
-
-  private push(group: Group): void {
-    const heap = this.heap;
-    heap.push(group);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]!.next <= group.next) break;
-      heap[i] = heap[parent]!;
-      i = parent;
-    }
-    heap[i] = group;
-  }
-
-  private pop(): Group | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length > 0 && last) {
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        if (left >= heap.length) break;
-        const right = left + 1;
-        const child = right < heap.length && heap[right]!.next < heap[left]!.next ? right : left;
-        if (heap[child]!.next >= last.next) break;
-        heap[i] = heap[child]!;
-        i = child;
-      }
-      heap[i] = last;
-    }
-    return top;
   }
 }
