@@ -168,6 +168,33 @@ jobs:
     `);
   });
 
+  test("duplicate keys are found in maps of any size and depth, every repeat at its own place", () => {
+    // 20 jobs: past the size where the check switches from comparing keys to a Set.
+    const jobs = Array.from({ length: 20 }, (_, i) => `  j${i}: { handler: jobs/ok.ts }`);
+    const yaml = ["version: 1", "jobs:", ...jobs, "  j3: { handler: jobs/ok.ts }", "  j4:", "    handler: jobs/ok.ts", "    params: { list: [{ a: 1, b: 2, a: 3, a: 4 }] }", ""].join("\n");
+    expect(problemsOf(yaml)).toMatchInlineSnapshot(`
+      [
+        "jobs.yaml:23:3: duplicate key "j3": keys of a map (and job names) must be unique",
+        "jobs.yaml:24:3: duplicate key "j4": keys of a map (and job names) must be unique",
+        "jobs.yaml:26:36: duplicate key "a": keys of a map (and job names) must be unique",
+        "jobs.yaml:26:42: duplicate key "a": keys of a map (and job names) must be unique",
+      ]
+    `);
+  });
+
+  test("a cron cron-parser cannot step is refused: a bare L as weekday, days no month in it has", () => {
+    const yaml = (crons: string[]) => ["version: 1", "jobs:", ...crons.map((c, i) => `  j${i}: { handler: jobs/ok.ts, schedule: "${c}" }`), ""].join("\n");
+    expect(problemsOf(yaml(["0 0 * * L", "0 0 31 4,6 *", "0 0 31 * *"]))).toMatchInlineSnapshot(`
+      [
+        "jobs.yaml:3:41: jobs.j0.schedule: cron "0 0 * * L" is not valid: Invalid last weekday of the month expression: L",
+        "jobs.yaml:4:41: jobs.j1.schedule: cron "0 0 31 4,6 *" is not valid: Invalid expression, loop limit exceeded",
+      ]
+    `);
+    // Plain fields with day of month or month "*" always fire: accepted without that step.
+    using project = tempProject({ "jobs/ok.ts": okHandler, "jobs.yaml": yaml(["0 0 31 * *", "0 0 * 2 1", "59 59 23 * * *", "*/7 1-5 * * * 0,6"]) });
+    expect(loadManifest(project.path("jobs.yaml"), { env: "production" }).jobs).toHaveLength(4);
+  });
+
   test("jobs as a list, a missing version, a wrong version", () => {
     expect(problemsOf("version: 1\njobs:\n  - handler: jobs/ok.ts\n")).toMatchInlineSnapshot(`
       [
