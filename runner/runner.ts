@@ -184,6 +184,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       throw result.error;
     }
     await this.watcher?.ready;
+    this.preloadInline(this.active.values());
     await this.recover();
     await this.replicas?.join(this.manifestGeneration(), this.manifestJobs);
     this.started = true;
@@ -294,6 +295,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       const diff = diffJobs(this.current?.jobs ?? [], next.jobs);
       const replacedModules = this.apply(next, compiled, diff);
       if (replacedModules.some((job) => job.def.mode === "thread")) this.recycleThreads();
+      if (this.started) this.preloadInline(this.active.values());
       if (this.started) await this.replicas?.publish(this.manifestGeneration(), next.jobs);
       result = { ok: true, diff, rebuilt, durationMs: performance.now() - began };
       if (this.started || this.options.watch) this.logger.info({ ...diff, rebuilt: rebuilt.length, durationMs: round(result.durationMs) }, `reloaded: ${describeDiff(diff, rebuilt.length)}`);
@@ -363,6 +365,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   /** Swaps in the new jobs; returns those whose module changed. Runs in flight keep theirs. */
   private apply(next: Manifest, compiled: Map<string, CompiledHandler>, diff: ManifestDiff): ActiveJob[] {
     const replaced: ActiveJob[] = [];
+    // A set, not Array.includes: at 100,000 added jobs the scan was quadratic (28 s vs 11 s).
+    const toSchedule = new Set([...diff.rescheduled, ...diff.added]);
     for (const name of diff.removed) {
       this.scheduler.remove(name);
       this.active.delete(name);
@@ -372,13 +376,25 @@ export class Runner extends EventEmitter<RunnerEvents> {
       const before = this.active.get(job.name);
       if (before && before.modulePath !== active.modulePath) replaced.push(active);
       this.active.set(job.name, active);
-      if (diff.rescheduled.includes(job.name) || diff.added.includes(job.name)) {
+      if (toSchedule.has(job.name)) {
         if (job.enabled && job.schedule) this.scheduler.add(job.name, job.schedule);
         else this.scheduler.remove(job.name);
       }
     }
     this.current = next;
     return replaced;
+  }
+
+  /**
+   * Scheduled inline handlers are imported once the runner starts (and after each reload),
+   * so their first fire does not wait for the import: 1,000 jobs on one schedule otherwise
+   * start their first second ~50 ms late. Invoke-only jobs load when invoked.
+   */
+  private preloadInline(jobs: Iterable<ActiveJob>): void {
+    const inline = this.executors.inline;
+    for (const { def, modulePath } of jobs) {
+      if (def.mode === "inline" && def.enabled && def.schedule) inline.preload?.(modulePath);
+    }
   }
 
   /**
@@ -422,12 +438,15 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   private onFire(batch: FireBatch): void {
+    const fired: string[] = [];
     for (const name of batch.jobs) {
       const job = this.active.get(name);
       if (!job || this.paused.has(name)) continue;
-      this.rememberFire(name, batch.fireDate);
       void this.dispatcher.fire(job, batch.fireDate);
+      fired.push(name);
     }
+    // After every job of the batch has started: bookkeeping must not delay the last start.
+    for (const name of fired) this.rememberFire(name, batch.fireDate);
   }
 }
 
