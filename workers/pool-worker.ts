@@ -9,10 +9,10 @@
  * points piscina at that file.
  */
 import { threadId } from "node:worker_threads";
-import type { JobContext } from "../runner/context.js";
 import { RunletError } from "../runner/errors.js";
 import { callHandler, cloneResult, failed, loadHandler, type ModuleCache } from "../runner/execute/handler-module.js";
 import type { TaskOutcome, TaskPayload } from "../runner/execute/protocol.js";
+import { RunContext } from "../runner/execute/run-context.js";
 import { serializeError } from "../runner/execute/serialize.js";
 import { MainLink } from "./main-link.js";
 
@@ -32,18 +32,7 @@ export default async function runTask(task: TaskPayload): Promise<TaskOutcome> {
   }
   try {
     const handler = await loadHandler(task.modulePath, modules);
-    const ctx: JobContext = {
-      job: task.job,
-      runId: task.runId,
-      fireDate: new Date(task.fireDate),
-      attempt: task.attempt,
-      params: task.params,
-      env: task.env,
-      get signal() {
-        return run.signal;
-      },
-      log: link.logger(task.key, task.logLevel),
-    };
+    const ctx = new RunContext(task.job, task.runId, new Date(task.fireDate), task.attempt, task.params, task.env, link.logger(task.key, task.logLevel), run);
     const value = await new Promise((resolve, reject) => {
       run.onUncaught = (err) => reject(failed(err));
       callHandler(handler, ctx).then(resolve, reject);

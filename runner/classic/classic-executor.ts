@@ -7,7 +7,7 @@
 import type { CompiledHandler } from "../compile/index.js";
 import { RunletError } from "../errors.js";
 import { cloneResult, failed } from "../execute/handler-module.js";
-import { notStarted, type Executor, type RunRequest } from "../execute/executor.js";
+import { abortsOf, notStarted, type Executor, type RunRequest } from "../execute/executor.js";
 import type { WorkerOutcome } from "./abstract-base-worker.js";
 import type { JobCallback } from "./factory-parts.js";
 
@@ -34,14 +34,15 @@ export class ClassicExecutor implements Executor {
   constructor(private readonly options: ClassicExecutorOptions) {}
 
   async run(req: RunRequest): Promise<unknown> {
-    if (req.signal.aborted) throw notStarted(req);
+    if (abortsOf(req).aborted) throw notStarted(req);
     const target = this.options.targetOf(req.job);
     if (!target) throw new RunletError("JOB_UNKNOWN", `no class job named "${req.job}" is registered with this runtime`);
     const fireDate = req.params instanceof ManualFire ? req.params.fireDate : req.fireDate;
     if (target.kind === "callback") return runCallback(req, target.callback, fireDate);
     // A worker that did not compile fails each run with the compile error, until create() again.
     const { modulePath } = await target.compiled;
-    const outcome = await this.options.threads.run({ ...req, modulePath, fireDate, params: null });
+    // Spelled out: a spread would drop `signal`, a getter of the dispatcher's request.
+    const outcome = await this.options.threads.run({ ...req, signal: req.signal, modulePath, fireDate, params: null });
     return resultOf(outcome as WorkerOutcome);
   }
 

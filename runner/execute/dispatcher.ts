@@ -1,10 +1,11 @@
-import { randomUUID } from "node:crypto";
 import { RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { Clock } from "../schedule/index.js";
 import type { JobDefinition, RunError, RunMode, RunRecord, RunTrigger } from "../types.js";
-import type { Executor } from "./executor.js";
+import type { Executor, RunRequest } from "./executor.js";
 import { retryDelay } from "./retry-delay.js";
+import { RunAbort } from "./run-abort.js";
+import { newRunId } from "./run-id.js";
 
 /** A job as the dispatcher runs it: its definition and the module its next run imports. */
 export interface ActiveJob {
@@ -50,9 +51,9 @@ interface ClaimedStart {
 
 interface LiveRun {
   runId: string;
-  controller: AbortController;
+  abort: RunAbort;
   /**
-   * Called right after the run's controller aborts (see abortLive): the current attempt
+   * Called right after the run aborts (see abortLive): the current attempt
    * or backoff hooks in here instead of adding listeners to the signal, which costs more
    * than the rest of a dispatch when a thousand jobs fire at once.
    */
@@ -120,7 +121,7 @@ export class Dispatcher {
     const gate = this.options.gate;
     if (!gate) return this.start(job, fireDate, "invoke", params);
     return (async () => {
-      const runId = randomUUID();
+      const runId = newRunId();
       const claim = await gate.claim({ def: job.def, fireDate, trigger: "invoke", runId });
       if (!claim) throw new RunletError("STORE_WRITE", `could not claim an invoke of ${job.def.name} in the shared store; it did not run`);
       return this.start(job, fireDate, "invoke", params, { runId, claim });
@@ -182,14 +183,14 @@ export class Dispatcher {
   }
 
   private skip(def: JobDefinition, fireDate: Date, reason: string, trigger: RunTrigger, why: string, status: "skipped" | "cancelled" = "skipped"): void {
-    const runId = randomUUID();
+    const runId = newRunId();
     this.options.logger.warn({ job: def.name, runId, scheduledAt: fireDate.toISOString(), reason }, `run ${status}: ${why}`);
     this.options.onRecord({ runId, job: def.name, status, scheduledAt: fireDate.toISOString(), startedAt: null, finishedAt: null, attempt: 0, error: null, result: null, reason, trigger });
   }
 
   /** A fire under a gate: run only if this process wins its claim. */
   private async fireClaimed(job: ActiveJob, fireDate: Date, trigger: RunTrigger, gate: RunGate): Promise<RunRecord | null> {
-    const runId = randomUUID();
+    const runId = newRunId();
     const claim = await gate.claim({ def: job.def, fireDate, trigger, runId });
     if (!claim) return null;
     // `replace` can only reach runs of this process; the claim does not hold other replicas' runs.
@@ -201,7 +202,7 @@ export class Dispatcher {
 
   private start(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart): Promise<RunRecord> {
     const state = this.state(job.def.name);
-    const run: LiveRun = { runId: claimed?.runId ?? randomUUID(), controller: new AbortController(), done: undefined as unknown as Promise<RunRecord> };
+    const run: LiveRun = { runId: claimed?.runId ?? newRunId(), abort: new RunAbort(), done: undefined as unknown as Promise<RunRecord> };
     run.done = this.runAttempts(job, run, fireDate, trigger, params, claimed?.firstAttempt ?? 1).finally(() => {
       claimed?.claim.release();
       state.running.delete(run.runId);
@@ -218,18 +219,31 @@ export class Dispatcher {
   private async runAttempts(job: ActiveJob, run: LiveRun, fireDate: Date, trigger: RunTrigger, params: unknown, firstAttempt: number): Promise<RunRecord> {
     const { def } = job;
     const { clock, logger, onRecord } = this.options;
-    const log = logger.child({ job: def.name, runId: run.runId });
-    const startedAt = new Date(clock.now());
-    const base = { runId: run.runId, job: def.name, scheduledAt: fireDate.toISOString(), startedAt: startedAt.toISOString(), trigger, reason: null };
-    const lateness = startedAt.getTime() - fireDate.getTime();
+    // A silent logger's child would be as silent: skip making one per run.
+    const log = logger.levelVal === Infinity ? logger : logger.child({ job: def.name, runId: run.runId });
+    const startedAtMs = clock.now();
+    const lateness = startedAtMs - fireDate.getTime();
+    let base: Pick<RunRecord, "runId" | "job" | "scheduledAt" | "startedAt" | "trigger" | "reason"> | undefined;
+    const baseRecord = () => (base ??= { runId: run.runId, job: def.name, scheduledAt: fireDate.toISOString(), startedAt: new Date(startedAtMs).toISOString(), trigger, reason: null });
 
     for (let attempt = firstAttempt; ; attempt++) {
-      onRecord({ ...base, status: "running", finishedAt: null, attempt, error: null, result: null });
-      log.info({ scheduledAt: base.scheduledAt, latenessMs: trigger === "invoke" ? undefined : lateness, attempt, mode: def.mode }, "run started");
+      log.info({ scheduledAt: fireDate, latenessMs: trigger === "invoke" ? undefined : lateness, attempt, mode: def.mode }, "run started");
       const attemptStart = clock.now();
-      const outcome = await this.attempt(job, run, fireDate, attempt, params, log);
+      const pending = this.attempt(job, run, fireDate, attempt, params, log);
+      // The handler has its run now (an inline one is already going). Its `running` record
+      // waits for a microtask: when a thousand jobs share a fire, every handler starts first
+      // and the bookkeeping follows, instead of each start waiting for the records before it.
+      let announced = false;
+      const announce = () => {
+        if (announced) return;
+        announced = true;
+        onRecord({ ...baseRecord(), status: "running", finishedAt: null, attempt, error: null, result: null });
+      };
+      queueMicrotask(announce);
+      const outcome = await pending;
+      announce();
       const durationMs = clock.now() - attemptStart;
-      const finished = { ...base, finishedAt: new Date(clock.now()).toISOString(), attempt };
+      const finished = { ...baseRecord(), finishedAt: new Date(clock.now()).toISOString(), attempt };
 
       if (outcome.status === "ok") {
         log.info({ status: "ok", durationMs, attempt }, "run ended");
@@ -237,7 +251,7 @@ export class Dispatcher {
         onRecord(record);
         return record;
       }
-      const retryable = outcome.status !== "cancelled" && !run.controller.signal.aborted && attempt <= def.retries.max;
+      const retryable = outcome.status !== "cancelled" && !run.abort.aborted && attempt <= def.retries.max;
       const level = retryable ? "warn" : "error";
       log[level]({ status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
       if (!retryable) {
@@ -246,8 +260,8 @@ export class Dispatcher {
         return record;
       }
       await this.sleep(retryDelay(def.retries, attempt), run);
-      if (run.controller.signal.aborted) {
-        const record: RunRecord = { ...finished, status: "cancelled", error: toRunError(run.controller.signal.reason), result: null };
+      if (run.abort.aborted) {
+        const record: RunRecord = { ...finished, status: "cancelled", error: toRunError(run.abort.reason), result: null };
         onRecord(record);
         return record;
       }
@@ -267,37 +281,39 @@ export class Dispatcher {
     const { clock } = this.options;
     // Without a timeout the attempt uses the run's signal; with one, its own, aborted by the
     // run (replace, shutdown) or by the timeout.
-    const controller = def.timeoutMs === null ? run.controller : new AbortController();
-    if (controller !== run.controller && run.controller.signal.aborted) controller.abort(run.controller.signal.reason);
+    const abort = def.timeoutMs === null ? run.abort : new RunAbort();
+    if (abort !== run.abort && run.abort.aborted) abort.abort(run.abort.reason);
     // An inline handler cannot be killed: after an abort it gets a grace period, then the
     // run is recorded as ended while the handler may still be running.
-    let giveUp!: (outcome: { settled: false }) => void;
-    const abandoned = new Promise<{ settled: false }>((resolve) => (giveUp = resolve));
+    type Settled = { settled: true; ok: true; result: unknown } | { settled: true; ok: false; error: unknown } | { settled: false };
+    let giveUp!: (outcome: Settled) => void;
     let graceTimer: unknown;
     const armGrace = () => {
       graceTimer ??= clock.setTimeout(() => giveUp({ settled: false }), this.abortGraceMs + (def.mode === "thread" ? 1000 : 0));
     };
     run.onAbort = () => {
-      if (!controller.signal.aborted) controller.abort(run.controller.signal.reason);
+      abort.abort(run.abort.reason);
       armGrace();
     };
-    if (controller.signal.aborted) armGrace();
+    if (abort.aborted) armGrace();
     let timedOut = false;
     const timeout =
       def.timeoutMs === null
         ? undefined
         : clock.setTimeout(() => {
             timedOut = true;
-            controller.abort(new RunletError("JOB_TIMEOUT", `timed out after ${def.timeoutMs}ms`));
+            abort.abort(new RunletError("JOB_TIMEOUT", `timed out after ${def.timeoutMs}ms`));
             armGrace();
           }, def.timeoutMs);
 
     const executor = this.options.executors[def.mode];
-    const execution = executor
-      .run({ job: def.name, runId: run.runId, modulePath: job.modulePath, fireDate, attempt, params, env: this.options.env, signal: controller.signal, log, memoryMb: def.memoryMb })
-      .then((result) => ({ settled: true as const, ok: true as const, result }), (error: unknown) => ({ settled: true as const, ok: false as const, error }));
-
-    const outcome = await Promise.race([execution, abandoned]);
+    // One promise settled by whichever comes first: the executor's answer, or giving up on it.
+    const outcome = await new Promise<Settled>((resolve) => {
+      giveUp = resolve;
+      executor
+        .run(new AttemptRequest(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, abort, log))
+        .then((result) => resolve({ settled: true, ok: true, result }), (error: unknown) => resolve({ settled: true, ok: false, error }));
+    });
     run.onAbort = undefined;
     if (timeout !== undefined) clock.clearTimeout(timeout);
     if (graceTimer !== undefined) clock.clearTimeout(graceTimer);
@@ -306,7 +322,7 @@ export class Dispatcher {
       log.warn({ graceMs: this.abortGraceMs }, "inline handler did not stop after its signal aborted; it cannot be terminated in the main thread: use `mode: thread` for handlers that may hang");
     }
     if (timedOut) return { status: "timeout", error: { message: `timed out after ${def.timeoutMs}ms`, code: "JOB_TIMEOUT" } };
-    if (controller.signal.aborted) return { status: "cancelled", error: toRunError(controller.signal.reason) };
+    if (abort.aborted) return { status: "cancelled", error: toRunError(abort.reason) };
     if (!outcome.settled) return { status: "failed", error: { message: "run did not settle", code: "JOB_FAILED" } };
     if (outcome.ok) return { status: "ok", result: outcome.result };
     return { status: "failed", error: toRunError(outcome.error) };
@@ -325,14 +341,39 @@ export class Dispatcher {
         clock.clearTimeout(timer);
         done();
       };
-      if (run.controller.signal.aborted) run.onAbort();
+      if (run.abort.aborted) run.onAbort();
     });
+  }
+}
+
+/** What the dispatcher hands an executor: a class, so that `signal` is one shared getter (see run-context.ts). */
+class AttemptRequest implements RunRequest {
+  readonly job: string;
+  readonly memoryMb: number | null;
+
+  constructor(
+    def: JobDefinition,
+    readonly modulePath: string,
+    readonly runId: string,
+    readonly fireDate: Date,
+    readonly attempt: number,
+    readonly params: unknown,
+    readonly env: string,
+    readonly aborts: RunAbort,
+    readonly log: Logger,
+  ) {
+    this.job = def.name;
+    this.memoryMb = def.memoryMb;
+  }
+
+  get signal(): AbortSignal {
+    return this.aborts.signal;
   }
 }
 
 /** Aborts a run's signal and tells its current attempt or backoff. */
 function abortLive(run: LiveRun, reason: Error): void {
-  run.controller.abort(reason);
+  run.abort.abort(reason);
   run.onAbort?.();
 }
 

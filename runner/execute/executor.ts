@@ -12,7 +12,12 @@ export interface RunRequest {
   params: unknown;
   env: string;
   /** Aborts the run cooperatively (timeout, replace, shutdown); a thread run is terminated after a grace period. */
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
+  /**
+   * The same abort, heard without touching `signal` (the dispatcher makes its signal only
+   * when read; see run-abort.ts). Callers that only have a signal leave it out.
+   */
+  aborts?: AbortSource;
   /** Already bound to job and runId; ctx.log writes here in either mode. */
   log: Logger;
   /** Heap limit of a thread run in MB; `null` = Node's default. Inline runs ignore it. */
@@ -28,11 +33,40 @@ export interface RunRequest {
  */
 export interface Executor {
   run(req: RunRequest): Promise<unknown>;
+  /** Imports a handler ahead of its first run, where that saves the run the wait; never throws. */
+  preload?(modulePath: string): void;
   close(): Promise<void>;
+}
+
+/** Whether a run was aborted, why, and a way to hear of it: an AbortSignal's view, without needing one. */
+export interface AbortSource {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  /** Calls `listener` once, when the abort happens; returns what unsubscribes it. */
+  subscribe(listener: () => void): () => void;
+}
+
+/** The request's abort as an AbortSource: `aborts` when given, else its signal. */
+export function abortsOf(req: RunRequest): AbortSource {
+  if (req.aborts) return req.aborts;
+  const { signal } = req;
+  return {
+    get aborted() {
+      return signal.aborted;
+    },
+    get reason() {
+      return signal.reason as unknown;
+    },
+    subscribe(listener) {
+      signal.addEventListener("abort", listener, { once: true });
+      return () => signal.removeEventListener("abort", listener);
+    },
+  };
 }
 
 /** A run whose signal aborted before it started is not started at all (either mode). */
 export function notStarted(req: RunRequest): RunletError {
-  const reason = req.signal.reason instanceof Error ? req.signal.reason.message : String(req.signal.reason);
-  return new RunletError("JOB_CANCELLED", `job "${req.job}" was not started: its signal had already aborted (${reason})`, { cause: req.signal.reason });
+  const why = abortsOf(req).reason;
+  const reason = why instanceof Error ? why.message : String(why);
+  return new RunletError("JOB_CANCELLED", `job "${req.job}" was not started: its signal had already aborted (${reason})`, { cause: why });
 }

@@ -1,5 +1,7 @@
 import { RunletError } from "../errors.js";
-import { notStarted, type Executor, type RunRequest } from "./executor.js";
+import { abortsOf, notStarted, type Executor, type RunRequest } from "./executor.js";
+import type { JobHandler } from "../context.js";
+import { RunContext } from "./run-context.js";
 import { callHandler, cloneResult, loadHandler, type ModuleCache } from "./handler-module.js";
 
 /**
@@ -10,6 +12,8 @@ import { callHandler, cloneResult, loadHandler, type ModuleCache } from "./handl
 export class InlineExecutor implements Executor {
   // Modules are never unloaded from the main thread; each compiled version has its own path.
   private readonly modules: ModuleCache = new Map();
+  /** Handlers already imported: a run of one starts in the caller's tick, with no await before it. */
+  private readonly loaded = new Map<string, JobHandler>();
   private closed = false;
 
   constructor() {
@@ -17,26 +21,48 @@ export class InlineExecutor implements Executor {
     process.setSourceMapsEnabled(true);
   }
 
-  async run(req: RunRequest): Promise<unknown> {
-    if (this.closed) throw new RunletError("JOB_CANCELLED", `job "${req.job}" was not started: the inline executor is closed`);
-    if (req.signal.aborted) throw notStarted(req);
-    const handler = await loadHandler(req.modulePath, this.modules);
-    const value = await callHandler(handler, {
-      job: req.job,
-      runId: req.runId,
-      fireDate: new Date(req.fireDate.getTime()),
-      attempt: req.attempt,
-      // A copy, as a thread run gets: a handler mutating its params must not change the next run's.
-      params: req.params !== null && typeof req.params === "object" ? structuredClone(req.params) : req.params,
-      env: req.env,
-      signal: req.signal,
-      log: req.log,
+  run(req: RunRequest): Promise<unknown> {
+    if (this.closed) return Promise.reject(new RunletError("JOB_CANCELLED", `job "${req.job}" was not started: the inline executor is closed`));
+    if (abortsOf(req).aborted) return Promise.reject(notStarted(req));
+    const handler = this.loaded.get(req.modulePath);
+    if (handler) return this.call(handler, req);
+    return loadHandler(req.modulePath, this.modules).then((loadedHandler) => {
+      this.loaded.set(req.modulePath, loadedHandler);
+      return this.call(loadedHandler, req);
     });
-    return cloneResult(req.job, value);
+  }
+
+  /** A failed import is not kept: the run that needs it imports again and reports the error. */
+  preload(modulePath: string): void {
+    if (this.loaded.has(modulePath) || this.modules.has(modulePath)) return;
+    loadHandler(modulePath, this.modules).then(
+      (handler) => this.loaded.set(modulePath, handler),
+      () => undefined,
+    );
+  }
+
+  private call(handler: JobHandler, req: RunRequest): Promise<unknown> {
+    const ctx = new RunContext(req.job, req.runId, new Date(req.fireDate.getTime()), req.attempt, copyParams(req.params), req.env, req.log, req);
+    return callHandler(handler, ctx).then((value) => cloneResult(req.job, value));
   }
 
   /** Refuses new runs; runs in flight go on (they cannot be stopped). */
   async close(): Promise<void> {
     this.closed = true;
   }
+}
+
+/**
+ * A copy, as a thread run gets: a handler mutating its params must not change the next
+ * run's. An empty object (most jobs have no params) is copied by making a new one.
+ */
+function copyParams(params: unknown): unknown {
+  if (params === null || typeof params !== "object") return params;
+  if (Object.getPrototypeOf(params) === Object.prototype && isEmpty(params)) return {};
+  return structuredClone(params);
+}
+
+function isEmpty(obj: object): boolean {
+  for (const _ in obj) return false;
+  return true;
 }

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { RunletError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/logger.js";
-import { notStarted, type Executor, type RunRequest } from "./executor.js";
+import { abortsOf, notStarted, type Executor, type RunRequest } from "./executor.js";
 import { KillSwitch } from "./kill-switch.js";
 import type { TaskOutcome, TaskPayload } from "./protocol.js";
 import { serializeError } from "./serialize.js";
@@ -70,18 +70,18 @@ export class ThreadExecutor implements Executor {
 
   async run(req: RunRequest): Promise<unknown> {
     if (this.closed) throw new RunletError("JOB_CANCELLED", `job "${req.job}" was not started: the thread executor is closed`);
-    if (req.signal.aborted) throw notStarted(req);
+    const aborts = abortsOf(req);
+    if (aborts.aborted) throw notStarted(req);
     const entry = this.poolFor(req.memoryMb);
     const key = ++this.lastKey;
     entry.links.begin(key, req.log);
     // piscina terminates the worker when this fires: only once the grace period is over.
     const kill = new KillSwitch();
     let grace: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      entry.links.abort(key, serializeError(req.signal.reason));
-      grace = setTimeout(() => kill.fire(req.signal.reason), this.graceMs);
-    };
-    req.signal.addEventListener("abort", onAbort, { once: true });
+    const unsubscribe = aborts.subscribe(() => {
+      entry.links.abort(key, serializeError(aborts.reason));
+      grace = setTimeout(() => kill.fire(aborts.reason), this.graceMs);
+    });
     entry.inFlight++;
     this.inFlight++;
     const task: TaskPayload = {
@@ -104,14 +104,14 @@ export class ThreadExecutor implements Executor {
       throw rejectionError(err, {
         job: req.job,
         terminated: kill.aborted,
-        abortReason: req.signal.reason,
+        abortReason: aborts.reason,
         graceMs: this.graceMs,
         memoryMb: req.memoryMb,
         closed: this.closed,
       });
     } finally {
       clearTimeout(grace);
-      req.signal.removeEventListener("abort", onAbort);
+      unsubscribe();
       this.release(entry);
     }
     entry.links.settle(key, outcome.threadId);

@@ -40,7 +40,7 @@ export class MemoryStore implements RunStore {
     const record: RunRecord = {
       ...fields,
       error: encodeError(run.error),
-      result: JSON.parse(encodeResult(run.result, this.maxResultBytes)),
+      result: run.result === null ? null : JSON.parse(encodeResult(run.result, this.maxResultBytes)),
       reason: run.reason ?? null,
       ...(trigger ? { trigger } : {}),
     };
@@ -114,8 +114,8 @@ export class MemoryStore implements RunStore {
     const finished = this.finishedByJob.get(job);
     const excess = (finished?.size ?? 0) - Math.max(0, keep);
     if (!finished || excess <= 0) return;
-    // The usual case, one over after a write: drop the oldest without sorting the rest.
-    const doomed = excess === 1 ? [[...finished.values()].reduce((a, b) => (newestFirst(a, b) > 0 ? a : b))] : [...finished.values()].sort(newestFirst).slice(-excess);
+    // The usual case, one over after a write: drop the oldest without sorting (or copying) the rest.
+    const doomed = excess === 1 ? [oldestOf(finished.values())] : [...finished.values()].sort(newestFirst).slice(-excess);
     for (const entry of doomed) {
       this.unlist(entry);
       this.runs.delete(entry.record.runId);
@@ -148,6 +148,12 @@ function listIn(index: Map<string, Map<string, Entry>>, job: string): Map<string
   let entries = index.get(job);
   if (!entries) index.set(job, (entries = new Map()));
   return entries;
+}
+
+function oldestOf(entries: Iterable<Entry>): Entry {
+  let oldest: Entry | undefined;
+  for (const entry of entries) if (!oldest || newestFirst(entry, oldest) > 0) oldest = entry;
+  return oldest!;
 }
 
 /** Newest first: by scheduledAt, then startedAt (a missing start counts as oldest), then insertion. */
