@@ -391,10 +391,11 @@ export class Runner extends EventEmitter<RunnerEvents> {
    * start their first second ~50 ms late. Invoke-only jobs load when invoked.
    */
   private preloadInline(jobs: Iterable<ActiveJob>): void {
-    const inline = this.executors.inline;
+    const modules = new Set<string>();
     for (const { def, modulePath } of jobs) {
-      if (def.mode === "inline" && def.enabled && def.schedule) inline.preload?.(modulePath);
+      if (def.mode === "inline" && def.enabled && def.schedule) modules.add(modulePath);
     }
+    for (const modulePath of modules) this.executors.inline.preload?.(modulePath);
   }
 
   /**

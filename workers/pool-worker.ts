@@ -10,7 +10,7 @@
  */
 import { threadId } from "node:worker_threads";
 import { RunletError } from "../runner/errors.js";
-import { callHandler, cloneResult, failed, loadHandler, type ModuleCache } from "../runner/execute/handler-module.js";
+import { HandlerCache, callHandler, cloneResult, failed } from "../runner/execute/handler-module.js";
 import type { TaskOutcome, TaskPayload } from "../runner/execute/protocol.js";
 import { RunContext } from "../runner/execute/run-context.js";
 import { serializeError } from "../runner/execute/serialize.js";
@@ -18,7 +18,7 @@ import { MainLink } from "./main-link.js";
 
 // Handlers are compiled with source maps: make their stacks point at the .ts lines.
 process.setSourceMapsEnabled(true);
-const modules: ModuleCache = new Map();
+const handlers = new HandlerCache();
 // Made as the module loads, so the main thread has this worker's port before its first task.
 const link = new MainLink();
 
@@ -31,7 +31,7 @@ export default async function runTask(task: TaskPayload): Promise<TaskOutcome> {
     return { threadId, ok: false, code: "JOB_CANCELLED", error: serializeError(err) };
   }
   try {
-    const handler = await loadHandler(task.modulePath, modules);
+    const handler = handlers.ready(task.modulePath) ?? (await handlers.load(task.modulePath));
     const ctx = new RunContext(task.job, task.runId, new Date(task.fireDate), task.attempt, task.params, task.env, link.logger(task.key, task.logLevel), run);
     const value = await new Promise((resolve, reject) => {
       run.onUncaught = (err) => reject(failed(err));

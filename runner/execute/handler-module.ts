@@ -40,6 +40,27 @@ export async function loadHandler(modulePath: string, cache: ModuleCache): Promi
 }
 
 /**
+ * Handlers by module path, each imported once. One already imported is handed back
+ * without a wait, so its run starts in the caller's tick.
+ */
+export class HandlerCache {
+  private readonly modules: ModuleCache = new Map();
+  private readonly loaded = new Map<string, JobHandler>();
+
+  /** The handler, if its module was imported already. */
+  ready(modulePath: string): JobHandler | undefined {
+    return this.loaded.get(modulePath);
+  }
+
+  /** Imports the module (once; a failed import is tried again next time) and checks its default export. */
+  async load(modulePath: string): Promise<JobHandler> {
+    const handler = await loadHandler(modulePath, this.modules);
+    this.loaded.set(modulePath, handler);
+    return handler;
+  }
+}
+
+/**
  * Calls the handler; a throw or a rejection becomes JOB_FAILED carrying the handler's
  * message and stack. Not an async function: each `await` costs ~400 bytes, and most
  * handlers of a busy schedule return without awaiting anything.

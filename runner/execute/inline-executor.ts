@@ -2,7 +2,7 @@ import { RunletError } from "../errors.js";
 import { abortsOf, notStarted, type Executor, type RunRequest } from "./executor.js";
 import type { JobHandler } from "../context.js";
 import { RunContext } from "./run-context.js";
-import { callHandler, cloneResult, loadHandler, type ModuleCache } from "./handler-module.js";
+import { HandlerCache, callHandler, cloneResult } from "./handler-module.js";
 
 /**
  * Runs handlers in the main thread. Cheapest, but a handler that ignores `ctx.signal`
@@ -11,9 +11,7 @@ import { callHandler, cloneResult, loadHandler, type ModuleCache } from "./handl
  */
 export class InlineExecutor implements Executor {
   // Modules are never unloaded from the main thread; each compiled version has its own path.
-  private readonly modules: ModuleCache = new Map();
-  /** Handlers already imported: a run of one starts in the caller's tick, with no await before it. */
-  private readonly loaded = new Map<string, JobHandler>();
+  private readonly handlers = new HandlerCache();
   private closed = false;
 
   constructor() {
@@ -24,21 +22,15 @@ export class InlineExecutor implements Executor {
   run(req: RunRequest): Promise<unknown> {
     if (this.closed) return Promise.reject(new RunletError("JOB_CANCELLED", `job "${req.job}" was not started: the inline executor is closed`));
     if (abortsOf(req).aborted) return Promise.reject(notStarted(req));
-    const handler = this.loaded.get(req.modulePath);
+    const handler = this.handlers.ready(req.modulePath);
     if (handler) return this.call(handler, req);
-    return loadHandler(req.modulePath, this.modules).then((loadedHandler) => {
-      this.loaded.set(req.modulePath, loadedHandler);
-      return this.call(loadedHandler, req);
-    });
+    return this.handlers.load(req.modulePath).then((loaded) => this.call(loaded, req));
   }
 
   /** A failed import is not kept: the run that needs it imports again and reports the error. */
   preload(modulePath: string): void {
-    if (this.loaded.has(modulePath) || this.modules.has(modulePath)) return;
-    loadHandler(modulePath, this.modules).then(
-      (handler) => this.loaded.set(modulePath, handler),
-      () => undefined,
-    );
+    if (this.handlers.ready(modulePath)) return;
+    this.handlers.load(modulePath).catch(() => undefined);
   }
 
   private call(handler: JobHandler, req: RunRequest): Promise<unknown> {
