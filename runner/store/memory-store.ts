@@ -36,14 +36,21 @@ export class MemoryStore implements RunStore {
 
   record(run: StoredRun): Promise<void> {
     if (this.closed) return this.refuse(`run ${run.runId} of job ${run.job}`);
-    const { owner, trigger, ...fields } = run;
+    // Field by field rather than spread: this runs twice per run, on the dispatch path.
     const record: RunRecord = {
-      ...fields,
+      runId: run.runId,
+      job: run.job,
+      status: run.status,
+      scheduledAt: run.scheduledAt,
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+      attempt: run.attempt,
       error: encodeError(run.error),
-      result: run.result === null ? null : JSON.parse(encodeResult(run.result, this.maxResultBytes)),
+      result: run.result === null || run.result === undefined ? null : JSON.parse(encodeResult(run.result, this.maxResultBytes)),
       reason: run.reason ?? null,
-      ...(trigger ? { trigger } : {}),
     };
+    if (run.trigger) record.trigger = run.trigger;
+    const owner = run.owner;
     const previous = this.runs.get(run.runId);
     if (previous) this.unlist(previous);
     const entry: Entry = { seq: previous?.seq ?? ++this.seq, record, owner: owner ?? null };
