@@ -96,6 +96,21 @@ describe("runlet start", () => {
     }
   });
 
+  test("with nothing scheduled it still runs until a signal, then exits 0", async () => {
+    using project = tempProject({ "jobs/a.ts": "export default () => 1;\n", "jobs.yaml": `version: 1\njobs:\n  a: { handler: jobs/a.ts }\n` });
+    const runner = startCli(["start", "--store", "memory"], { cwd: project.dir });
+    try {
+      await runner.waitForLog((e) => e.msg === "runner started");
+      // Generous: a process that would exit on an empty event loop does so within milliseconds.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(runner.child.exitCode).toBeNull();
+      runner.child.kill("SIGTERM");
+      expect(await runner.exited).toBe(0);
+    } finally {
+      runner.child.kill("SIGKILL");
+    }
+  });
+
   test("an invalid manifest at start is reported with positions, exit 2", () => {
     using project = tempProject({ "jobs.yaml": `version: 1\njobs:\n  a: { handler: jobs/none.ts, schedule: "61 * * * *" }\n` });
     const result = runCli(["start", "--store", "memory"], { cwd: project.dir });

@@ -54,6 +54,9 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
   process.on("SIGHUP", reload);
+  // `start` runs until a signal, also when nothing is scheduled (invoke-only jobs, `at`
+  // jobs that have fired, a manifest a SIGHUP will fill): Node would otherwise exit.
+  const keepAlive = setInterval(() => undefined, 2 ** 31 - 1);
   try {
     await runner.start();
     if (port !== null) {
@@ -65,6 +68,7 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
     await runner.stop();
     throw err;
   } finally {
+    clearInterval(keepAlive);
     process.off("SIGINT", stop);
     process.off("SIGTERM", stop);
     process.off("SIGHUP", reload);
