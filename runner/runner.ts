@@ -70,6 +70,10 @@ export interface ReloadResult {
  * A runner: a handle over one manifest, its compiled handlers, the schedule and the runs.
  * Create it, `start()` it, `stop()` it (or `await using runner = createRunner(...)`).
  */
+/** Worker pools are replaced once reloads pause this long, or after this many reloads (see recycleThreads). */
+const RECYCLE_QUIET_MS = 1000;
+const RECYCLE_AFTER_RELOADS = 20;
+
 export class Runner extends EventEmitter<RunnerEvents> {
   readonly manifestPath: string;
   readonly env: string;
@@ -84,6 +88,9 @@ export class Runner extends EventEmitter<RunnerEvents> {
   private attached: AttachedJobs[] = [];
   private compiled = new Map<string, CompiledHandler>();
   private reloading: Promise<void> = Promise.resolve();
+  /** A replacement of the worker pools waiting for reloads to pause (see recycleThreads). */
+  private recycleTimer: NodeJS.Timeout | undefined;
+  private reloadsSinceRecycle = 0;
   private watcher: ProjectWatcher | null = null;
   private readonly paused = new Set<string>();
   private readonly owner = currentOwner();
@@ -324,6 +331,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.scheduler.stop();
+      clearTimeout(this.recycleTimer);
       this.replicas?.stopReaping();
       await Promise.all(this.attached.map((part) => part.stop()));
       await this.watcher?.close();
@@ -403,6 +411,20 @@ export class Runner extends EventEmitter<RunnerEvents> {
    * once their runs end. Not awaited: a long run must not hold up this reload or the next.
    */
   private recycleThreads(): void {
+    // Not at once: until the pool is replaced, its workers import the new module on their
+    // next run (~15 ms) instead of that run waiting for a new worker to boot (~50 ms). The
+    // pool is replaced once reloads pause for a second (a formatter or a branch switch gets
+    // one new pool, not one per file), or after 20 reloads without a pause, which bounds
+    // the stale modules a worker can hold.
+    clearTimeout(this.recycleTimer);
+    if (++this.reloadsSinceRecycle >= RECYCLE_AFTER_RELOADS) this.recycleNow();
+    else this.recycleTimer = setTimeout(() => this.recycleNow(), RECYCLE_QUIET_MS).unref();
+  }
+
+  private recycleNow(): void {
+    clearTimeout(this.recycleTimer);
+    this.recycleTimer = undefined;
+    this.reloadsSinceRecycle = 0;
     const thread = this.executors.thread as Executor & { recycle?: () => Promise<void> };
     void thread.recycle?.();
   }

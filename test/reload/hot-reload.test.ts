@@ -80,6 +80,22 @@ describe("handler edits", () => {
     expect(reload.error?.message).toMatch(/jobs\.yaml:3:\d+: .*does not exist/);
     expect(await result("a")).toBe("kept");
   });
+  test("thread mode: the edit is live at once on the current workers; they are replaced once reloads pause", async () => {
+    const threadHandler = (version: number) => `import { threadId } from "node:worker_threads";\nexport default () => ({ version: ${version}, threadId });\n`;
+    await start({ "jobs/t.ts": threadHandler(1), "jobs.yaml": manifest(`  t: { handler: jobs/t.ts, mode: thread }\n`) });
+    const before = (await result("t")) as { version: number; threadId: number };
+    expect((await editAndReload("jobs/t.ts", threadHandler(2))).ok).toBe(true);
+    // Served by the same worker, which imported the new module: no new thread to boot.
+    expect(await result("t")).toEqual({ version: 2, threadId: before.threadId });
+    // About a second later the pool is replaced: its stale modules go with its workers.
+    let after = before;
+    for (const deadline = Date.now() + 10_000; after.threadId === before.threadId && Date.now() < deadline; ) {
+      await new Promise((r) => setTimeout(r, 200));
+      after = (await result("t")) as typeof before;
+    }
+    expect(after.threadId).not.toBe(before.threadId);
+    expect(after.version).toBe(2);
+  });
 });
 
 describe("manifest edits", () => {
