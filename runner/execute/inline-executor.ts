@@ -2,7 +2,7 @@ import { RunletError } from "../errors.js";
 import { abortsOf, notStarted, type Executor, type RunRequest } from "./executor.js";
 import type { JobHandler } from "../context.js";
 import { RunContext } from "./run-context.js";
-import { HandlerCache, callHandler, cloneResult } from "./handler-module.js";
+import { HandlerCache, callHandler, cloneResult, failed } from "./handler-module.js";
 
 /**
  * Runs handlers in the main thread. Cheapest, but a handler that ignores `ctx.signal`
@@ -34,7 +34,13 @@ export class InlineExecutor implements Executor {
   }
 
   private call(handler: JobHandler, req: RunRequest): Promise<unknown> {
-    const ctx = new RunContext(req.job, req.runId, new Date(req.fireDate.getTime()), req.attempt, copyParams(req.params), req.env, req.log, req);
+    let ctx: RunContext;
+    try {
+      ctx = new RunContext(req.job, req.runId, new Date(req.fireDate.getTime()), req.attempt, copyParams(req.params), req.env, req.log, req);
+    } catch (err) {
+      // Params that cannot be copied (an invoke's own object): a failed run, never a throw at the caller.
+      return Promise.reject(failed(err, `job "${req.job}" was not started: its params cannot be copied: `));
+    }
     return callHandler(handler, ctx).then((value) => cloneResult(req.job, value));
   }
 

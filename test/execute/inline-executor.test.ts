@@ -36,6 +36,21 @@ describe("inline executor", () => {
     await expect(run).resolves.toBe("finished anyway");
   });
 
+  it("params that cannot be copied fail the run (a rejection, never a throw at the caller), loaded handler or not", async () => {
+    executor = new InlineExecutor();
+    const path = files.path("ignores-signal.mjs");
+    const params = { callback: () => undefined };
+    // First run imports the handler; the second finds it loaded and takes the synchronous path.
+    for (let i = 0; i < 2; i++) {
+      let run: Promise<unknown> | undefined;
+      expect(() => (run = executor!.run(request(path, { params })))).not.toThrow();
+      const err = await rejectionOf(run!);
+      expect(err).toBeInstanceOf(RunletError);
+      expect((err as RunletError).code).toBe("JOB_FAILED");
+      expect((err as Error).message).toMatch(/params cannot be copied/);
+    }
+  });
+
   it("refuses runs once closed", async () => {
     executor = new InlineExecutor();
     await executor.close();
