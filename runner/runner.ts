@@ -394,14 +394,15 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   /**
-   * Scheduled inline handlers are imported once the runner starts (and after each reload),
+   * Scheduled inline handlers (not paused) are imported once the runner starts (and after each reload),
    * so their first fire does not wait for the import: 1,000 jobs on one schedule otherwise
    * start their first second ~50 ms late. Invoke-only jobs load when invoked.
    */
   private preloadInline(jobs: Iterable<ActiveJob>): void {
+    if (this.stopping) return;
     const modules = new Set<string>();
     for (const { def, modulePath } of jobs) {
-      if (def.mode === "inline" && def.enabled && def.schedule) modules.add(modulePath);
+      if (def.mode === "inline" && def.enabled && def.schedule && !this.paused.has(def.name)) modules.add(modulePath);
     }
     for (const modulePath of modules) this.executors.inline.preload?.(modulePath);
   }
@@ -417,6 +418,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
     // one new pool, not one per file), or after 20 reloads without a pause, which bounds
     // the stale modules a worker can hold.
     clearTimeout(this.recycleTimer);
+    // A reload still finishing while the runner stops: its pools are being closed anyway.
+    if (this.stopping) return;
     if (++this.reloadsSinceRecycle >= RECYCLE_AFTER_RELOADS) this.recycleNow();
     else this.recycleTimer = setTimeout(() => this.recycleNow(), RECYCLE_QUIET_MS).unref();
   }
@@ -462,14 +465,17 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   private onFire(batch: FireBatch): void {
     const fired: string[] = [];
-    for (const name of batch.jobs) {
-      const job = this.active.get(name);
-      if (!job || this.paused.has(name)) continue;
-      void this.dispatcher.fire(job, batch.fireDate);
-      fired.push(name);
+    try {
+      for (const name of batch.jobs) {
+        const job = this.active.get(name);
+        if (!job || this.paused.has(name)) continue;
+        fired.push(name);
+        void this.dispatcher.fire(job, batch.fireDate);
+      }
+    } finally {
+      // After every job of the batch has started: bookkeeping must not delay the last start.
+      for (const name of fired) this.rememberFire(name, batch.fireDate);
     }
-    // After every job of the batch has started: bookkeeping must not delay the last start.
-    for (const name of fired) this.rememberFire(name, batch.fireDate);
   }
 }
 

@@ -203,6 +203,9 @@ export class Dispatcher {
   private start(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart): Promise<RunRecord> {
     const state = this.state(job.def.name);
     const run: LiveRun = { runId: claimed?.runId ?? newRunId(), abort: new RunAbort(), done: undefined as unknown as Promise<RunRecord> };
+    // Listed before its handler starts (an inline one starts within runAttempts' first tick):
+    // what the handler does at once (abortRun of its own id, a fire of its own job) sees it.
+    state.running.set(run.runId, run);
     run.done = this.runAttempts(job, run, fireDate, trigger, params, claimed?.firstAttempt ?? 1).finally(() => {
       claimed?.claim.release();
       state.running.delete(run.runId);
@@ -212,7 +215,6 @@ export class Dispatcher {
         void this.start(next.job, next.fireDate, "schedule", next.job.def.params);
       }
     });
-    state.running.set(run.runId, run);
     return run.done;
   }
 
@@ -310,9 +312,14 @@ export class Dispatcher {
     // One promise settled by whichever comes first: the executor's answer, or giving up on it.
     const outcome = await new Promise<Settled>((resolve) => {
       giveUp = resolve;
-      executor
-        .run(new AttemptRequest(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, abort, log))
-        .then((result) => resolve({ settled: true, ok: true, result }), (error: unknown) => resolve({ settled: true, ok: false, error }));
+      let execution: Promise<unknown>;
+      try {
+        execution = executor.run(new AttemptRequest(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, abort, log));
+      } catch (error) {
+        // An executor may start a handler in this tick: whatever it throws is this run's failure.
+        execution = Promise.reject(error);
+      }
+      execution.then((result) => resolve({ settled: true, ok: true, result }), (error: unknown) => resolve({ settled: true, ok: false, error }));
     });
     run.onAbort = undefined;
     if (timeout !== undefined) clock.clearTimeout(timeout);

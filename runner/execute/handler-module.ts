@@ -72,16 +72,13 @@ export function callHandler(handler: JobHandler, ctx: JobContext): Promise<unkno
   } catch (err) {
     return Promise.reject(failed(err));
   }
-  if (isThenable(value)) {
+  if ((typeof value === "object" || typeof value === "function") && value !== null) {
+    // Promise.resolve reads `then` itself (a getter may throw) and turns that into a rejection.
     return Promise.resolve(value).then(undefined, (err: unknown) => {
       throw failed(err);
     });
   }
   return Promise.resolve(value);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === "object" || typeof value === "function") && value !== null && typeof (value as { then?: unknown }).then === "function";
 }
 
 /**

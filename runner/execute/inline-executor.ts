@@ -29,7 +29,7 @@ export class InlineExecutor implements Executor {
 
   /** A failed import is not kept: the run that needs it imports again and reports the error. */
   preload(modulePath: string): void {
-    if (this.handlers.ready(modulePath)) return;
+    if (this.closed || this.handlers.ready(modulePath)) return;
     this.handlers.load(modulePath).catch(() => undefined);
   }
 

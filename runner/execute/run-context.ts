@@ -14,10 +14,15 @@ export class RunContext<P = unknown> implements JobContext<P> {
     readonly params: P,
     readonly env: string,
     readonly log: JobLogger,
-    private readonly aborts: { readonly signal: AbortSignal },
-  ) {}
+    aborts: { readonly signal: AbortSignal },
+  ) {
+    this.#aborts = aborts;
+  }
+
+  /** A #private field, not a property: `{ ...ctx }`, `Object.keys(ctx)` and JSON never see it. */
+  readonly #aborts: { readonly signal: AbortSignal };
 
   get signal(): AbortSignal {
-    return this.aborts.signal;
+    return this.#aborts.signal;
   }
 }

@@ -10,7 +10,7 @@ import { tempProject, type TempProject } from "../support/temp-project.js";
 
 /** Gates the inline handlers wait on, shared with the handler modules (same thread). */
 type Gates = Record<string, { promise: Promise<void>; open: () => void }>;
-const globals = globalThis as unknown as { __gates: Gates; __calls: Record<string, number> };
+const globals = globalThis as unknown as { __gates: Gates; __calls: Record<string, number>; __hook: (ctx: { runId: string }) => unknown };
 
 function gate(name: string): () => void {
   let open!: () => void;
@@ -29,6 +29,10 @@ const HANDLERS = {
   // Ends as soon as its signal aborts.
   "polite.mjs": `export default (ctx) => new Promise((resolve) => { if (ctx.signal.aborted) resolve("stopped"); ctx.signal.addEventListener("abort", () => resolve("stopped")); });`,
   "spin.mjs": `export default () => { for (;;) {} };`,
+  // Returns an object whose \`then\` getter throws (a revoked Proxy behaves alike).
+  "bad-then.mjs": `export default () => ({ get then() { throw new Error("then getter exploded"); } });`,
+  // Calls the test's hook at once, with its own run id, before anything is awaited.
+  "hook.mjs": `export default (ctx) => globalThis.__hook(ctx);`,
 };
 
 let project: TempProject;
@@ -186,4 +190,29 @@ test("drain waits for runs in flight and cancels queued fires", async () => {
   open();
   expect(await drained).toBe(true);
   expect(statuses()).toEqual(["running", "cancelled:shutdown", "ok"]);
+});
+
+describe("inline handlers start in the fire's own tick", () => {
+  test("a result whose then getter throws fails the run, loaded handler or not, with both records", async () => {
+    const job = active("bad", "bad-then.mjs");
+    for (let i = 0; i < 2; i++) {
+      const record = await dispatcher.fire(job, new Date(clock.now()));
+      expect(record?.status).toBe("failed");
+      expect(record?.error?.message).toContain("then getter exploded");
+    }
+    expect(statuses("bad")).toEqual(["running", "failed", "running", "failed"]);
+  });
+
+  test("a handler sees its own run at once: abortRun of its run id finds it, and the runner counts it in flight", async () => {
+    const job = active("self", "hook.mjs");
+    await dispatcher.fire(job, new Date(clock.now()), "invoke"); // imported: the next run takes the synchronous path
+    const seen: Array<{ found: boolean; inFlight: number }> = [];
+    globals.__hook = (ctx) => {
+      seen.push({ inFlight: dispatcher.inFlight, found: dispatcher.abortRun(ctx.runId, new Error("stop")) });
+      return null;
+    };
+    const record = await dispatcher.fire(job, new Date(clock.now()));
+    expect(seen).toEqual([{ inFlight: 1, found: true }]);
+    expect(record?.status).toBe("cancelled");
+  });
 });

@@ -12,6 +12,7 @@ const files = handlerDir({
   "context.mjs": `export default (ctx) => ({
   job: ctx.job, runId: ctx.runId, isDate: ctx.fireDate instanceof Date, fireDate: ctx.fireDate.toISOString(),
   attempt: ctx.attempt, params: ctx.params, env: ctx.env, signalIsLive: ctx.signal instanceof AbortSignal && !ctx.signal.aborted,
+  keys: Object.keys(ctx).sort(), destructured: (({ signal }) => signal instanceof AbortSignal)(ctx),
 });\n`,
   "logs.mjs": `export default (ctx) => {
   ctx.log.info({ step: 1, nested: { a: [1, 2] } }, "first");
@@ -73,6 +74,9 @@ describe.each(Object.keys(modes) as Array<keyof typeof modes>)("handler contract
       params: { maxAgeMinutes: 30, tags: ["a"] },
       env: "staging",
       signalIsLive: true,
+      // What a copy of ctx carries: its data and log, nothing of runlet's own (signal is a getter).
+      keys: ["attempt", "env", "fireDate", "job", "log", "params", "runId"],
+      destructured: true,
     });
   });
 

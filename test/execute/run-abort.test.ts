@@ -39,5 +39,7 @@ describe("newRunId", () => {
     const ids = Array.from({ length: 10_000 }, () => newRunId());
     for (const id of ids.slice(0, 50)) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     expect(new Set(ids).size).toBe(ids.length);
+    // The first 8 digits (the short id `history` shows) differ from run to run.
+    expect(new Set(ids.map((id) => id.slice(0, 8))).size).toBeGreaterThan(9_900);
   });
 });
