@@ -66,14 +66,14 @@ export interface ReloadResult {
   error?: ManifestError | RunletError;
 }
 
-/**
- * A runner: a handle over one manifest, its compiled handlers, the schedule and the runs.
- * Create it, `start()` it, `stop()` it (or `await using runner = createRunner(...)`).
- */
 /** Worker pools are replaced once reloads pause this long, or after this many reloads (see recycleThreads). */
 const RECYCLE_QUIET_MS = 1000;
 const RECYCLE_AFTER_RELOADS = 20;
 
+/**
+ * A runner: a handle over one manifest, its compiled handlers, the schedule and the runs.
+ * Create it, `start()` it, `stop()` it (or `await using runner = createRunner(...)`).
+ */
 export class Runner extends EventEmitter<RunnerEvents> {
   readonly manifestPath: string;
   readonly env: string;
