@@ -51,13 +51,8 @@ interface ClaimedStart {
 
 interface LiveRun {
   runId: string;
+  /** Aborted by replace, shutdown or abortRun; the current attempt or backoff subscribes to it. */
   abort: RunAbort;
-  /**
-   * Called right after the run aborts (see abortLive): the current attempt
-   * or backoff hooks in here instead of adding listeners to the signal, which costs more
-   * than the rest of a dispatch when a thousand jobs fire at once.
-   */
-  onAbort?: () => void;
   done: Promise<RunRecord>;
 }
 
@@ -106,7 +101,7 @@ export class Dispatcher {
           }
           return Promise.resolve(null);
         case "replace":
-          for (const run of state.running.values()) abortLive(run, new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
+          for (const run of state.running.values()) run.abort.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
           break;
         case "allow":
           break;
@@ -138,7 +133,7 @@ export class Dispatcher {
     for (const state of this.states.values()) {
       const run = state.running.get(runId);
       if (run) {
-        abortLive(run, reason);
+        run.abort.abort(reason);
         return true;
       }
     }
@@ -172,7 +167,7 @@ export class Dispatcher {
   /** Aborts every run in flight (their `ctx.signal`) and waits for them to end. */
   async abortAll(reason: string): Promise<void> {
     const runs = [...this.states.values()].flatMap((s) => [...s.running.values()]);
-    for (const run of runs) abortLive(run, new RunletError("JOB_CANCELLED", reason));
+    for (const run of runs) run.abort.abort(new RunletError("JOB_CANCELLED", reason));
     await Promise.all(runs.map((r) => r.done));
   }
 
@@ -195,7 +190,7 @@ export class Dispatcher {
     if (!claim) return null;
     // `replace` can only reach runs of this process; the claim does not hold other replicas' runs.
     if (job.def.overlap === "replace") {
-      for (const run of this.state(job.def.name).running.values()) abortLive(run, new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
+      for (const run of this.state(job.def.name).running.values()) run.abort.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
     }
     return this.start(job, fireDate, trigger, job.def.params, { runId, claim });
   }
@@ -293,10 +288,11 @@ export class Dispatcher {
     const armGrace = () => {
       graceTimer ??= clock.setTimeout(() => giveUp({ settled: false }), this.abortGraceMs + (def.mode === "thread" ? 1000 : 0));
     };
-    run.onAbort = () => {
+    const onRunAbort = () => {
       abort.abort(run.abort.reason);
       armGrace();
     };
+    run.abort.subscribe(onRunAbort);
     if (abort.aborted) armGrace();
     let timedOut = false;
     const timeout =
@@ -321,7 +317,7 @@ export class Dispatcher {
       }
       execution.then((result) => resolve({ settled: true, ok: true, result }), (error: unknown) => resolve({ settled: true, ok: false, error }));
     });
-    run.onAbort = undefined;
+    run.abort.unsubscribe(onRunAbort);
     if (timeout !== undefined) clock.clearTimeout(timeout);
     if (graceTimer !== undefined) clock.clearTimeout(graceTimer);
 
@@ -338,17 +334,17 @@ export class Dispatcher {
   /** Waits `ms`, or less when the run is aborted meanwhile. */
   private sleep(ms: number, run: LiveRun): Promise<void> {
     const { clock } = this.options;
+    if (run.abort.aborted) return Promise.resolve();
     return new Promise((resolve) => {
-      const done = () => {
-        run.onAbort = undefined;
+      const onRunAbort = () => {
+        clock.clearTimeout(timer);
         resolve();
       };
-      const timer = clock.setTimeout(done, ms);
-      run.onAbort = () => {
-        clock.clearTimeout(timer);
-        done();
-      };
-      if (run.abort.aborted) run.onAbort();
+      const timer = clock.setTimeout(() => {
+        run.abort.unsubscribe(onRunAbort);
+        resolve();
+      }, ms);
+      run.abort.subscribe(onRunAbort);
     });
   }
 }
@@ -376,12 +372,6 @@ class AttemptRequest implements RunRequest {
   get signal(): AbortSignal {
     return this.aborts.signal;
   }
-}
-
-/** Aborts a run's signal and tells its current attempt or backoff. */
-function abortLive(run: LiveRun, reason: Error): void {
-  run.abort.abort(reason);
-  run.onAbort?.();
 }
 
 export function toRunError(err: unknown): RunError {

@@ -42,8 +42,9 @@ export interface Executor {
 export interface AbortSource {
   readonly aborted: boolean;
   readonly reason: unknown;
-  /** Calls `listener` once, when the abort happens; returns what unsubscribes it. */
-  subscribe(listener: () => void): () => void;
+  /** Calls `listener` once, when the abort happens (not if it already has). */
+  subscribe(listener: () => void): void;
+  unsubscribe(listener: () => void): void;
 }
 
 /** The request's abort as an AbortSource: `aborts` when given, else its signal. */
@@ -59,7 +60,9 @@ export function abortsOf(req: RunRequest): AbortSource {
     },
     subscribe(listener) {
       signal.addEventListener("abort", listener, { once: true });
-      return () => signal.removeEventListener("abort", listener);
+    },
+    unsubscribe(listener) {
+      signal.removeEventListener("abort", listener);
     },
   };
 }

@@ -8,14 +8,14 @@ import { RunletError } from "../errors.js";
 import type { JobContext, JobHandler } from "../context.js";
 
 /** Imported modules by path. The compile stage writes each version to a new path, so a path never changes content. */
-export type ModuleCache = Map<string, Promise<Record<string, unknown>>>;
+type ModuleCache = Map<string, Promise<Record<string, unknown>>>;
 
 /**
  * The default export of the module at `modulePath`, imported once per cache.
  * Rejects with JOB_FAILED when the import fails (missing file, a throw at top level) and
  * with HANDLER_NO_DEFAULT when the default export is not a function.
  */
-export async function loadHandler(modulePath: string, cache: ModuleCache): Promise<JobHandler> {
+async function loadHandler(modulePath: string, cache: ModuleCache): Promise<JobHandler> {
   let loading = cache.get(modulePath);
   if (!loading) {
     loading = import(pathToFileURL(modulePath).href) as Promise<Record<string, unknown>>;

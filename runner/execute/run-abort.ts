@@ -10,7 +10,9 @@ export class RunAbort implements AbortSource {
   aborted = false;
   reason: unknown = undefined;
   private controller: AbortController | null = null;
-  private listeners: Array<() => void> | null = null;
+  /** Most runs have one listener at a time (the attempt or the backoff): no array for it. */
+  private listener: (() => void) | null = null;
+  private others: Array<() => void> | null = null;
 
   get signal(): AbortSignal {
     if (!this.controller) {
@@ -25,16 +27,20 @@ export class RunAbort implements AbortSource {
     this.aborted = true;
     this.reason = reason;
     this.controller?.abort(reason);
-    const listeners = this.listeners;
-    this.listeners = null;
-    for (const listener of listeners ?? []) listener();
+    const { listener, others } = this;
+    this.listener = null;
+    this.others = null;
+    listener?.();
+    for (const other of others ?? []) other();
   }
 
-  subscribe(listener: () => void): () => void {
-    (this.listeners ??= []).push(listener);
-    return () => {
-      const at = this.listeners?.indexOf(listener) ?? -1;
-      if (at >= 0) this.listeners!.splice(at, 1);
-    };
+  subscribe(listener: () => void): void {
+    if (this.listener === null) this.listener = listener;
+    else (this.others ??= []).push(listener);
+  }
+
+  unsubscribe(listener: () => void): void {
+    if (this.listener === listener) this.listener = null;
+    else if (this.others) this.others = this.others.filter((other) => other !== listener);
   }
 }

@@ -78,10 +78,11 @@ export class ThreadExecutor implements Executor {
     // piscina terminates the worker when this fires: only once the grace period is over.
     const kill = new KillSwitch();
     let grace: NodeJS.Timeout | undefined;
-    const unsubscribe = aborts.subscribe(() => {
+    const onAbort = () => {
       entry.links.abort(key, serializeError(aborts.reason));
       grace = setTimeout(() => kill.fire(aborts.reason), this.graceMs);
-    });
+    };
+    aborts.subscribe(onAbort);
     entry.inFlight++;
     this.inFlight++;
     const task: TaskPayload = {
@@ -111,7 +112,7 @@ export class ThreadExecutor implements Executor {
       });
     } finally {
       clearTimeout(grace);
-      unsubscribe();
+      aborts.unsubscribe(onAbort);
       this.release(entry);
     }
     entry.links.settle(key, outcome.threadId);

@@ -27,10 +27,12 @@ describe("RunAbort", () => {
     const abort = new RunAbort();
     const heard: string[] = [];
     abort.subscribe(() => heard.push("a"));
-    const off = abort.subscribe(() => heard.push("b"));
-    off();
+    const b = () => heard.push("b");
+    abort.subscribe(b);
+    abort.subscribe(() => heard.push("c"));
+    abort.unsubscribe(b);
     abort.abort(new Error("x"));
-    expect(heard).toEqual(["a"]);
+    expect(heard).toEqual(["a", "c"]);
   });
 });
 
