@@ -93,8 +93,6 @@ export interface JobDefinition {
    * limits). Two replicas with equal hashes would run a fire the same way.
    */
   specHash: string;
-  /** Where the job's key stands in the manifest. */
-  position: SourcePosition;
 }
 
 /** A loaded, valid manifest. */

@@ -30,6 +30,5 @@ export function definitionOf(parts: FactoryParts, spec: JobSpec | null): JobDefi
     overlap: parts.overlap,
     timezone: schedule && (schedule.kind === "cron" || schedule.kind === "rule") ? schedule.timezone : null,
     specHash: `class:${parts.className}:${parts.name}`,
-    position: { file: file ?? parts.className, line: 1, col: 1 },
   };
 }

@@ -98,9 +98,7 @@ function checkJobs(manifest: Record<string, unknown>, root: string, env: string,
     }
     // Only a job free of problems (schema errors included) is built.
     if (!handlerPath || report.hasProblemsUnder(path)) continue;
-    jobs.push(
-      normalizeJob({ name, raw, defaults, handlerPath, schedule, timezone: zone, environment: env, position: { file: report.source.file, ...report.source.at(path, "key") } }),
-    );
+    jobs.push(normalizeJob({ name, raw, defaults, handlerPath, schedule, timezone: zone, environment: env }));
   }
   return jobs;
 }

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { JobDefinition, RetryPolicy, Schedule, SourcePosition } from "../types.js";
+import type { JobDefinition, RetryPolicy, Schedule } from "../types.js";
 import { isEnabledIn } from "./environment.js";
 import { parseDuration } from "./duration.js";
 
@@ -53,7 +53,6 @@ export interface NormalizeInput {
   schedule: Schedule | null;
   timezone: string | null;
   environment: string;
-  position: SourcePosition;
 }
 
 /** Builds the typed, defaults-applied definition later stages consume. Input is already valid. */
@@ -84,7 +83,6 @@ export function normalizeJob(input: NormalizeInput): JobDefinition {
     catchUp: (pick("catchUp") as JobDefinition["catchUp"] | undefined) ?? JOB_DEFAULTS.catchUp,
     startingDeadlineMs: duration("startingDeadline", JOB_DEFAULTS.startingDeadlineMs),
     historyKeep: ((pick("history") as { keep?: number } | undefined)?.keep) ?? JOB_DEFAULTS.historyKeep,
-    position: input.position,
   };
   return { ...job, specHash: specHash(job) };
 }

@@ -1,5 +1,6 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type Scalar, type YAMLMap } from "yaml";
 import type { Problem } from "../errors.js";
+import { DECLINED, readPlainYaml } from "./plain-yaml.js";
 
 /** A path into the parsed manifest, as ajv and the checks name it: keys and indexes. */
 export type ValuePath = ReadonlyArray<string | number>;
@@ -24,7 +25,29 @@ export interface YamlSource {
 /** Aliases a manifest may expand: far above any real manifest, far below a "billion laughs". */
 const MAX_ALIAS_COUNT = 100;
 
+/**
+ * The manifest's value read by js-yaml when it can (see plain-yaml.ts), positions from
+ * `yaml`, parsed only when the first problem asks where it is. A text js-yaml declines
+ * is parsed by `yaml` at once, which reports its syntax problems.
+ */
 export function parseYamlSource(file: string, text: string): YamlSource {
+  const value = readPlainYaml(text);
+  if (value === DECLINED) return parsePositioned(file, text);
+  let positioned: YamlSource | undefined;
+  const positions = () => (positioned ??= parsePositioned(file, text));
+  return {
+    file,
+    text,
+    value,
+    // Whatever js-yaml reads, `yaml` reads the same, without problems.
+    problems: [],
+    at: (path, part) => positions().at(path, part),
+    inScalar: (path, offset) => positions().inScalar(path, offset),
+  };
+}
+
+/** Parses with `yaml`, keeping every node's position: what parseYamlSource falls back to. */
+export function parsePositioned(file: string, text: string): YamlSource {
   const lineCounter = new LineCounter();
   // yaml's own duplicate-key check compares each key with every earlier one (quadratic:
   // ~0.5 s of a 10,000-job manifest); duplicateKeys() below does it in one walk.

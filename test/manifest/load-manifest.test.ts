@@ -70,7 +70,6 @@ jobs:
       catchUp: "latest",
       startingDeadlineMs: 3_600_000,
       historyKeep: 5,
-      position: { line: 7, col: 3 },
     });
     expect(tick).toMatchObject({ schedule: { kind: "every", everyMs: 90_000 }, enabled: false, mode: "inline", timeoutMs: 600_000, retries: { max: 2, backoff: "fixed", delayMs: 1000 }, overlap: "skip", latenessMs: 1000, historyKeep: 100 });
     expect(manual).toMatchObject({ schedule: null, params: {}, catchUp: "none", startingDeadlineMs: null });

@@ -17,7 +17,6 @@ export function jobDef(name: string, overrides: Partial<JobDefinition> = {}): Jo
     enabled: true,
     params: {},
     specHash: "0",
-    position: { file: "jobs.yaml", line: 1, col: 1 },
     ...overrides,
   };
 }
