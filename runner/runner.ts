@@ -464,17 +464,16 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   private onFire(batch: FireBatch): void {
-    const fired: string[] = [];
+    const jobs: ActiveJob[] = [];
+    for (const name of batch.jobs) {
+      const job = this.active.get(name);
+      if (job && !this.paused.has(name)) jobs.push(job);
+    }
     try {
-      for (const name of batch.jobs) {
-        const job = this.active.get(name);
-        if (!job || this.paused.has(name)) continue;
-        fired.push(name);
-        void this.dispatcher.fire(job, batch.fireDate);
-      }
+      this.dispatcher.fireAll(jobs, batch.fireDate);
     } finally {
       // After every job of the batch has started: bookkeeping must not delay the last start.
-      for (const name of fired) this.rememberFire(name, batch.fireDate);
+      for (const job of jobs) this.rememberFire(job.def.name, batch.fireDate);
     }
   }
 }

@@ -56,6 +56,26 @@ interface LiveRun {
   done: Promise<RunRecord>;
 }
 
+/** A run whose first attempt has started, as listed in its job's state; follow() takes it from there. */
+interface StartedRun extends LiveRun {
+  job: ActiveJob;
+  state: JobState;
+  fireDate: Date;
+  trigger: RunTrigger;
+  params: unknown;
+  claim: GateClaim | undefined;
+  attempt: number;
+  log: Logger;
+  first: BegunAttempt;
+}
+
+/** One try, started: the abort its handler hears and what the executor returned. */
+interface BegunAttempt {
+  abort: RunAbort;
+  execution: Promise<unknown>;
+  startedAtMs: number;
+}
+
 interface JobState {
   running: Map<string, LiveRun>;
   /** `overlap: queue`: the one fire waiting for the running one to end. */
@@ -81,25 +101,53 @@ export class Dispatcher {
    */
   fire(job: ActiveJob, fireDate: Date, trigger: RunTrigger = "schedule"): Promise<RunRecord | null> {
     if (this.options.gate) return this.fireClaimed(job, fireDate, trigger, this.options.gate);
+    return this.admit(job, fireDate, trigger) ? this.start(job, fireDate, trigger, job.def.params) : Promise.resolve(null);
+  }
+
+  /**
+   * The jobs of one scheduled fire, as fire() runs each, but every handler is started
+   * before any run's bookkeeping (timers, records, the promises that follow it): when ten
+   * thousand jobs share a second, the last handler starts without waiting behind the
+   * others' bookkeeping and the collector pauses it causes.
+   */
+  fireAll(jobs: Iterable<ActiveJob>, fireDate: Date): void {
+    const gate = this.options.gate;
+    if (gate) {
+      for (const job of jobs) void this.fireClaimed(job, fireDate, "schedule", gate);
+      return;
+    }
+    const started: StartedRun[] = [];
+    try {
+      for (const job of jobs) {
+        if (this.admit(job, fireDate, "schedule")) started.push(this.begin(job, fireDate, "schedule", job.def.params));
+      }
+    } finally {
+      // Even if a start threw, every run already started is followed to its end.
+      for (const run of started) void this.follow(run);
+    }
+  }
+
+  /** Lateness and overlap: whether a fire starts now (else it was skipped, queued, or it replaces). */
+  private admit(job: ActiveJob, fireDate: Date, trigger: RunTrigger): boolean {
     const { def } = job;
     const now = this.options.clock.now();
     if (trigger === "schedule" && now - fireDate.getTime() > def.latenessMs) {
       this.skip(def, fireDate, "late", trigger, `started ${now - fireDate.getTime()}ms after its scheduled time (lateness limit ${def.latenessMs}ms)`);
-      return Promise.resolve(null);
+      return false;
     }
-    const state = this.state(def.name);
-    if (state.running.size > 0) {
+    const state = this.states.get(def.name);
+    if (state && state.running.size > 0) {
       switch (def.overlap) {
         case "skip":
           this.skip(def, fireDate, "overlap", trigger, "the previous run is still going (overlap: skip)");
-          return Promise.resolve(null);
+          return false;
         case "queue":
           if (state.queued) {
             this.skip(def, fireDate, "overlap", trigger, "the previous run is still going and one fire already waits (overlap: queue)");
           } else {
             state.queued = { job, fireDate };
           }
-          return Promise.resolve(null);
+          return false;
         case "replace":
           for (const run of state.running.values()) run.abort.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
           break;
@@ -107,7 +155,7 @@ export class Dispatcher {
           break;
       }
     }
-    return this.start(job, fireDate, trigger, job.def.params);
+    return true;
   }
 
   /** Runs a job now, whatever its schedule and overlap; resolves with the final record. */
@@ -196,13 +244,33 @@ export class Dispatcher {
   }
 
   private start(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart): Promise<RunRecord> {
-    const state = this.state(job.def.name);
-    const run: LiveRun = { runId: claimed?.runId ?? newRunId(), abort: new RunAbort(), done: undefined as unknown as Promise<RunRecord> };
-    // Listed before its handler starts (an inline one starts within runAttempts' first tick):
-    // what the handler does at once (abortRun of its own id, a fire of its own job) sees it.
-    state.running.set(run.runId, run);
-    run.done = this.runAttempts(job, run, fireDate, trigger, params, claimed?.firstAttempt ?? 1).finally(() => {
-      claimed?.claim.release();
+    return this.follow(this.begin(job, fireDate, trigger, params, claimed));
+  }
+
+  /** Lists a run and starts its first attempt: an inline handler is running when this returns. */
+  private begin(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart): StartedRun {
+    const { def } = job;
+    const state = this.state(def.name);
+    const runId = claimed?.runId ?? newRunId();
+    // A silent logger's child would be as silent: skip making one per run.
+    const { logger } = this.options;
+    const log = logger.levelVal === Infinity ? logger : logger.child({ job: def.name, runId });
+    const run: StartedRun = {
+      runId, abort: new RunAbort(), done: undefined as unknown as Promise<RunRecord>,
+      job, state, fireDate, trigger, params, claim: claimed?.claim, attempt: claimed?.firstAttempt ?? 1, log, first: undefined as unknown as BegunAttempt,
+    };
+    // Listed before its handler starts: what the handler does at once (abortRun of its own
+    // id, a fire of its own job) sees it.
+    state.running.set(runId, run);
+    run.first = this.beginAttempt(job, run, fireDate, trigger, run.attempt, params, log);
+    return run;
+  }
+
+  /** Everything after a run's handler started: its timeout, records, retries, and the fire queued behind it. */
+  private follow(run: StartedRun): Promise<RunRecord> {
+    const { state, claim } = run;
+    run.done = this.runAttempts(run).finally(() => {
+      claim?.release();
       state.running.delete(run.runId);
       const next = state.queued;
       if (next && state.running.size === 0) {
@@ -213,20 +281,16 @@ export class Dispatcher {
     return run.done;
   }
 
-  private async runAttempts(job: ActiveJob, run: LiveRun, fireDate: Date, trigger: RunTrigger, params: unknown, firstAttempt: number): Promise<RunRecord> {
+  private async runAttempts(run: StartedRun): Promise<RunRecord> {
+    const { job, fireDate, trigger, params, log } = run;
     const { def } = job;
-    const { clock, logger, onRecord } = this.options;
-    // A silent logger's child would be as silent: skip making one per run.
-    const log = logger.levelVal === Infinity ? logger : logger.child({ job: def.name, runId: run.runId });
-    const startedAtMs = clock.now();
-    const lateness = startedAtMs - fireDate.getTime();
+    const { clock, onRecord } = this.options;
+    const startedAtMs = run.first.startedAtMs;
     let base: Pick<RunRecord, "runId" | "job" | "scheduledAt" | "startedAt" | "trigger" | "reason"> | undefined;
     const baseRecord = () => (base ??= { runId: run.runId, job: def.name, scheduledAt: fireDate.toISOString(), startedAt: new Date(startedAtMs).toISOString(), trigger, reason: null });
 
-    for (let attempt = firstAttempt; ; attempt++) {
-      log.info({ scheduledAt: fireDate, latenessMs: trigger === "invoke" ? undefined : lateness, attempt, mode: def.mode }, "run started");
-      const attemptStart = clock.now();
-      const pending = this.attempt(job, run, fireDate, attempt, params, log);
+    for (let attempt = run.attempt, begun = run.first; ; begun = this.beginAttempt(job, run, fireDate, trigger, ++attempt, params, log, startedAtMs)) {
+      const pending = this.settleAttempt(job, run, begun, log);
       // The handler has its run now (an inline one is already going). Its `running` record
       // waits for a microtask: when a thousand jobs share a fire, every handler starts first
       // and the bookkeeping follows, instead of each start waiting for the records before it.
@@ -239,11 +303,11 @@ export class Dispatcher {
       queueMicrotask(announce);
       const outcome = await pending;
       announce();
-      const durationMs = clock.now() - attemptStart;
+      const durationMs = clock.now() - begun.startedAtMs;
       const finished = { ...baseRecord(), finishedAt: new Date(clock.now()).toISOString(), attempt };
 
       if (outcome.status === "ok") {
-        log.info({ status: "ok", durationMs, attempt }, "run ended");
+        if (log.isLevelEnabled("info")) log.info({ status: "ok", durationMs, attempt }, "run ended");
         const record: RunRecord = { ...finished, status: "ok", error: null, result: outcome.result ?? null };
         onRecord(record);
         return record;
@@ -265,21 +329,40 @@ export class Dispatcher {
     }
   }
 
-  /** One try: the executor call raced against the job's timeout and the run's aborts. */
-  private async attempt(
-    job: ActiveJob,
-    run: LiveRun,
-    fireDate: Date,
-    attempt: number,
-    params: unknown,
-    log: Logger,
-  ): Promise<{ status: "ok"; result: unknown } | { status: "failed" | "timeout" | "cancelled"; error: RunError }> {
+  /** Starts one try on the job's executor, synchronously: nothing is waited for here. */
+  private beginAttempt(job: ActiveJob, run: LiveRun, fireDate: Date, trigger: RunTrigger, attempt: number, params: unknown, log: Logger, runStartedAtMs?: number): BegunAttempt {
     const { def } = job;
-    const { clock } = this.options;
+    const startedAtMs = this.options.clock.now();
+    // Lateness is the run's: a retry logs the first attempt's.
+    // Checked first: the argument object costs a run of a silent logger ~60 bytes.
+    if (log.isLevelEnabled("info")) {
+      const latenessMs = trigger === "invoke" ? undefined : (runStartedAtMs ?? startedAtMs) - fireDate.getTime();
+      log.info({ scheduledAt: fireDate, latenessMs, attempt, mode: def.mode }, "run started");
+    }
     // Without a timeout the attempt uses the run's signal; with one, its own, aborted by the
     // run (replace, shutdown) or by the timeout.
     const abort = def.timeoutMs === null ? run.abort : new RunAbort();
     if (abort !== run.abort && run.abort.aborted) abort.abort(run.abort.reason);
+    let execution: Promise<unknown>;
+    try {
+      execution = this.options.executors[def.mode].run(new AttemptRequest(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, abort, log));
+    } catch (error) {
+      // An executor may start a handler in this tick: whatever it throws is this run's failure.
+      execution = Promise.reject(error);
+    }
+    return { abort, execution, startedAtMs };
+  }
+
+  /** How a try ends: the executor's answer raced against the job's timeout and the run's aborts. */
+  private async settleAttempt(
+    job: ActiveJob,
+    run: LiveRun,
+    begun: BegunAttempt,
+    log: Logger,
+  ): Promise<{ status: "ok"; result: unknown } | { status: "failed" | "timeout" | "cancelled"; error: RunError }> {
+    const { def } = job;
+    const { clock } = this.options;
+    const { abort } = begun;
     // An inline handler cannot be killed: after an abort it gets a grace period, then the
     // run is recorded as ended while the handler may still be running.
     type Settled = { settled: true; ok: true; result: unknown } | { settled: true; ok: false; error: unknown } | { settled: false };
@@ -293,8 +376,11 @@ export class Dispatcher {
       armGrace();
     };
     run.abort.subscribe(onRunAbort);
+    // The handler may have aborted its own run as it started, before this listened.
+    if (abort !== run.abort && run.abort.aborted) abort.abort(run.abort.reason);
     if (abort.aborted) armGrace();
     let timedOut = false;
+    // Counted from the handler's start, which may be a moment before this (see fireAll).
     const timeout =
       def.timeoutMs === null
         ? undefined
@@ -302,20 +388,12 @@ export class Dispatcher {
             timedOut = true;
             abort.abort(new RunletError("JOB_TIMEOUT", `timed out after ${def.timeoutMs}ms`));
             armGrace();
-          }, def.timeoutMs);
+          }, Math.max(0, def.timeoutMs - (clock.now() - begun.startedAtMs)));
 
-    const executor = this.options.executors[def.mode];
     // One promise settled by whichever comes first: the executor's answer, or giving up on it.
     const outcome = await new Promise<Settled>((resolve) => {
       giveUp = resolve;
-      let execution: Promise<unknown>;
-      try {
-        execution = executor.run(new AttemptRequest(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, abort, log));
-      } catch (error) {
-        // An executor may start a handler in this tick: whatever it throws is this run's failure.
-        execution = Promise.reject(error);
-      }
-      execution.then((result) => resolve({ settled: true, ok: true, result }), (error: unknown) => resolve({ settled: true, ok: false, error }));
+      begun.execution.then((result) => resolve({ settled: true, ok: true, result }), (error: unknown) => resolve({ settled: true, ok: false, error }));
     });
     run.abort.unsubscribe(onRunAbort);
     if (timeout !== undefined) clock.clearTimeout(timeout);

@@ -216,3 +216,59 @@ describe("inline handlers start in the fire's own tick", () => {
     expect(record?.status).toBe("cancelled");
   });
 });
+
+describe("fireAll: the jobs of one fire", () => {
+  test("every handler starts before any run's bookkeeping (records, timeout timers)", async () => {
+    const jobs = ["a", "b", "c"].map((name) => active(name, "hook.mjs", { timeoutMs: 60_000 }));
+    await Promise.all(jobs.map((job) => dispatcher.fire(job, new Date(clock.now()), "invoke"))); // imported: synchronous starts
+    records.length = 0;
+    const seen: Array<{ records: number; timers: number }> = [];
+    globals.__hook = () => {
+      seen.push({ records: records.length, timers: clock.pendingDelays().length });
+      return null;
+    };
+    dispatcher.fireAll(jobs, new Date(clock.now()));
+    // fire() one job after another would show the earlier jobs' timeout timers here.
+    expect(seen).toEqual([
+      { records: 0, timers: 0 },
+      { records: 0, timers: 0 },
+      { records: 0, timers: 0 },
+    ]);
+    await flush();
+    expect(statuses()).toEqual(["running", "running", "running", "ok", "ok", "ok"]);
+    expect(clock.pendingDelays()).toEqual([]);
+  });
+
+  test("lateness and overlap are decided per job, as fire() decides them", async () => {
+    const open = gate("long");
+    const busy = active("busy", "gated.mjs", { params: { gate: "long" } });
+    const first = dispatcher.fire(busy, new Date(clock.now()));
+    const late = active("late", "gated.mjs", { latenessMs: 1000 });
+    const fresh = active("fresh", "gated.mjs");
+    clock.stall(5000);
+    dispatcher.fireAll([busy, fresh], new Date(clock.now()));
+    dispatcher.fireAll([late], new Date(clock.now() - 2000));
+    await waitFor(() => statuses("fresh").includes("ok"));
+    expect(statuses("busy").sort()).toEqual(["running", "skipped:overlap"]);
+    expect(statuses("late")).toEqual(["skipped:late"]);
+    open();
+    expect((await first)?.status).toBe("ok");
+  });
+
+  test("a handler that aborts its own run as it starts is cancelled, with a timeout of its own too", async () => {
+    const job = active("self", "hook.mjs", { timeoutMs: 60_000 });
+    await dispatcher.fire(job, new Date(clock.now()), "invoke");
+    records.length = 0;
+    // With a timeout the attempt has its own abort, which hears the run's only once the
+    // bookkeeping follows: the abort made during the start must still reach ctx.signal.
+    globals.__hook = (ctx) => {
+      dispatcher.abortRun(ctx.runId, new Error("stop at once"));
+      const { signal } = ctx as unknown as { signal: AbortSignal };
+      return new Promise((resolve) => (signal.aborted ? resolve("stopped") : signal.addEventListener("abort", () => resolve("stopped"))));
+    };
+    dispatcher.fireAll([job], new Date(clock.now()));
+    await waitFor(() => records.some((r) => r.status !== "running"), 5000, "the run to end");
+    expect(statuses()).toEqual(["running", "cancelled"]);
+    expect(records[1]!.error?.message).toContain("stop at once");
+  });
+});
