@@ -62,10 +62,11 @@ export class HandlerCache {
 
 /**
  * Calls the handler; a throw or a rejection becomes JOB_FAILED carrying the handler's
- * message and stack. Not an async function: each `await` costs ~400 bytes, and most
- * handlers of a busy schedule return without awaiting anything.
+ * message and stack. With `cloneFor` (the job's name), the result is settled as
+ * cloneResult() gives it. Not an async function, and no `then` for a plain value: each
+ * costs hundreds of bytes, and most handlers of a busy schedule return without awaiting.
  */
-export function callHandler(handler: JobHandler, ctx: JobContext): Promise<unknown> {
+export function callHandler(handler: JobHandler, ctx: JobContext, cloneFor?: string): Promise<unknown> {
   let value: unknown;
   try {
     value = handler(ctx);
@@ -74,10 +75,21 @@ export function callHandler(handler: JobHandler, ctx: JobContext): Promise<unkno
   }
   if ((typeof value === "object" || typeof value === "function") && value !== null) {
     // Promise.resolve reads `then` itself (a getter may throw) and turns that into a rejection.
-    return Promise.resolve(value).then(undefined, (err: unknown) => {
-      throw failed(err);
-    });
+    return Promise.resolve(value).then(
+      cloneFor === undefined ? undefined : (settled: unknown) => cloneResult(cloneFor, settled),
+      (err: unknown) => {
+        throw failed(err);
+      },
+    );
   }
+  if (typeof value === "symbol" && cloneFor !== undefined) {
+    try {
+      cloneResult(cloneFor, value);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+  // Other primitives clone to themselves.
   return Promise.resolve(value);
 }
 

@@ -2,7 +2,7 @@ import { RunletError } from "../errors.js";
 import { abortsOf, notStarted, type Executor, type RunRequest } from "./executor.js";
 import type { JobHandler } from "../context.js";
 import { RunContext } from "./run-context.js";
-import { HandlerCache, callHandler, cloneResult, failed } from "./handler-module.js";
+import { HandlerCache, callHandler, failed } from "./handler-module.js";
 
 /**
  * Runs handlers in the main thread. Cheapest, but a handler that ignores `ctx.signal`
@@ -41,7 +41,7 @@ export class InlineExecutor implements Executor {
       // Params that cannot be copied (an invoke's own object): a failed run, never a throw at the caller.
       return Promise.reject(failed(err, `job "${req.job}" was not started: its params cannot be copied: `));
     }
-    return callHandler(handler, ctx).then((value) => cloneResult(req.job, value));
+    return callHandler(handler, ctx, req.job);
   }
 
   /** Refuses new runs; runs in flight go on (they cannot be stopped). */
