@@ -49,31 +49,28 @@ interface ClaimedStart {
   firstAttempt?: number;
 }
 
-interface LiveRun {
-  runId: string;
-  /** Aborted by replace, shutdown or abortRun; the current attempt or backoff subscribes to it. */
-  abort: RunAbort;
-  done: Promise<RunRecord>;
-}
+/**
+ * A run in flight, as listed in its job's state from the moment its first attempt starts;
+ * follow() takes it from there. It is its own abort (replace, shutdown, abortRun), which
+ * the current attempt or backoff subscribes to: one object less for each run of a big fire.
+ */
+class LiveRun extends RunAbort {
+  done!: Promise<RunRecord>;
+  first!: Attempt;
 
-/** A run whose first attempt has started, as listed in its job's state; follow() takes it from there. */
-interface StartedRun extends LiveRun {
-  job: ActiveJob;
-  state: JobState;
-  fireDate: Date;
-  trigger: RunTrigger;
-  params: unknown;
-  claim: GateClaim | undefined;
-  attempt: number;
-  log: Logger;
-  first: BegunAttempt;
-}
-
-/** One try, started: the abort its handler hears and what the executor returned. */
-interface BegunAttempt {
-  abort: RunAbort;
-  execution: Promise<unknown>;
-  startedAtMs: number;
+  constructor(
+    readonly runId: string,
+    readonly job: ActiveJob,
+    readonly state: JobState,
+    readonly fireDate: Date,
+    readonly trigger: RunTrigger,
+    readonly params: unknown,
+    readonly claim: GateClaim | undefined,
+    readonly attempt: number,
+    readonly log: Logger,
+  ) {
+    super();
+  }
 }
 
 interface JobState {
@@ -116,7 +113,7 @@ export class Dispatcher {
       for (const job of jobs) void this.fireClaimed(job, fireDate, "schedule", gate);
       return;
     }
-    const started: StartedRun[] = [];
+    const started: LiveRun[] = [];
     try {
       for (const job of jobs) {
         if (this.admit(job, fireDate, "schedule")) started.push(this.begin(job, fireDate, "schedule", job.def.params));
@@ -149,7 +146,7 @@ export class Dispatcher {
           }
           return false;
         case "replace":
-          for (const run of state.running.values()) run.abort.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
+          for (const run of state.running.values()) run.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
           break;
         case "allow":
           break;
@@ -181,7 +178,7 @@ export class Dispatcher {
     for (const state of this.states.values()) {
       const run = state.running.get(runId);
       if (run) {
-        run.abort.abort(reason);
+        run.abort(reason);
         return true;
       }
     }
@@ -215,7 +212,7 @@ export class Dispatcher {
   /** Aborts every run in flight (their `ctx.signal`) and waits for them to end. */
   async abortAll(reason: string): Promise<void> {
     const runs = [...this.states.values()].flatMap((s) => [...s.running.values()]);
-    for (const run of runs) run.abort.abort(new RunletError("JOB_CANCELLED", reason));
+    for (const run of runs) run.abort(new RunletError("JOB_CANCELLED", reason));
     await Promise.all(runs.map((r) => r.done));
   }
 
@@ -238,7 +235,7 @@ export class Dispatcher {
     if (!claim) return null;
     // `replace` can only reach runs of this process; the claim does not hold other replicas' runs.
     if (job.def.overlap === "replace") {
-      for (const run of this.state(job.def.name).running.values()) run.abort.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
+      for (const run of this.state(job.def.name).running.values()) run.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
     }
     return this.start(job, fireDate, trigger, job.def.params, { runId, claim });
   }
@@ -248,17 +245,14 @@ export class Dispatcher {
   }
 
   /** Lists a run and starts its first attempt: an inline handler is running when this returns. */
-  private begin(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart): StartedRun {
+  private begin(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart): LiveRun {
     const { def } = job;
     const state = this.state(def.name);
     const runId = claimed?.runId ?? newRunId();
     // A silent logger's child would be as silent: skip making one per run.
     const { logger } = this.options;
     const log = logger.levelVal === Infinity ? logger : logger.child({ job: def.name, runId });
-    const run: StartedRun = {
-      runId, abort: new RunAbort(), done: undefined as unknown as Promise<RunRecord>,
-      job, state, fireDate, trigger, params, claim: claimed?.claim, attempt: claimed?.firstAttempt ?? 1, log, first: undefined as unknown as BegunAttempt,
-    };
+    const run = new LiveRun(runId, job, state, fireDate, trigger, params, claimed?.claim, claimed?.firstAttempt ?? 1, log);
     // Listed before its handler starts: what the handler does at once (abortRun of its own
     // id, a fire of its own job) sees it.
     state.running.set(runId, run);
@@ -267,7 +261,7 @@ export class Dispatcher {
   }
 
   /** Everything after a run's handler started: its timeout, records, retries, and the fire queued behind it. */
-  private follow(run: StartedRun): Promise<RunRecord> {
+  private follow(run: LiveRun): Promise<RunRecord> {
     const { state, claim } = run;
     run.done = this.runAttempts(run).finally(() => {
       claim?.release();
@@ -281,7 +275,7 @@ export class Dispatcher {
     return run.done;
   }
 
-  private async runAttempts(run: StartedRun): Promise<RunRecord> {
+  private async runAttempts(run: LiveRun): Promise<RunRecord> {
     const { job, fireDate, trigger, params, log } = run;
     const { def } = job;
     const { clock, onRecord } = this.options;
@@ -312,7 +306,7 @@ export class Dispatcher {
         onRecord(record);
         return record;
       }
-      const retryable = outcome.status !== "cancelled" && !run.abort.aborted && attempt <= def.retries.max;
+      const retryable = outcome.status !== "cancelled" && !run.aborted && attempt <= def.retries.max;
       const level = retryable ? "warn" : "error";
       log[level]({ status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
       if (!retryable) {
@@ -321,8 +315,8 @@ export class Dispatcher {
         return record;
       }
       await this.sleep(retryDelay(def.retries, attempt), run);
-      if (run.abort.aborted) {
-        const record: RunRecord = { ...finished, status: "cancelled", error: toRunError(run.abort.reason), result: null };
+      if (run.aborted) {
+        const record: RunRecord = { ...finished, status: "cancelled", error: toRunError(run.reason), result: null };
         onRecord(record);
         return record;
       }
@@ -330,7 +324,7 @@ export class Dispatcher {
   }
 
   /** Starts one try on the job's executor, synchronously: nothing is waited for here. */
-  private beginAttempt(job: ActiveJob, run: LiveRun, fireDate: Date, trigger: RunTrigger, attempt: number, params: unknown, log: Logger, runStartedAtMs?: number): BegunAttempt {
+  private beginAttempt(job: ActiveJob, run: LiveRun, fireDate: Date, trigger: RunTrigger, attempt: number, params: unknown, log: Logger, runStartedAtMs?: number): Attempt {
     const { def } = job;
     const startedAtMs = this.options.clock.now();
     // Lateness is the run's: a retry logs the first attempt's.
@@ -341,28 +335,28 @@ export class Dispatcher {
     }
     // Without a timeout the attempt uses the run's signal; with one, its own, aborted by the
     // run (replace, shutdown) or by the timeout.
-    const abort = def.timeoutMs === null ? run.abort : new RunAbort();
-    if (abort !== run.abort && run.abort.aborted) abort.abort(run.abort.reason);
-    let execution: Promise<unknown>;
+    const abort = def.timeoutMs === null ? run : new RunAbort();
+    if (abort !== run && run.aborted) abort.abort(run.reason);
+    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, abort, log, startedAtMs);
     try {
-      execution = this.options.executors[def.mode].run(new AttemptRequest(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, abort, log));
+      begun.execution = this.options.executors[def.mode].run(begun);
     } catch (error) {
       // An executor may start a handler in this tick: whatever it throws is this run's failure.
-      execution = Promise.reject(error);
+      begun.execution = Promise.reject(error);
     }
-    return { abort, execution, startedAtMs };
+    return begun;
   }
 
   /** How a try ends: the executor's answer raced against the job's timeout and the run's aborts. */
   private async settleAttempt(
     job: ActiveJob,
     run: LiveRun,
-    begun: BegunAttempt,
+    begun: Attempt,
     log: Logger,
   ): Promise<{ status: "ok"; result: unknown } | { status: "failed" | "timeout" | "cancelled"; error: RunError }> {
     const { def } = job;
     const { clock } = this.options;
-    const { abort } = begun;
+    const abort = begun.aborts;
     // An inline handler cannot be killed: after an abort it gets a grace period, then the
     // run is recorded as ended while the handler may still be running.
     type Settled = { settled: true; ok: true; result: unknown } | { settled: true; ok: false; error: unknown } | { settled: false };
@@ -372,12 +366,12 @@ export class Dispatcher {
       graceTimer ??= clock.setTimeout(() => giveUp({ settled: false }), this.abortGraceMs + (def.mode === "thread" ? 1000 : 0));
     };
     const onRunAbort = () => {
-      abort.abort(run.abort.reason);
+      abort.abort(run.reason);
       armGrace();
     };
-    run.abort.subscribe(onRunAbort);
+    run.subscribe(onRunAbort);
     // The handler may have aborted its own run as it started, before this listened.
-    if (abort !== run.abort && run.abort.aborted) abort.abort(run.abort.reason);
+    if (abort !== run && run.aborted) abort.abort(run.reason);
     if (abort.aborted) armGrace();
     let timedOut = false;
     // Counted from the handler's start, which may be a moment before this (see fireAll).
@@ -395,7 +389,7 @@ export class Dispatcher {
       giveUp = resolve;
       begun.execution.then((result) => resolve({ settled: true, ok: true, result }), (error: unknown) => resolve({ settled: true, ok: false, error }));
     });
-    run.abort.unsubscribe(onRunAbort);
+    run.unsubscribe(onRunAbort);
     if (timeout !== undefined) clock.clearTimeout(timeout);
     if (graceTimer !== undefined) clock.clearTimeout(graceTimer);
 
@@ -412,25 +406,31 @@ export class Dispatcher {
   /** Waits `ms`, or less when the run is aborted meanwhile. */
   private sleep(ms: number, run: LiveRun): Promise<void> {
     const { clock } = this.options;
-    if (run.abort.aborted) return Promise.resolve();
+    if (run.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       const onRunAbort = () => {
         clock.clearTimeout(timer);
         resolve();
       };
       const timer = clock.setTimeout(() => {
-        run.abort.unsubscribe(onRunAbort);
+        run.unsubscribe(onRunAbort);
         resolve();
       }, ms);
-      run.abort.subscribe(onRunAbort);
+      run.subscribe(onRunAbort);
     });
   }
 }
 
-/** What the dispatcher hands an executor: a class, so that `signal` is one shared getter (see run-context.ts). */
-class AttemptRequest implements RunRequest {
+/**
+ * One try: what the dispatcher hands an executor and, once started, what the executor
+ * returned. A class, so that `signal` is one shared getter (see run-context.ts); one
+ * object, because every byte of it is paid by each job of a ten-thousand-job fire.
+ */
+class Attempt implements RunRequest {
   readonly job: string;
   readonly memoryMb: number | null;
+  /** Set as soon as the executor returns. */
+  execution!: Promise<unknown>;
 
   constructor(
     def: JobDefinition,
@@ -442,6 +442,7 @@ class AttemptRequest implements RunRequest {
     readonly env: string,
     readonly aborts: RunAbort,
     readonly log: Logger,
+    readonly startedAtMs: number,
   ) {
     this.job = def.name;
     this.memoryMb = def.memoryMb;

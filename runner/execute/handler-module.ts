@@ -89,9 +89,12 @@ export function callHandler(handler: JobHandler, ctx: JobContext, cloneFor?: str
       return Promise.reject(err);
     }
   }
-  // Other primitives clone to themselves.
-  return Promise.resolve(value);
+  // Other primitives clone to themselves; most handlers of a busy schedule return nothing.
+  return value === undefined ? SETTLED_UNDEFINED : Promise.resolve(value);
 }
+
+/** One promise for every run that returns nothing: a settled promise cannot be changed by its readers. */
+const SETTLED_UNDEFINED: Promise<unknown> = Promise.resolve(undefined);
 
 /**
  * A structured clone of `value`: what a thread run hands back, so an inline run returns the
