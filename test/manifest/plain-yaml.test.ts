@@ -4,7 +4,8 @@ import { describe, expect, test } from "vitest";
 import { DECLINED, readPlainYaml } from "../../runner/manifest/plain-yaml.js";
 import { parsePositioned } from "../../runner/manifest/yaml-source.js";
 import { repoRoot } from "../support/temp-project.js";
-import { document, mutate, seeded } from "./yaml-documents.js";
+import { seeded } from "../support/seeded.js";
+import { document, mutate } from "./yaml-documents.js";
 
 // The contract of the fast reader: whatever it reads, the `yaml` path (which the problems
 // and positions come from) reads too, without a problem, to the same value. Checked on

@@ -1,6 +1,7 @@
 import cronParser from "cron-parser";
 import { expect, test } from "vitest";
 import { nextFires } from "../../runner/schedule/index.js";
+import { seeded } from "../support/seeded.js";
 
 /**
  * The cron fast path (a calendar search between DST changes) against what node-schedule
@@ -84,16 +85,4 @@ function iteratorFires(expr: string, zone: string | null, from: Date): string[] 
     if (!String(err).includes("loop limit")) throw err;
   }
   return fires;
-}
-
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
