@@ -41,6 +41,7 @@ const UNSUPPORTED: ReadonlyArray<RegExp> = [
   /\\\r?\n/, // `\` ending a line: an escaped line break before an empty line folds differently
   /[|>][-+]?[1-9]/, // a block scalar's indentation indicator, which the two apply differently
   /\uFEFF/, // a byte order mark: the two strip it in different places
+  /\r(?!\n)/, // a carriage return alone: js-yaml breaks the line there, `yaml` does not
 ];
 
 /** Whether a line is over 1,024 characters (a loop: the regex `[^\n]{1025}` backtracks, ~170 ms on 1.6 MB). */

@@ -64,6 +64,7 @@ describe("readPlainYaml reads exactly what yaml reads, or declines", () => {
       "a duplicate key": "a: 1\na: 2\n",
       "tab indentation": "a:\n\tb: 1\n",
       "two documents": "a: 1\n---\nb: 2\n",
+      "carriage returns alone as line ends": "a: 1\rb:\r  c: 2\r",
     };
     for (const [what, text] of Object.entries(declined)) expect(readPlainYaml(text), what).toBe(DECLINED);
   });
@@ -91,7 +92,7 @@ describe("readPlainYaml reads exactly what yaml reads, or declines", () => {
     let total = 0;
     for (let i = 0; i < 2000; i++) {
       const text = document(random);
-      for (const variant of [text, mutate(text, random), mutate(mutate(text, random), random), text.replaceAll("\n", "\r\n")]) {
+      for (const variant of [text, mutate(text, random), mutate(mutate(text, random), random), text.replaceAll("\n", "\r\n"), text.replaceAll("\n", "\r")]) {
         total++;
         if (agrees(variant)) read++;
       }
