@@ -256,7 +256,14 @@ export class Dispatcher {
     // Listed before its handler starts: what the handler does at once (abortRun of its own
     // id, a fire of its own job) sees it.
     state.running.set(runId, run);
-    run.first = this.beginAttempt(job, run, fireDate, trigger, run.attempt, params, log);
+    try {
+      run.first = this.beginAttempt(job, run, fireDate, trigger, run.attempt, params, log);
+    } catch (err) {
+      // Not followed, so nothing else would unlist it (or release its claim).
+      state.running.delete(runId);
+      claimed?.claim.release();
+      throw err;
+    }
     return run;
   }
 

@@ -42,6 +42,9 @@ const UNSUPPORTED: ReadonlyArray<RegExp> = [
   /[|>][-+]?[1-9]/, // a block scalar's indentation indicator, which the two apply differently
   /\uFEFF/, // a byte order mark: the two strip it in different places
   /\r(?!\n)/, // a carriage return alone: js-yaml breaks the line there, `yaml` does not
+  /\d[eE][-+]?\d{3}/, // an exponent past a double's range: js-yaml keeps the text, `yaml` reads Infinity
+  /[0-9a-fA-F]{250}/, // digits past a double's range (decimal, hex, octal): the same
+  /\\U/, // a `\U` escape: js-yaml accepts code points past U+10FFFF, `yaml` refuses them
 ];
 
 /** Whether a line is over 1,024 characters (a loop: the regex `[^\n]{1025}` backtracks, ~170 ms on 1.6 MB). */

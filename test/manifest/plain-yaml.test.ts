@@ -65,6 +65,10 @@ describe("readPlainYaml reads exactly what yaml reads, or declines", () => {
       "tab indentation": "a:\n\tb: 1\n",
       "two documents": "a: 1\n---\nb: 2\n",
       "carriage returns alone as line ends": "a: 1\rb:\r  c: 2\r",
+      "a number past a double's range": "a: 1e400\n",
+      "a key past a double's range": "1e400: v\n",
+      "a code point past U+10FFFF": 'a: "\\U00110000"\n',
+      "300 digits": `a: ${"9".repeat(300)}\n`,
     };
     for (const [what, text] of Object.entries(declined)) expect(readPlainYaml(text), what).toBe(DECLINED);
   });
