@@ -198,6 +198,7 @@ export class Dispatcher {
       if (state.queued) this.skip(state.queued.job.def, state.queued.fireDate, "shutdown", "schedule", "the runner stopped before it could run", "cancelled");
       state.queued = null;
     }
+    await null; // as in abortAll: every run started by a fire in progress is followed first
     const all = [...this.states.values()].flatMap((s) => [...s.running.values()].map((r) => r.done));
     if (all.length === 0) return true;
     let timer: unknown;
@@ -213,6 +214,9 @@ export class Dispatcher {
   async abortAll(reason: string): Promise<void> {
     const runs = [...this.states.values()].flatMap((s) => [...s.running.values()]);
     for (const run of runs) run.abort(new RunletError("JOB_CANCELLED", reason));
+    // Called by a handler while fireAll starts a fire, the runs after it are followed (and
+    // have `done`) only once that synchronous pass ends.
+    await null;
     await Promise.all(runs.map((r) => r.done));
   }
 

@@ -272,3 +272,22 @@ describe("fireAll: the jobs of one fire", () => {
     expect(records[1]!.error?.message).toContain("stop at once");
   });
 });
+
+test("abortAll called by a handler while a fire starts waits for the runs of that fire", async () => {
+  const waiting = active("waiting", "polite.mjs");
+  const caller = active("caller", "hook.mjs");
+  globals.__hook = () => null;
+  const warm = [waiting, caller].map((job) => dispatcher.fire(job, new Date(clock.now()), "invoke")); // imported: synchronous starts
+  await waitFor(() => records.filter((r) => r.status === "running").length === 2, 5000, "both started");
+  await dispatcher.abortAll("warm-up"); // polite ends when aborted
+  await Promise.all(warm);
+  records.length = 0;
+  const order: string[] = [];
+  globals.__hook = () => {
+    void dispatcher.abortAll("stop").then(() => order.push(`abortAll resolved, waiting ${statuses("waiting").join(",")}`));
+    return null;
+  };
+  dispatcher.fireAll([waiting, caller], new Date(clock.now())); // waiting is listed, not yet followed, when caller runs
+  await waitFor(() => order.length > 0, 5000, "abortAll");
+  expect(order).toEqual(["abortAll resolved, waiting running,cancelled"]);
+});
