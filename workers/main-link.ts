@@ -17,6 +17,8 @@ export class RunState {
   private readonly aborts = new RunAbort();
   /** Set while the handler runs: fails the run with an error thrown outside its promise chain. */
   onUncaught: ((err: unknown) => void) | null = null;
+  /** Whether the run has posted a log line (see TaskOutcome.logsOn). */
+  logged = false;
 
   /** Why the run was aborted, if it was. */
   get abortReason(): Error | null {
@@ -116,6 +118,8 @@ export class MainLink {
   }
 
   private post(message: LogMessage): void {
+    const run = this.running.get(message.key);
+    if (run) run.logged = true;
     try {
       this.port.postMessage(message);
     } catch (err) {

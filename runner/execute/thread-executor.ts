@@ -101,7 +101,7 @@ export class ThreadExecutor implements Executor {
     try {
       outcome = await entry.pool.run(task);
     } catch (err) {
-      entry.links.settle(key, null);
+      entry.links.settleLost(key);
       this.wakeIfStalled(entry);
       throw rejectionError(err, {
         job: req.job,
@@ -116,7 +116,7 @@ export class ThreadExecutor implements Executor {
       aborts.unsubscribe(onAbort);
       this.release(entry);
     }
-    entry.links.settle(key, outcome.threadId);
+    entry.links.settle(key, outcome.logsOn);
     if (outcome.ok) return outcome.value;
     throw outcomeError(outcome);
   }

@@ -55,15 +55,24 @@ export class WorkerLinks {
   /**
    * Delivers the lines the run's worker posted before it answered, then forgets the run. The
    * answer and the lines travel on different ports, so lines logged just before `return`
-   * may not have been delivered yet. `threadId` null (the worker died): read every port.
+   * may not have been delivered yet. `logsOn`: the worker's threadId if the run logged
+   * anything (TaskOutcome.logsOn); a run that logged nothing leaves nothing to read.
    */
-  settle(key: number, threadId: number | null): void {
-    if (threadId === null) {
-      for (const [id, port] of this.ports) this.drain(port, id);
-    } else {
-      const port = this.ports.get(threadId);
-      if (port) this.drain(port, threadId);
+  settle(key: number, logsOn: number | undefined): void {
+    if (logsOn !== undefined) {
+      const port = this.ports.get(logsOn);
+      if (port) this.drain(port, logsOn);
     }
+    this.forget(key);
+  }
+
+  /** As settle, for a run whose worker died without answering (which one is not known): reads every port. */
+  settleLost(key: number): void {
+    for (const [id, port] of this.ports) this.drain(port, id);
+    this.forget(key);
+  }
+
+  private forget(key: number): void {
     this.runs.delete(key);
     this.aborted.delete(key);
   }
