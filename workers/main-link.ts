@@ -4,7 +4,7 @@
  */
 import { MessageChannel, parentPort, receiveMessageOnPort, threadId, type MessagePort } from "node:worker_threads";
 import type { JobLogger } from "../runner/context.js";
-import { LOG_LEVELS, runningMark, type ControlMessage, type LogLevel, type LogMessage, type SerializedError, type WorkerHello, type WorkerMessage } from "../runner/execute/protocol.js";
+import { LOG_LEVELS, type ControlMessage, type LogLevel, type LogMessage, type SerializedError, type WorkerHello, type WorkerMessage } from "../runner/execute/protocol.js";
 import { RunAbort } from "../runner/execute/run-abort.js";
 import { deserializeError, packLogObject, serializeError } from "../runner/execute/serialize.js";
 
@@ -36,8 +36,6 @@ export class RunState {
 
 export class MainLink {
   private readonly port: MessagePort;
-  /** Shared with the main thread: which run this worker is in (see protocol.ts WorkerHello). */
-  private readonly runningSlot = new Int32Array(new SharedArrayBuffer(4));
   private readonly running = new Map<number, RunState>();
   private readonly earlyAborts = new Map<number, SerializedError>();
 
@@ -55,7 +53,7 @@ export class MainLink {
     this.port.on("message", (message: ControlMessage) => this.onControl(message));
     // The port must not keep the worker alive: piscina decides when a worker ends.
     this.port.unref();
-    const hello: WorkerHello = { type: "runlet:hello", threadId, port: port2, running: this.runningSlot };
+    const hello: WorkerHello = { type: "runlet:hello", threadId, port: port2 };
     parentPort.postMessage(hello, [port2]);
   }
 
@@ -73,12 +71,10 @@ export class MainLink {
       run.abort(early);
     }
     this.running.set(key, run);
-    Atomics.store(this.runningSlot, 0, runningMark(key));
     return run;
   }
 
   end(key: number): void {
-    Atomics.store(this.runningSlot, 0, 0);
     this.running.delete(key);
   }
 

@@ -6,7 +6,7 @@
  *   answers with a {@link TaskOutcome}.
  * - Each worker, as it loads (before piscina reports it ready, so before its first task),
  *   sends the main thread a {@link WorkerHello} carrying the MessagePort it keeps for its
- *   life and the shared slot that says which run it is in. On that port the main thread sends {@link ControlMessage}s (abort, naming the run by
+ *   life. On that port the main thread sends {@link ControlMessage}s (abort, naming the run by
  *   `key`) and the worker sends {@link WorkerMessage}s (log lines of a run; errors thrown
  *   while no run was in flight).
  *
@@ -14,7 +14,7 @@
  * than half of piscina's own per-task cost.
  *
  * Everything here crosses a thread boundary by structured clone: plain data only (and the
- * hello's port, which is transferred, and its slot, whose memory is shared).
+ * hello's port, which is transferred).
  */
 import type { MessagePort } from "node:worker_threads";
 
@@ -67,18 +67,6 @@ export interface WorkerHello {
   type: "runlet:hello";
   threadId: number;
   port: MessagePort;
-  /**
-   * One Int32 on a SharedArrayBuffer: {@link runningMark} of the run the worker is in, 0
-   * between runs. piscina gives a worker one task at a time and says nothing of which
-   * worker has which; this is how the main thread finds the worker to terminate when a run
-   * outlives its grace period, without a message per run.
-   */
-  running: Int32Array;
-}
-
-/** What a worker's `running` slot holds while `key` runs there: never 0, fits an Int32. */
-export function runningMark(key: number): number {
-  return (key % 0x7ffffffe) + 1;
 }
 
 /** main -> worker, on the worker's port. */

@@ -4,6 +4,7 @@ import { Piscina } from "piscina";
 import { RunletError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/logger.js";
 import { abortsOf, notStarted, type Executor, type RunRequest } from "./executor.js";
+import { KillSwitch } from "./kill-switch.js";
 import type { TaskOutcome, TaskPayload } from "./protocol.js";
 import { serializeError } from "./serialize.js";
 import { outcomeError, rejectionError } from "./thread-errors.js";
@@ -74,14 +75,12 @@ export class ThreadExecutor implements Executor {
     const entry = this.poolFor(req.memoryMb);
     const key = ++this.lastKey;
     entry.links.begin(key, req.log);
-    // No signal is handed to piscina: with one, piscina's own bookkeeping for abortable tasks
-    // costs ~25% of its throughput, for an event almost no run sees. A run that outlives its
-    // grace period has its worker terminated here instead (see terminate below).
-    let terminated = false;
+    // piscina terminates the worker when this fires: only once the grace period is over.
+    const kill = new KillSwitch();
     let grace: NodeJS.Timeout | undefined;
     const onAbort = () => {
       entry.links.abort(key, serializeError(aborts.reason));
-      grace = setTimeout(() => (terminated = this.terminate(entry, key)), this.graceMs);
+      grace = setTimeout(() => kill.fire(aborts.reason), this.graceMs);
     };
     aborts.subscribe(onAbort);
     entry.inFlight++;
@@ -99,13 +98,13 @@ export class ThreadExecutor implements Executor {
     };
     let outcome: TaskOutcome;
     try {
-      outcome = await entry.pool.run(task);
+      outcome = await entry.pool.run(task, { signal: kill });
     } catch (err) {
       entry.links.settleLost(key);
       this.wakeIfStalled(entry);
       throw rejectionError(err, {
         job: req.job,
-        terminated,
+        terminated: kill.aborted,
         abortReason: aborts.reason,
         graceMs: this.graceMs,
         memoryMb: req.memoryMb,
@@ -188,19 +187,6 @@ export class ThreadExecutor implements Executor {
     });
     this.pools.set(key, entry);
     return entry;
-  }
-
-  /**
-   * Terminates the worker the run is in; piscina then rejects the run ("worker exited") and
-   * drops the worker. False if no worker is in it: not started yet (the worker that takes it
-   * has heard the abort and answers "not started" without running it), or already answered.
-   */
-  private terminate(entry: PoolEntry, key: number): boolean {
-    const threadId = entry.links.threadRunning(key);
-    const worker = threadId === null ? undefined : entry.pool.threads.find((w) => w.threadId === threadId);
-    if (!worker) return false;
-    worker.terminate().catch((err: unknown) => this.logger.error({ err, threadId }, "terminating a worker thread failed"));
-    return true;
   }
 
   /** The worker of a failed run may be gone: make sure runs waiting behind it get one (see pool-worker.ts `wake`). */

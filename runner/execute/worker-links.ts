@@ -1,7 +1,7 @@
 import type { EventEmitter } from "node:events";
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import type { Logger } from "../log/logger.js";
-import { LOG_LEVELS, isWorkerHello, runningMark, type ControlMessage, type SerializedError, type WorkerHello, type WorkerMessage } from "./protocol.js";
+import { LOG_LEVELS, isWorkerHello, type ControlMessage, type SerializedError, type WorkerHello, type WorkerMessage } from "./protocol.js";
 import { deserializeError, unpackLogObject } from "./serialize.js";
 
 /**
@@ -10,8 +10,6 @@ import { deserializeError, unpackLogObject } from "./serialize.js";
  */
 export class WorkerLinks {
   private readonly ports = new Map<number, MessagePort>();
-  /** Each worker's shared slot naming the run it is in, by threadId. */
-  private readonly slots = new Map<number, Int32Array>();
   /** Runs in flight on this pool, by key: where their log lines go. */
   private readonly runs = new Map<number, Logger>();
   /** Runs in flight whose signal aborted: a worker that starts later is told too. */
@@ -43,15 +41,6 @@ export class WorkerLinks {
     for (const port of this.ports.values()) port.postMessage(message);
   }
 
-  /** The thread the run is in right now, or null: not started yet, or already answered. */
-  threadRunning(key: number): number | null {
-    const mark = runningMark(key);
-    for (const [threadId, slot] of this.slots) {
-      if (Atomics.load(slot, 0) === mark) return threadId;
-    }
-    return null;
-  }
-
   /**
    * Delivers the lines the run's worker posted before it answered, then forgets the run. The
    * answer and the lines travel on different ports, so lines logged just before `return`
@@ -77,18 +66,14 @@ export class WorkerLinks {
     this.aborted.delete(key);
   }
 
-  private add({ threadId, port, running }: WorkerHello): void {
+  private add({ threadId, port }: WorkerHello): void {
     port.on("message", (message: WorkerMessage) => this.route(message, threadId));
     // Gone from the map before anything can read it: receiveMessageOnPort() on a closed port
     // crashes the process (segfault, Node 20.20), so only ports in the map are ever drained.
-    port.on("close", () => {
-      this.ports.delete(threadId);
-      this.slots.delete(threadId);
-    });
+    port.on("close", () => this.ports.delete(threadId));
     // Idle workers' ports must not keep the process alive.
     port.unref();
     this.ports.set(threadId, port);
-    this.slots.set(threadId, running);
     for (const [key, reason] of this.aborted) port.postMessage({ type: "abort", key, reason } satisfies ControlMessage);
   }
 

@@ -89,23 +89,6 @@ describe("thread executor: failures stay in their run", () => {
     await expect(exec.run(request(files.path("ok.mjs")))).resolves.toBeGreaterThan(0);
   });
 
-  it("a run whose grace period ends while it waits for a thread terminates no worker: it is not started once a thread takes it", async () => {
-    const exec = make({ maxThreads: 1, graceMs: 50 });
-    const logs = memoryLogger();
-    const sleeping = exec.run(request(files.path("slow.mjs"), { params: { ms: 400 }, log: logs.forRun("sleeper", "r") }));
-    const controller = new AbortController();
-    const queued = rejectionOf(exec.run(request(files.path("waits-for-abort.mjs"), { job: "waiter", signal: controller.signal })));
-    await logs.waitFor((l) => l.msg === "sleeping");
-    controller.abort(new RunletError("JOB_TIMEOUT", "timed out after 10ms"));
-    // The grace period (50 ms) ends long before the sleeper's 400 ms: its worker is left alone.
-    await expect(sleeping).resolves.toBe("slow done");
-    await expect(queued).resolves.toMatchObject({
-      code: "JOB_CANCELLED",
-      message: 'job "waiter" was not started: its signal aborted (timed out after 10ms) while it waited for a thread',
-    });
-    expect(exec.stats()).toMatchObject({ threads: 1, queued: 0, running: 0 });
-  });
-
   it("a run queued behind a terminated busy loop still runs", async () => {
     const exec = make({ maxThreads: 1, graceMs: 50 });
     const logs = memoryLogger();
