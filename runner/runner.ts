@@ -262,7 +262,12 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.store.record(stored).catch((err: unknown) => {
       this.logger.error({ err, runId: record.runId }, "could not record a run");
     });
-    this.emit("record", record);
+    try {
+      this.emit("record", record);
+    } catch (err) {
+      // Records are emitted from inside the dispatch of a run: a listener's bug must not end it.
+      this.logger.error({ err, runId: record.runId }, "a 'record' listener threw; the run goes on");
+    }
   }
 
   /** The last fire time per job, for catch-up after a restart. Batched by the store. */

@@ -7,6 +7,7 @@ import type { RunRecord } from "../../runner/types.js";
 import { runCli, startCli } from "../support/cli.js";
 import { FakeClock, waitFor } from "../support/fake-clock.js";
 import { tempProject } from "../support/temp-project.js";
+import { memoryLogger } from "../execute/helpers.js";
 
 describe("runs survive the runner", () => {
   test("a runner killed with a run in flight: the next start records that run as lost", async () => {
@@ -111,5 +112,32 @@ describe("catch-up of fires missed while no runner was up", () => {
 
   test("all runs each missed fire within the starting deadline, oldest first, one at a time", async () => {
     expect(await catchUp("all")).toEqual(["11:55", "11:56", "11:57", "11:58", "11:59", "12:00"]);
+  });
+});
+
+describe("record listeners", () => {
+  test("a 'record' listener that throws is logged; the run, its records and the next run go on", async () => {
+    using project = tempProject({
+      "jobs/ok.ts": `export default async () => "done";\n`,
+      "jobs.yaml": `version: 1\njobs:\n  ok: { handler: jobs/ok.ts }\n`,
+    });
+    const logs = memoryLogger();
+    const store = new MemoryStore({ logger: silentLogger() });
+    const runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test", store, logger: logs.root });
+    try {
+      const seen: string[] = [];
+      runner.on("record", (r: RunRecord) => {
+        seen.push(r.status);
+        if (r.status === "running") throw new Error("listener bug");
+      });
+      await expect(runner.invoke("ok")).resolves.toMatchObject({ status: "ok", result: "done" });
+      await expect(runner.invoke("ok")).resolves.toMatchObject({ status: "ok" });
+      expect(seen).toEqual(["running", "ok", "running", "ok"]);
+      const line = logs.lines.find((l) => l.msg === "a 'record' listener threw; the run goes on");
+      expect(line).toMatchObject({ level: 50, err: { message: "listener bug" } });
+      expect((await store.history({ job: "ok", limit: 10 })).map((r) => r.status)).toEqual(["ok", "ok"]);
+    } finally {
+      await runner.stop();
+    }
   });
 });
