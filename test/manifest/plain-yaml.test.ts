@@ -69,6 +69,8 @@ describe("readPlainYaml reads exactly what yaml reads, or declines", () => {
       "a key past a double's range": "1e400: v\n",
       "a code point past U+10FFFF": 'a: "\\U00110000"\n',
       "300 digits": `a: ${"9".repeat(300)}\n`,
+      "a hex run of 260 on the last line, without a line break": `a: 1\nb: 0x${"f".repeat(260)}`,
+      "a line of 870 characters ending in 250 digits": `a: 1\nb: "${"x".repeat(600)}" # ${"7".repeat(250)}\nc: 2\n`,
     };
     for (const [what, text] of Object.entries(declined)) expect(readPlainYaml(text), what).toBe(DECLINED);
   });
