@@ -89,10 +89,12 @@ export interface JobDefinition {
   startingDeadlineMs: number | null;
   historyKeep: number;
   /**
-   * Hash of everything that decides how the job runs (handler, schedule, mode, params,
-   * limits). Two replicas with equal hashes would run a fire the same way.
+   * A hash of what decides how the job runs, set only where the fields do not say it
+   * (class-based jobs); manifest jobs leave it out and `specHashOf` (manifest/spec-hash.ts)
+   * hashes their handler, schedule, mode, params and limits. Two replicas with equal
+   * hashes would run a fire the same way.
    */
-  specHash: string;
+  specHash?: string;
 }
 
 /** A loaded, valid manifest. */

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import type { JobDefinition, RetryPolicy, Schedule } from "../types.js";
 import { isEnabledIn } from "./environment.js";
 import { parseDuration } from "./duration.js";
@@ -63,7 +62,7 @@ export function normalizeJob(input: NormalizeInput): JobDefinition {
     const value = pick(key);
     return value === undefined ? fallback : parseDuration(value);
   };
-  const job: Omit<JobDefinition, "specHash"> = {
+  const job: JobDefinition = {
     name: input.name,
     description: (pick("description") as string | undefined) ?? JOB_DEFAULTS.description,
     handler: raw.handler as string,
@@ -84,7 +83,7 @@ export function normalizeJob(input: NormalizeInput): JobDefinition {
     startingDeadlineMs: duration("startingDeadline", JOB_DEFAULTS.startingDeadlineMs),
     historyKeep: ((pick("history") as { keep?: number } | undefined)?.keep) ?? JOB_DEFAULTS.historyKeep,
   };
-  return { ...job, specHash: specHash(job) };
+  return job;
 }
 
 function retryPolicy(raw: unknown): RetryPolicy {
@@ -100,8 +99,3 @@ function retryPolicy(raw: unknown): RetryPolicy {
   };
 }
 
-/** Hash of what decides how a fire runs; equal hashes on two replicas = the same run. */
-function specHash(job: Omit<JobDefinition, "specHash">): string {
-  const decisive = [job.handler, job.scheduleSource, job.timezone, job.mode, job.params, job.timeoutMs, job.overlap, job.retries, job.memoryMb, job.enabled];
-  return createHash("sha256").update(JSON.stringify(decisive)).digest("hex").slice(0, 16);
-}

@@ -2,6 +2,7 @@ import { symlinkSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { JOB_FIELDS, loadManifest, manifestSchema, parseManifest } from "../../runner/manifest/index.js";
 import { ManifestError } from "../../runner/errors.js";
+import { specHashOf } from "../../runner/manifest/spec-hash.js";
 import { okHandler, tempProject } from "../support/temp-project.js";
 
 function problemsOf(yaml: string, files: Record<string, string> = { "jobs/ok.ts": okHandler }): string[] {
@@ -75,8 +76,8 @@ jobs:
     expect(manual).toMatchObject({ schedule: null, params: {}, catchUp: "none", startingDeadlineMs: null });
     expect(rule!.schedule).toEqual({ kind: "rule", rule: { hour: [0, 12], minute: { start: 0, end: 30, step: 15 } }, timezone: "America/New_York" });
     expect(manifest.env).toBe("production");
-    expect(report!.specHash).toMatch(/^[0-9a-f]{16}$/);
-    expect(new Set(manifest.jobs.map((j) => j.specHash)).size).toBe(4);
+    expect(specHashOf(report!)).toMatch(/^[0-9a-f]{16}$/);
+    expect(new Set(manifest.jobs.map((j) => specHashOf(j))).size).toBe(4);
   });
 
   test("enabled follows the environment", () => {
@@ -95,7 +96,7 @@ jobs:
 
   test("the spec hash changes with what decides a run, not with the description", () => {
     using project = tempProject({ "jobs/ok.ts": okHandler });
-    const hash = (job: string) => parseManifest(project.path("jobs.yaml"), `version: 1\njobs:\n  a: { handler: jobs/ok.ts, ${job} }\n`, { env: "x" }).jobs[0]!.specHash;
+    const hash = (job: string) => specHashOf(parseManifest(project.path("jobs.yaml"), `version: 1\njobs:\n  a: { handler: jobs/ok.ts, ${job} }\n`, { env: "x" }).jobs[0]!);
     expect(hash("description: one")).toBe(hash("description: two"));
     expect(hash("params: 1")).not.toBe(hash("params: 2"));
     expect(hash('schedule: "* * * * *"')).not.toBe(hash('schedule: "*/2 * * * *"'));

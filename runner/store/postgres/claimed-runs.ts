@@ -1,6 +1,7 @@
 import { RunletError } from "../../errors.js";
 import type { GateClaim, RunGate } from "../../execute/dispatcher.js";
 import type { Logger } from "../../log/logger.js";
+import { specHashOf } from "../../manifest/spec-hash.js";
 import type { JobDefinition, RunTrigger } from "../../types.js";
 import type { AcquiredRun, ClaimingStore } from "./fire-claims.js";
 import { describePgError } from "./postgres-store.js";
@@ -87,7 +88,7 @@ export class ClaimedRuns implements RunGate {
         source: trigger === "invoke" ? `invoke:${runId}` : "schedule",
         trigger,
         // An invoke runs what this replica has, whatever the group's spec.
-        specHash: trigger === "invoke" ? null : def.specHash,
+        specHash: trigger === "invoke" ? null : specHashOf(def),
         overlap: def.overlap,
         startingDeadlineMs: trigger === "invoke" ? null : trigger === "catch-up" ? def.startingDeadlineMs : def.latenessMs,
         runId,
@@ -145,7 +146,7 @@ export class ClaimedRuns implements RunGate {
 
   private setSpecs(generation: number, jobs: JobDefinition[]): void {
     this.generation = generation;
-    this.specs = new Map(jobs.filter((j) => j.enabled).map((j) => [j.name, j.specHash]));
+    this.specs = new Map(jobs.filter((j) => j.enabled).map((j) => [j.name, specHashOf(j)]));
   }
 
   private hold(runId: string, job: string, fence: number, sentAt: number): GateClaim {
