@@ -53,7 +53,7 @@ async function throughput(n, fireAll) {
 
 export async function run({ smoke = false } = {}) {
   const n = smoke ? 300 : 3000;
-  const breeRuns = smoke ? 20 : 200;
+  const breeRuns = smoke ? 20 : 100;
   const project = tempProject({
     // The handler reports when it started; `startedAt` in ms from the shared monotonic clock.
     "handler.mjs": "export default () => ({ startedAt: Number(process.hrtime.bigint()) / 1e6 });\n",

@@ -104,7 +104,7 @@ async function measure({ kind, replicas, jobs, seconds }) {
 
 export async function run({ smoke = false } = {}) {
   const jobs = smoke ? 200 : 1000;
-  const seconds = smoke ? 3 : 5;
+  const seconds = smoke ? 3 : 4;
   const rows = [await measure({ kind: "sqlite", replicas: 1, jobs, seconds })];
   for (const replicas of [1, 2, 4]) rows.push(await measure({ kind: "postgres", replicas, jobs, seconds }));
   const base = rows[0];
