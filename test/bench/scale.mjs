@@ -80,18 +80,19 @@ async function startUp({ smoke, bareCapS, breakdown }) {
 }
 
 /**
- * Bare node-schedule at 100,000 jobs takes 4-6 minutes, too long for the suite: these are its
- * figures from scale-child.mjs on this machine (2 × AMD EPYC, Node 20.20.2, 2026-11-28, with
- * `--bare-cap 900`). A sum a·n + b·n² fitted to 1,000 and 10,000 gives only ~50 s: its
- * quadratic insert does not show below 10,000. `--bare-cap S` measures it again.
+ * Bare node-schedule at 100,000 jobs takes 8-13 minutes here, too long for the suite: these
+ * are its figures from scale-child.mjs on this machine (2 × Intel Xeon, Node 20.20.2,
+ * 2026-11-29, with `--bare-cap 900`; on 2 × AMD EPYC, 2026-11-28: 336 s and 265 s). A sum
+ * a·n + b·n² fitted to 1,000 and 10,000 gives only ~50 s: its quadratic insert does not
+ * show below 10,000. `--bare-cap S` measures it again.
  */
 const BARE_100K_REFERENCE = {
-  1000: { startMs: 336_369, rssMb: 552, settledRssMb: 552 },
-  all: { startMs: 264_628, rssMb: 839, settledRssMb: 841 },
+  1000: { startMs: 746_266, rssMb: 550, settledRssMb: 522 },
+  all: { startMs: 480_971, rssMb: 831, settledRssMb: 665 },
 };
 
 function reference(distinct, capMs) {
-  return { ...BARE_100K_REFERENCE[distinct], note: `${capMs ? `> ${capMs / 1000} s (cap); ` : ""}reference run, 2026-11-28` };
+  return { ...BARE_100K_REFERENCE[distinct], note: `${capMs ? `> ${capMs / 1000} s (cap); ` : ""}reference run, 2026-11-29` };
 }
 
 /** Fire lateness: handler start − scheduled time, runlet then bare node-schedule, one child each. */
