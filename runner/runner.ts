@@ -6,6 +6,7 @@ import { ManifestError, RunletError } from "./errors.js";
 import { Dispatcher, type ActiveJob, type GateClaim } from "./execute/dispatcher.js";
 import type { Executor } from "./execute/executor.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
+import { emitRecord } from "./execute/record-events.js";
 import { ThreadExecutor } from "./execute/thread-executor.js";
 import { silentLogger, type Logger } from "./log/logger.js";
 import { loadManifest, resolveEnvironment } from "./manifest/index.js";
@@ -262,12 +263,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.store.record(stored).catch((err: unknown) => {
       this.logger.error({ err, runId: record.runId }, "could not record a run");
     });
-    try {
-      this.emit("record", record);
-    } catch (err) {
-      // Records are emitted from inside the dispatch of a run: a listener's bug must not end it.
-      this.logger.error({ err, runId: record.runId }, "a 'record' listener threw; the run goes on");
-    }
+    emitRecord(this, record, this.logger);
   }
 
   /** The last fire time per job, for catch-up after a restart. Batched by the store. */

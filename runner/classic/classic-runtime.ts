@@ -15,6 +15,7 @@ import { dirname } from "node:path";
 import schedule from "node-schedule";
 import { RunletError } from "../errors.js";
 import { Dispatcher, type ActiveJob } from "../execute/dispatcher.js";
+import { emitRecord } from "../execute/record-events.js";
 import { ThreadExecutor } from "../execute/thread-executor.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { resolveEnvironment } from "../manifest/index.js";
@@ -239,8 +240,8 @@ export class ClassicRuntime extends EventEmitter<{ record: [RunRecord] }> {
     this.store.record({ ...record, owner: record.status === "running" ? this.owner : null }).catch((err: unknown) => {
       this.logger.error({ err, runId: record.runId, job: record.job }, "could not record a run");
     });
-    this.emit("record", record);
-    this.options.runner?.emit("record", record);
+    emitRecord(this, record, this.logger);
+    if (this.options.runner) emitRecord(this.options.runner, record, this.logger);
   }
 }
 

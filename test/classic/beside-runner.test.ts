@@ -64,6 +64,22 @@ describe("class jobs beside a runner", () => {
     expect(runtime.inFlight).toBe(0);
   });
 
+  it("a runner's 'record' listener that throws on a class job's record is logged; the class run goes on", async () => {
+    await using project = tempProject(manifest);
+    const logs = memoryLogger();
+    await using runner = createRunner({ manifest: project.path("jobs.yaml"), logger: logs.root });
+    await runner.load();
+    await using runtime = new ClassicRuntime({ runner, logger: logs.root });
+    runner.on("record", (r: RunRecord) => {
+      if (r.status === "running") throw new Error("listener bug");
+    });
+    const factory = new CleanupFactory({ runtime });
+    factory.create();
+    await factory.trigger();
+    expect((await runner.store.history({ job: "cleanup", limit: 5 })).map((r) => r.status)).toEqual(["ok"]);
+    expect(logs.lines.find((l) => l.msg === "a 'record' listener threw; the run goes on")).toMatchObject({ job: "cleanup", err: { message: "listener bug" } });
+  });
+
   it("a class job may not take the name of a manifest job", async () => {
     await using project = tempProject(manifest);
     await using runner = createRunner({ manifest: project.path("jobs.yaml") });
