@@ -28,7 +28,7 @@ export default async function runTask(task: TaskPayload): Promise<TaskOutcome> {
     // Aborted while it waited for a thread: not started, as a run aborted before run() is not.
     const err = new RunletError("JOB_CANCELLED", `job "${task.job}" was not started: its signal aborted (${run.abortReason.message}) while it waited for a thread`);
     link.end(task.key);
-    return { ok: false, code: "JOB_CANCELLED", error: serializeError(err) };
+    return { logsOn: undefined, ok: false, code: "JOB_CANCELLED", error: serializeError(err) };
   }
   try {
     const handler = handlers.ready(task.modulePath) ?? (await handlers.load(task.modulePath));
@@ -40,20 +40,21 @@ export default async function runTask(task: TaskPayload): Promise<TaskOutcome> {
     run.onUncaught = null;
     // Checked here rather than left to piscina's postMessage, whose failure would kill the worker.
     cloneResult(task.job, value);
-    return run.logged ? { logsOn: threadId, ok: true, value } : { ok: true, value };
+    return { logsOn: logsOn(run), ok: true, value };
   } catch (err) {
     if (err instanceof RunletError && (err.code === "HANDLER_NO_DEFAULT" || err.code === "RESULT_NOT_CLONEABLE" || err.code === "JOB_FAILED")) {
-      return { ...logsOf(run), ok: false, code: err.code, error: serializeError(err) };
+      return { logsOn: logsOn(run), ok: false, code: err.code, error: serializeError(err) };
     }
-    return { ...logsOf(run), ok: false, code: "JOB_FAILED", error: serializeError(err) };
+    return { logsOn: logsOn(run), ok: false, code: "JOB_FAILED", error: serializeError(err) };
   } finally {
     // Lines a stray timer logs after this are dropped on the main side: the run has settled.
     link.end(task.key);
   }
 }
 
-function logsOf(run: RunState): { logsOn?: number } {
-  return run.logged ? { logsOn: threadId } : {};
+/** Where the main thread must read this run's log lines before settling it: nowhere if it logged none. */
+function logsOn(run: RunState): number | undefined {
+  return run.logged ? threadId : undefined;
 }
 
 /**

@@ -54,9 +54,9 @@ export type TaskOutcome = {
   /**
    * The worker's threadId, when the run posted log lines on its port: the answer and the
    * lines travel apart, so the main thread reads that port before it settles the run.
-   * Absent when it posted none (most runs): nothing to read.
+   * Undefined when it posted none (most runs): nothing to read.
    */
-  logsOn?: number;
+  logsOn: number | undefined;
 } & (
   | { ok: true; value: unknown }
   | { ok: false; code: "JOB_FAILED" | "JOB_CANCELLED" | "HANDLER_NO_DEFAULT" | "RESULT_NOT_CLONEABLE"; error: SerializedError }
