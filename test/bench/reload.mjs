@@ -103,6 +103,10 @@ async function memoryAfterReloads(counts, quietMs) {
     const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_size]));
     return { ...process.memoryUsage(), newSpace: spaces.new_space, oldSpace: spaces.old_space, codeSpace: spaces.code_space };
   };
+  const invokeExpecting = async (version) => {
+    const record = await runner.invoke("h");
+    if (record.result?.version !== version) throw new Error(`expected version ${version}, got ${JSON.stringify(record.result)}`);
+  };
   const memory = {};
   try {
     await runner.start();
@@ -111,8 +115,7 @@ async function memoryAfterReloads(counts, quietMs) {
       project.write("jobs/h.ts", handler(n));
       const result = await runner.reload([project.path("jobs/h.ts")]);
       if (!result.ok) throw new Error(result.error?.message);
-      const record = await runner.invoke("h");
-      if (record.result?.version !== n) throw new Error(`expected version ${n}, got ${JSON.stringify(record.result)}`);
+      await invokeExpecting(n);
       if (counts.includes(n)) {
         const burst = snapshot();
         // Settled as a dev session is between saves: idle, then collected. V8 sizes its young
@@ -126,11 +129,12 @@ async function memoryAfterReloads(counts, quietMs) {
         // The same pool state at every count: the quiet spell let the pause replace the pool
         // (at a multiple of 20 reloads it was replaced at once), and this run gives the new
         // pool its one worker, holding one module.
-        const again = await runner.invoke("h");
-        if (again.result?.version !== n) throw new Error(`expected version ${n}, got ${JSON.stringify(again.result)}`);
+        await invokeExpecting(n);
+        const { threads: alive } = threads.stats();
+        if (alive !== 1) throw new Error(`expected one worker thread after ${n} reloads, found ${alive}: the counts would not compare alike`);
         for (let i = 0; i < 4; i++) global.gc();
         await new Promise((r) => setTimeout(r, 200));
-        memory[n] = { ...snapshot(), threads: threads.stats().threads, burstRss: burst.rss, burstNewSpace: burst.newSpace };
+        memory[n] = { ...snapshot(), threads: alive, burstRss: burst.rss, burstNewSpace: burst.newSpace };
       }
     }
     return memory;
