@@ -8,7 +8,9 @@ import { storeDefaults, type JobState, type RunOwner, type RunStore, type StoreO
 interface Entry {
   /** Insertion order: breaks ties of equal times, as the SQLite row id does. */
   seq: number;
+  /** The record with `result: null`: the result is kept as its stored JSON, read back by {@link read}. */
   record: RunRecord;
+  result: string | null;
   owner: RunOwner | null;
 }
 
@@ -46,24 +48,27 @@ export class MemoryStore implements RunStore {
       finishedAt: run.finishedAt,
       attempt: run.attempt,
       error: encodeError(run.error),
-      result: run.result === null || run.result === undefined ? null : JSON.parse(encodeResult(run.result, this.maxResultBytes)),
+      result: null,
       reason: run.reason ?? null,
     };
     if (run.trigger) record.trigger = run.trigger;
+    // Kept as text, as the SQLite store keeps it: parsed when read, not on every write.
+    const result = run.result === null || run.result === undefined ? null : encodeResult(run.result, this.maxResultBytes);
     const owner = run.owner;
     const previous = this.runs.get(run.runId);
     if (previous) this.unlist(previous);
-    const entry: Entry = { seq: previous?.seq ?? ++this.seq, record, owner: owner ?? null };
+    const entry: Entry = { seq: previous?.seq ?? ++this.seq, record, result, owner: owner ?? null };
     this.runs.set(run.runId, entry);
     this.list(entry);
-    this.pruneNow(run.job, this.keepFor(run.job));
+    if (record.status !== "running") this.trimLater(run.job);
     return Promise.resolve();
   }
 
   async history(query: { job?: string; limit: number }): Promise<RunRecord[]> {
     this.readable();
+    for (const job of query.job === undefined ? this.finishedByJob.keys() : [query.job]) this.trim(job, this.keepFor(job));
     const entries = [...(query.job === undefined ? this.runs : (this.byJob.get(query.job) ?? new Map<string, Entry>())).values()];
-    return entries.sort(newestFirst).slice(0, Math.max(0, query.limit)).map((e) => copy(e.record));
+    return entries.sort(newestFirst).slice(0, Math.max(0, query.limit)).map(read);
   }
 
   async lastRuns(): Promise<Map<string, RunRecord>> {
@@ -73,7 +78,7 @@ export class MemoryStore implements RunStore {
       const seen = last.get(entry.record.job);
       if (!seen || newestFirst(entry, seen) < 0) last.set(entry.record.job, entry);
     }
-    return new Map([...last].map(([job, e]) => [job, copy(e.record)]));
+    return new Map([...last].map(([job, e]) => [job, read(e)]));
   }
 
   async jobState(job: string): Promise<JobState> {
@@ -99,14 +104,14 @@ export class MemoryStore implements RunStore {
       entry.record = { ...entry.record, status: "lost", error: lostError(entry.owner) };
       entry.owner = null;
       this.list(entry);
-      reaped.push(copy(entry.record));
+      reaped.push(read(entry));
     }
     return reaped;
   }
 
   async prune(job: string, keep: number): Promise<void> {
     this.readable();
-    this.pruneNow(job, keep);
+    this.trim(job, keep);
   }
 
   pending(): number {
@@ -117,13 +122,22 @@ export class MemoryStore implements RunStore {
     this.closed = true;
   }
 
-  private pruneNow(job: string, keep: number): void {
+  /**
+   * Retention without a walk of the job's runs on every write: a job's finished runs may
+   * go `keep` (at least 16) over before the oldest are dropped, all in one sort. Dropping
+   * the oldest at each write walked all `keep` of them: ~20 µs a run at `keep: 1000`.
+   * Reads trim first, so history never shows more than `keep`.
+   */
+  private trimLater(job: string): void {
+    const keep = Math.max(0, this.keepFor(job));
+    if ((this.finishedByJob.get(job)?.size ?? 0) > keep + Math.max(16, keep)) this.trim(job, keep);
+  }
+
+  /** Drops all but the `keep` newest finished runs of `job`. */
+  private trim(job: string, keep: number): void {
     const finished = this.finishedByJob.get(job);
-    const excess = (finished?.size ?? 0) - Math.max(0, keep);
-    if (!finished || excess <= 0) return;
-    // The usual case, one over after a write: drop the oldest without sorting (or copying) the rest.
-    const doomed = excess === 1 ? [oldestOf(finished.values())] : [...finished.values()].sort(newestFirst).slice(-excess);
-    for (const entry of doomed) {
+    if (!finished || finished.size <= Math.max(0, keep)) return;
+    for (const entry of [...finished.values()].sort(newestFirst).slice(Math.max(0, keep))) {
       this.unlist(entry);
       this.runs.delete(entry.record.runId);
     }
@@ -157,12 +171,6 @@ function listIn(index: Map<string, Map<string, Entry>>, job: string): Map<string
   return entries;
 }
 
-function oldestOf(entries: Iterable<Entry>): Entry {
-  let oldest: Entry | undefined;
-  for (const entry of entries) if (!oldest || newestFirst(entry, oldest) > 0) oldest = entry;
-  return oldest!;
-}
-
 /** Newest first: by scheduledAt, then startedAt (a missing start counts as oldest), then insertion. */
 function newestFirst(a: Entry, b: Entry): number {
   return (
@@ -180,6 +188,8 @@ function compareDesc(a: string | null, b: string | null): number {
 }
 
 /** Callers get their own copy: a record read must not change what the store holds. */
-function copy(record: RunRecord): RunRecord {
-  return structuredClone(record);
+function read(entry: Entry): RunRecord {
+  const record = structuredClone(entry.record);
+  if (entry.result !== null) record.result = JSON.parse(entry.result);
+  return record;
 }

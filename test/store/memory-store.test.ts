@@ -17,3 +17,14 @@ test("memory: a record read back is a copy, so changing it does not change the s
   expect((await store.history({ limit: 1 }))[0]!.result).toEqual({ n: 1 });
   expect(store.pending()).toBe(0);
 });
+
+test("memory: a job's finished runs stay near its keep however many are written, and history shows exactly keep", async () => {
+  const store = new MemoryStore({ logger: silentLogger(), keepFor: () => 3 });
+  for (let minute = 1; minute <= 5_000; minute++) void store.record(aRun("a", minute, { runId: `a${minute}` }));
+  // Retention drops the oldest in batches (see trimLater): never more than keep + 16 held.
+  const held = (store as unknown as { runs: Map<string, unknown> }).runs.size;
+  expect(held).toBeGreaterThanOrEqual(3);
+  expect(held).toBeLessThanOrEqual(3 + 16);
+  expect((await store.history({ job: "a", limit: 100 })).map((r) => r.runId)).toEqual(["a5000", "a4999", "a4998"]);
+  expect((await store.history({ limit: 100 })).map((r) => r.runId)).toEqual(["a5000", "a4999", "a4998"]);
+});
