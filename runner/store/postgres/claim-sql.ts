@@ -12,49 +12,62 @@ export function claimStatements(schema: string) {
   const ms = (p: string) => `make_interval(secs => ${p}::bigint / 1000.0)`;
   return {
     /**
-     * The claim. $1 job, $2 scheduled_at, $3 source, $4 spec hash (null: no check),
-     * $5 exclusive, $6 deadline ms (null: none), $7 run id, $8 owner, $9 lease ms,
-     * $10 max attempts, $11 trigger, $12 owner pid, $13 owner host, $14 liveness window ms.
-     * The state is decided inside the insert: `missed` past the deadline, `skipped` while a
-     * live run holds an exclusive job anywhere in the group, else `running` with owner,
-     * fence 1 and a lease. ON CONFLICT DO NOTHING on the fire's key: no row back, no run.
-     * A concurrent exclusive claim of another fire of the job conflicts on `fires_one_live`.
+     * The claim of a batch of fires (every fire a replica's scheduler came to in one turn),
+     * one row per request in the arrays: $1 jobs, $2 scheduled_at, $3 sources, $4 spec
+     * hashes (null: no check), $5 exclusive, $6 deadline ms (null: none), $7 run ids, $8 max
+     * attempts, $9 triggers; then $10 owner, $11 lease ms, $12 owner pid, $13 owner host,
+     * $14 liveness window ms.
+     * Each fire's state is decided inside the insert: `missed` past the deadline, `skipped`
+     * while a live run holds an exclusive job anywhere in the group, else `running` with
+     * owner, fence 1 and a lease. ON CONFLICT DO NOTHING on the fire's key: no row back, no
+     * run. A concurrent exclusive claim of another fire of the job conflicts on
+     * `fires_one_live`. Rows are inserted in key order, the same in every replica, so two
+     * replicas claiming the same fires wait on each other's keys in one order and never
+     * deadlock. One row back per request, by its ordinal `i`.
      */
     claim: `
-      WITH current_spec AS (
-        SELECT rs.spec_hash FROM ${specs} rs JOIN ${replicas} r USING (owner)
-        WHERE rs.job = $1::text AND r.seen_at > now() - ${ms("$14")}
-        ORDER BY r.generation DESC, rs.spec_hash LIMIT 1
+      WITH req AS (
+        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::bigint[], $7::text[], $8::int[], $9::text[])
+          WITH ORDINALITY AS u(job, scheduled_at, source, spec_hash, exclusive, deadline_ms, run_id, max_attempts, trigger_kind, i)
+      ), current_spec AS (
+        SELECT DISTINCT ON (rs.job) rs.job, rs.spec_hash FROM ${specs} rs JOIN ${replicas} r USING (owner)
+        WHERE rs.job = ANY($1::text[]) AND r.seen_at > now() - ${ms("$14")}
+        ORDER BY rs.job, r.generation DESC, rs.spec_hash
       ), decided AS (
-        SELECT CASE
-          WHEN $6::bigint IS NOT NULL AND now() > $2::timestamptz + ${ms("$6")} THEN 'missed'
-          WHEN $5::boolean AND EXISTS (SELECT 1 FROM ${fires} f WHERE f.job = $1::text AND f.state IN ('running', 'retry')) THEN 'skipped'
+        SELECT q.*, CASE
+          WHEN q.deadline_ms IS NOT NULL AND now() > q.scheduled_at + ${ms("q.deadline_ms")} THEN 'missed'
+          WHEN q.exclusive AND EXISTS (SELECT 1 FROM ${fires} f WHERE f.job = q.job AND f.state IN ('running', 'retry')) THEN 'skipped'
           ELSE 'running' END AS state
-        WHERE $4::text IS NULL OR $4::text = (SELECT spec_hash FROM current_spec)
+        FROM req q LEFT JOIN current_spec cs ON cs.job = q.job
+        WHERE q.spec_hash IS NULL OR q.spec_hash = cs.spec_hash
       ), ins AS (
         INSERT INTO ${fires} AS f (job, scheduled_at, source, state, run_id, trigger_kind, spec_hash, exclusive,
                                    owner, ran_by, fence, lease_until, attempt, max_attempts, finished_at)
-        SELECT $1::text, $2::timestamptz, $3::text, d.state, $7::text, $11::text, coalesce($4::text, ''), $5::boolean,
-               CASE WHEN d.state = 'running' THEN $8::text END, CASE WHEN d.state = 'running' THEN $8::text END,
-               1, CASE WHEN d.state = 'running' THEN now() + ${ms("$9")} END,
-               CASE WHEN d.state = 'running' THEN 1 ELSE 0 END, $10::int,
+        SELECT d.job, d.scheduled_at, d.source, d.state, d.run_id, d.trigger_kind, coalesce(d.spec_hash, ''), d.exclusive,
+               CASE WHEN d.state = 'running' THEN $10::text END, CASE WHEN d.state = 'running' THEN $10::text END,
+               1, CASE WHEN d.state = 'running' THEN now() + ${ms("$11")} END,
+               CASE WHEN d.state = 'running' THEN 1 ELSE 0 END, d.max_attempts,
                CASE WHEN d.state = 'running' THEN NULL ELSE now() END
         FROM decided d
+        ORDER BY d.job, d.scheduled_at, d.source, d.i
         ON CONFLICT DO NOTHING
-        RETURNING f.state, f.fence
+        RETURNING f.run_id, f.job, f.scheduled_at, f.state, f.fence, f.trigger_kind
       ), hist AS (
         INSERT INTO ${runs} (run_id, job, status, scheduled_at, started_at, attempt, reason, trigger_kind, owner_pid, owner_host)
-        SELECT $7::text, $1::text, CASE WHEN i.state = 'running' THEN 'running' ELSE 'skipped' END, $2::timestamptz,
+        SELECT i.run_id, i.job, CASE WHEN i.state = 'running' THEN 'running' ELSE 'skipped' END, i.scheduled_at,
                CASE WHEN i.state = 'running' THEN now() END, CASE WHEN i.state = 'running' THEN 1 ELSE 0 END,
-               CASE i.state WHEN 'missed' THEN 'late' WHEN 'skipped' THEN 'overlap' END, $11::text,
+               CASE i.state WHEN 'missed' THEN 'late' WHEN 'skipped' THEN 'overlap' END, i.trigger_kind,
                CASE WHEN i.state = 'running' THEN $12::int END, CASE WHEN i.state = 'running' THEN $13::text END
         FROM ins i
         ON CONFLICT (run_id) DO NOTHING
       )
-      SELECT (SELECT state FROM ins) AS state, (SELECT fence FROM ins) AS fence, EXISTS (SELECT 1 FROM decided) AS spec_ok`,
+      SELECT q.i, ins.state, ins.fence, d.i IS NOT NULL AS spec_ok
+      FROM req q LEFT JOIN decided d ON d.i = q.i LEFT JOIN ins ON ins.run_id = q.run_id`,
 
-    /** Whether a fire's row exists (after a claim got no row back: taken, or an overlap race). */
-    fireExists: `SELECT 1 FROM ${fires} WHERE job = $1 AND scheduled_at = $2 AND source = $3`,
+    /** Of fires whose claim got no row back ($1 jobs, $2 scheduled_at, $3 sources), the ordinals whose row exists: taken. */
+    firesExist: `
+      SELECT u.i FROM unnest($1::text[], $2::timestamptz[], $3::text[]) WITH ORDINALITY AS u(job, scheduled_at, source, i)
+      WHERE EXISTS (SELECT 1 FROM ${fires} f WHERE f.job = u.job AND f.scheduled_at = u.scheduled_at AND f.source = u.source)`,
 
     /** $1 run ids, $2 fences, $3 lease ms. Rows back: the leases still held. */
     renew: `

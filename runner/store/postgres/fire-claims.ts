@@ -61,7 +61,7 @@ export interface FireClaims {
   readonly owner: string;
   readonly leaseMs: number;
   readonly reapMs: number;
-  /** Decides, in one statement, whether this replica runs the fire. */
+  /** Decides whether this replica runs the fire; the claims asked for in one turn share one statement. */
   claimFire(request: FireClaimRequest): Promise<FireClaim>;
   /** Extends the leases this replica holds; returns the run ids whose fence still holds. */
   renewLeases(runs: Array<{ runId: string; fence: number }>): Promise<Set<string>>;

@@ -12,6 +12,7 @@ import type { AcquiredRun, ExpiredRun, FencedRun, FireClaim, FireClaimRequest, F
 import { historyStatements } from "./history-sql.js";
 import { postgresSettings, type PostgresSettings } from "./pg-config.js";
 import { migrate } from "./pg-schema.js";
+import { TurnBatch } from "./turn-batch.js";
 
 export interface PostgresStoreOptions extends StoreOptions {
   /** The schema runlet's tables live in. @default the URL's `?schema=`, else "runlet" */
@@ -25,6 +26,9 @@ export interface PostgresStoreOptions extends StoreOptions {
 }
 
 const CHECKED = new WeakSet<pg.PoolClient>();
+
+/** Claims per statement: a bigger fire is claimed in several statements, on several connections. */
+const CLAIM_BATCH_MAX = 1000;
 
 /** How often finished runs are pruned to each job's `keep` (off the write path). */
 const PRUNE_EVERY_MS = 5_000;
@@ -81,6 +85,7 @@ export class PostgresStore implements RunStore, FireClaims {
   private readonly sql: ReturnType<typeof historyStatements>;
   private readonly claims: ReturnType<typeof claimStatements>;
   private readonly touched = new Set<string>();
+  private readonly claimBatch = new TurnBatch<FireClaimRequest, FireClaim>((requests) => this.claimAll(requests), CLAIM_BATCH_MAX);
   private pruneTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -156,23 +161,50 @@ export class PostgresStore implements RunStore, FireClaims {
     }
   }
 
-  async claimFire(c: FireClaimRequest): Promise<FireClaim> {
-    const exclusive = c.overlap === "skip" || c.overlap === "queue";
-    const params = [c.job, c.scheduledAt, c.source, c.specHash, exclusive, c.startingDeadlineMs, c.runId, this.owner, this.leaseMs, c.maxAttempts, c.trigger, process.pid, hostname(), this.liveMs];
-    // Two tries: an exclusive claim that lost a race on `fires_one_live` (another fire of
-    // the job went live between this statement's snapshot and its insert) claims again,
-    // and this time sees that run and records the fire as skipped.
-    for (let tries = 0; tries < 3; tries++) {
-      const { rows } = await this.pool.query<{ state: string | null; fence: string | null; spec_ok: boolean }>(this.claims.claim, params);
-      const row = rows[0]!;
-      if (!row.spec_ok) return { won: false, reason: "stale-spec" };
-      if (row.state === "running") return { won: true, fence: Number(row.fence) };
-      if (row.state === "skipped") return { won: false, reason: "overlap" };
-      if (row.state === "missed") return { won: false, reason: "missed" };
-      const exists = await this.pool.query(this.claims.fireExists, [c.job, c.scheduledAt, c.source]);
-      if (exists.rowCount) return { won: false, reason: "taken" };
+  /** Claims made in one turn (a fire's jobs) are decided together: see {@link claimAll}. */
+  claimFire(c: FireClaimRequest): Promise<FireClaim> {
+    return this.claimBatch.add(c);
+  }
+
+  /**
+   * One statement decides every claim of the batch; a fire that got no row back is looked
+   * up: its row exists (another replica has it) or it does not. Without one, an exclusive
+   * claim lost a race on `fires_one_live` (another fire of the job went live between the
+   * statement's snapshot and its insert): it is claimed again, and this time sees that run
+   * and records the fire as skipped. Three tries in all, as for one claim alone.
+   */
+  private async claimAll(requests: FireClaimRequest[]): Promise<FireClaim[]> {
+    const outcomes: Array<FireClaim | undefined> = new Array(requests.length);
+    let open = requests.map((_, at) => at);
+    for (let tries = 0; tries < 3 && open.length > 0; tries++) {
+      const batch = open.map((at) => requests[at]!);
+      const { rows } = await this.pool.query<ClaimRow>(this.claims.claim, [
+        batch.map((c) => c.job),
+        batch.map((c) => c.scheduledAt),
+        batch.map((c) => c.source),
+        batch.map((c) => c.specHash),
+        batch.map((c) => c.overlap === "skip" || c.overlap === "queue"),
+        batch.map((c) => c.startingDeadlineMs),
+        batch.map((c) => c.runId),
+        batch.map((c) => c.maxAttempts),
+        batch.map((c) => c.trigger),
+        this.owner, this.leaseMs, process.pid, hostname(), this.liveMs,
+      ]);
+      const unanswered: number[] = [];
+      for (const row of rows) {
+        const at = open[Number(row.i) - 1]!;
+        const outcome = claimOutcome(row);
+        if (outcome) outcomes[at] = outcome;
+        else unanswered.push(at);
+      }
+      if (unanswered.length === 0) break;
+      const keys = unanswered.map((at) => requests[at]!);
+      const exists = await this.pool.query<{ i: string }>(this.claims.firesExist, [keys.map((c) => c.job), keys.map((c) => c.scheduledAt), keys.map((c) => c.source)]);
+      const taken = new Set(exists.rows.map((row) => unanswered[Number(row.i) - 1]!));
+      for (const at of taken) outcomes[at] = { won: false, reason: "taken" };
+      open = unanswered.filter((at) => !taken.has(at));
     }
-    return { won: false, reason: "overlap" };
+    return outcomes.map((outcome) => outcome ?? { won: false, reason: "overlap" });
   }
 
   async renewLeases(runs: Array<{ runId: string; fence: number }>): Promise<Set<string>> {
@@ -321,6 +353,23 @@ export function describePgError(err: unknown): string {
   if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map((e: Error) => e.message).join("; ");
   const e = err as { message?: string; code?: string };
   return e?.message || e?.code || String(err);
+}
+
+/** One request's row of the claim statement; `i` counts from 1. */
+interface ClaimRow {
+  i: string;
+  state: string | null;
+  fence: string | null;
+  spec_ok: boolean;
+}
+
+/** What a claim row says, or null when it got no row back (taken, or lost a race: look it up). */
+function claimOutcome(row: ClaimRow): FireClaim | null {
+  if (!row.spec_ok) return { won: false, reason: "stale-spec" };
+  if (row.state === "running") return { won: true, fence: Number(row.fence) };
+  if (row.state === "skipped") return { won: false, reason: "overlap" };
+  if (row.state === "missed") return { won: false, reason: "missed" };
+  return null;
 }
 
 function toRecord(row: RunRow): RunRecord {

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { newRunId } from "../../runner/execute/run-id.js";
+import { silentLogger } from "../../runner/log/logger.js";
+import type { FireClaim, FireClaimRequest } from "../../runner/store/postgres/fire-claims.js";
+import { openPostgresStore, type PostgresStore } from "../../runner/store/postgres/postgres-store.js";
+import { testSchema, type TestSchema } from "./pg-support.js";
+
+// The claim protocol at the store, two replicas on one real PostgreSQL schema: what the
+// claims of one turn (a fire's jobs, claimed together in one statement) decide.
+
+let schema: TestSchema;
+let a: PostgresStore;
+let b: PostgresStore;
+const SPEC = "spec-1";
+
+beforeAll(async () => {
+  schema = await testSchema();
+  a = await openPostgresStore(schema.url(), { logger: silentLogger() });
+  b = await openPostgresStore(schema.url(), { logger: silentLogger() });
+});
+afterAll(async () => {
+  await Promise.all([a?.close(), b?.close()]);
+  await schema?.drop();
+});
+
+function request(job: string, scheduledAt: Date, overrides: Partial<FireClaimRequest> = {}): FireClaimRequest {
+  return { job, scheduledAt, source: "schedule", trigger: "schedule", specHash: SPEC, overlap: "allow", startingDeadlineMs: 60_000, runId: newRunId(), maxAttempts: 1, ...overrides };
+}
+
+/** Counts the statements a store sends while `work` runs. */
+async function counting<T>(store: PostgresStore, work: () => Promise<T>): Promise<{ result: T; statements: number }> {
+  const query = store.pool.query.bind(store.pool);
+  let statements = 0;
+  store.pool.query = ((...args: Parameters<typeof query>) => {
+    statements++;
+    return query(...args);
+  }) as typeof store.pool.query;
+  try {
+    return { result: await work(), statements };
+  } finally {
+    store.pool.query = query;
+  }
+}
+
+describe("claims of one turn, decided together", () => {
+  test("two replicas claim the same 300 fires at once: each is won exactly once, the loser hears `taken`, in a few statements", async () => {
+    const jobs = Array.from({ length: 300 }, (_, i) => `fan-${i}`);
+    const specs = new Map(jobs.map((job) => [job, SPEC]));
+    await Promise.all([a.publishSpecs(1, specs), b.publishSpecs(1, specs)]);
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const both = await counting(a, () =>
+      Promise.all([Promise.all(jobs.map((job) => a.claimFire(request(job, at)))), Promise.all(jobs.map((job) => b.claimFire(request(job, at))))]),
+    );
+    const [ofA, ofB] = both.result;
+    jobs.forEach((job, i) => {
+      const outcomes = [ofA[i]!, ofB[i]!];
+      expect(outcomes.filter((o) => o.won), job).toHaveLength(1);
+      expect(outcomes.find((o) => !o.won), job).toEqual({ won: false, reason: "taken" });
+    });
+    // One claim statement for the 300, and one lookup for those it did not get back.
+    expect(both.statements).toBeLessThanOrEqual(2);
+    const fires = await schema.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema.name}".fires WHERE scheduled_at = $1 AND job LIKE 'fan-%'`, [at]);
+    expect(Number(fires[0]!.n)).toBe(300);
+    const history = await schema.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema.name}".runs WHERE scheduled_at = $1 AND job LIKE 'fan-%' AND status = 'running'`, [at]);
+    expect(Number(history[0]!.n)).toBe(300);
+  });
+
+  test("in one batch: two fires of an exclusive job (one runs, one is skipped), a stale spec, a missed deadline, an invoke", async () => {
+    const specs = new Map([["solo", SPEC], ["changed", "spec-2"], ["slow", SPEC]]);
+    await a.publishSpecs(2, specs);
+    const now = Math.floor(Date.now() / 1000) * 1000;
+    const requests = [
+      request("solo", new Date(now), { overlap: "skip" }),
+      request("solo", new Date(now + 1000), { overlap: "skip" }),
+      request("changed", new Date(now)),
+      request("slow", new Date(now - 120_000), { startingDeadlineMs: 1000 }),
+      request("adhoc", new Date(now), { source: `invoke:x`, trigger: "invoke", specHash: null, startingDeadlineMs: null }),
+    ];
+    const outcomes: FireClaim[] = await Promise.all(requests.map((r) => a.claimFire(r)));
+    expect(outcomes[0]).toMatchObject({ won: true });
+    expect(outcomes[1]).toEqual({ won: false, reason: "overlap" });
+    expect(outcomes[2]).toEqual({ won: false, reason: "stale-spec" });
+    expect(outcomes[3]).toEqual({ won: false, reason: "missed" });
+    expect(outcomes[4]).toMatchObject({ won: true });
+    const recorded = await schema.query<{ run_id: string; status: string; reason: string | null }>(
+      `SELECT run_id, status, reason FROM "${schema.name}".runs WHERE run_id = ANY($1)`,
+      [requests.map((r) => r.runId)],
+    );
+    const byRun = new Map(recorded.map((r) => [r.run_id, `${r.status}/${r.reason}`]));
+    expect(requests.map((r) => byRun.get(r.runId))).toEqual(["running/null", "skipped/overlap", undefined, "skipped/late", "running/null"]);
+  });
+});
