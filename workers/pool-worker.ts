@@ -14,6 +14,7 @@ import { HandlerCache, callHandler, cloneResult, failed } from "../runner/execut
 import type { TaskOutcome, TaskPayload } from "../runner/execute/protocol.js";
 import { RunContext } from "../runner/execute/run-context.js";
 import { serializeError } from "../runner/execute/serialize.js";
+import { abortedWhileWaiting } from "../runner/execute/thread-errors.js";
 import { MainLink, type RunState } from "./main-link.js";
 
 // Handlers are compiled with source maps: make their stacks point at the .ts lines.
@@ -26,7 +27,7 @@ export default async function runTask(task: TaskPayload): Promise<TaskOutcome> {
   const run = link.start(task.key);
   if (run.abortReason) {
     // Aborted while it waited for a thread: not started, as a run aborted before run() is not.
-    const err = new RunletError("JOB_CANCELLED", `job "${task.job}" was not started: its signal aborted (${run.abortReason.message}) while it waited for a thread`);
+    const err = abortedWhileWaiting(task.job, run.abortReason.message);
     link.end(task.key);
     return { logsOn: undefined, ok: false, code: "JOB_CANCELLED", error: serializeError(err) };
   }

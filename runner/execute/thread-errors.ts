@@ -62,6 +62,11 @@ export function rejectionError(err: unknown, ctx: RejectionContext): RunletError
   return out;
 }
 
+/** A run whose signal aborted before a thread took it: it was not started. */
+export function abortedWhileWaiting(job: string, reason: unknown): RunletError {
+  return new RunletError("JOB_CANCELLED", `job "${job}" was not started: its signal aborted (${reasonText(reason)}) while it waited for a thread`, { cause: reason });
+}
+
 function reasonText(reason: unknown): string {
   if (reason instanceof Error) return reason.message;
   if (reason === undefined) return "no reason given";

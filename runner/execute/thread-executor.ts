@@ -3,11 +3,11 @@ import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { RunletError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/logger.js";
-import { abortsOf, notStarted, type Executor, type RunRequest } from "./executor.js";
+import { abortsOf, notStarted, type AbortSource, type Executor, type RunRequest } from "./executor.js";
 import { KillSwitch } from "./kill-switch.js";
 import type { TaskOutcome, TaskPayload } from "./protocol.js";
 import { serializeError } from "./serialize.js";
-import { outcomeError, rejectionError } from "./thread-errors.js";
+import { abortedWhileWaiting, outcomeError, rejectionError } from "./thread-errors.js";
 import { WorkerLinks } from "./worker-links.js";
 import { workerEntry, workerEntryExists } from "./worker-entry.js";
 
@@ -30,9 +30,20 @@ const defaults = { graceMs: 2000, idleTimeoutMs: 120_000 } satisfies Partial<Thr
 interface PoolEntry {
   pool: Piscina<TaskPayload, TaskOutcome>;
   links: WorkerLinks;
+  /** Runs of this pool not yet settled: waiting for a thread, or handed to piscina. */
   inFlight: number;
+  /** Runs handed to piscina: at most maxThreads, one per thread. */
+  handed: number;
+  /** Runs waiting for a thread, in the order they came (a Set: an abort takes one out at once). */
+  waiting: Set<Waiter>;
   /** Set while the pool is retiring: called when its last run ends. */
   onIdle: (() => void) | null;
+}
+
+/** A run waiting for a thread: `go` hands it one; `drop` rejects it unstarted (the executor closed). */
+interface Waiter {
+  go(): void;
+  drop(): void;
 }
 
 export interface ThreadStats {
@@ -69,10 +80,19 @@ export class ThreadExecutor implements Executor {
   }
 
   async run(req: RunRequest): Promise<unknown> {
-    if (this.closed) throw new RunletError("JOB_CANCELLED", `job "${req.job}" was not started: the thread executor is closed`);
+    if (this.closed) throw closedError(req.job);
     const aborts = abortsOf(req);
     if (aborts.aborted) throw notStarted(req);
     const entry = this.poolFor(req.memoryMb);
+    entry.inFlight++;
+    this.inFlight++;
+    try {
+      if (entry.handed < this.maxThreads) entry.handed++;
+      else await this.waitForThread(entry, req.job, aborts);
+    } catch (err) {
+      this.release(entry);
+      throw err;
+    }
     const key = ++this.lastKey;
     entry.links.begin(key, req.log);
     // piscina terminates the worker when this fires: only once the grace period is over.
@@ -83,8 +103,6 @@ export class ThreadExecutor implements Executor {
       grace = setTimeout(() => kill.fire(aborts.reason), this.graceMs);
     };
     aborts.subscribe(onAbort);
-    entry.inFlight++;
-    this.inFlight++;
     const task: TaskPayload = {
       key,
       modulePath: req.modulePath,
@@ -113,6 +131,7 @@ export class ThreadExecutor implements Executor {
     } finally {
       clearTimeout(grace);
       aborts.unsubscribe(onAbort);
+      this.handOn(entry);
       this.release(entry);
     }
     entry.links.settle(key, outcome.logsOn);
@@ -135,9 +154,9 @@ export class ThreadExecutor implements Executor {
   stats(): ThreadStats {
     let threads = 0;
     let queued = 0;
-    for (const { pool } of this.allPools()) {
+    for (const { pool, waiting } of this.allPools()) {
       threads += pool.threads.length;
-      queued += pool.queueSize;
+      queued += waiting.size + pool.queueSize;
     }
     return { threads, queued, running: Math.max(0, this.inFlight - queued) };
   }
@@ -147,6 +166,11 @@ export class ThreadExecutor implements Executor {
     this.closed = true;
     const all = this.allPools();
     this.pools.clear();
+    for (const entry of all) {
+      const waiting = [...entry.waiting];
+      entry.waiting.clear();
+      for (const waiter of waiting) waiter.drop();
+    }
     await Promise.all(all.map((entry) => entry.pool.destroy()));
   }
 
@@ -178,7 +202,7 @@ export class ThreadExecutor implements Executor {
       recordTiming: false,
       ...(memoryMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: memoryMb } }),
     });
-    entry = { pool, links: new WorkerLinks(pool, this.logger), inFlight: 0, onIdle: null };
+    entry = { pool, links: new WorkerLinks(pool, this.logger), inFlight: 0, handed: 0, waiting: new Set(), onIdle: null };
     const created = entry;
     // Without a listener, a worker failing outside any run (e.g. while it starts) crashes the process.
     pool.on("error", (err: unknown) => {
@@ -196,6 +220,43 @@ export class ThreadExecutor implements Executor {
     pool.run(null as unknown as TaskPayload, { name: "wake" }).catch((err: unknown) => {
       this.logger.error({ err }, "starting a replacement worker thread failed");
     });
+  }
+
+  /**
+   * Waits until a run of the pool ends and hands its thread on (see handOn). Runs wait here,
+   * in order, rather than in piscina's queue: piscina hands a freed worker one queued run
+   * and moves the next it cannot place to the back of its queue, so queued runs started out
+   * of order, and each such try cost the main thread a few µs per run.
+   */
+  private waitForThread(entry: PoolEntry, job: string, aborts: AbortSource): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        go: () => {
+          aborts.unsubscribe(onAbort);
+          resolve();
+        },
+        drop: () => {
+          aborts.unsubscribe(onAbort);
+          reject(closedError(job));
+        },
+      };
+      const onAbort = () => {
+        entry.waiting.delete(waiter);
+        reject(abortedWhileWaiting(job, aborts.reason));
+      };
+      aborts.subscribe(onAbort);
+      entry.waiting.add(waiter);
+    });
+  }
+
+  /** A run of the pool ended: its thread goes to the first run waiting, if any. */
+  private handOn(entry: PoolEntry): void {
+    for (const waiter of entry.waiting) {
+      entry.waiting.delete(waiter);
+      waiter.go();
+      return;
+    }
+    entry.handed--;
   }
 
   private release(entry: PoolEntry): void {
@@ -219,4 +280,8 @@ export class ThreadExecutor implements Executor {
       this.retiring.delete(entry);
     }
   }
+}
+
+function closedError(job: string): RunletError {
+  return new RunletError("JOB_CANCELLED", `job "${job}" was not started: the thread executor is closed`);
 }

@@ -11,6 +11,12 @@ const files = handlerDir({
   const timer = setInterval(() => {}, 1000);
   ctx.signal.addEventListener("abort", async () => { clearInterval(timer); resolve({ finished: true, threadId: (await import("node:worker_threads")).threadId }); });
 });\n`,
+  // Its start time (wall clock, sub-millisecond), then a few ms of work.
+  "stamp.mjs": `export default async () => {
+  const startedAt = performance.timeOrigin + performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  return startedAt;
+};\n`,
 });
 afterAll(() => files[Symbol.dispose]());
 
@@ -47,6 +53,31 @@ describe("thread executor pools", () => {
     });
     expect(logs.lines.filter((l) => l.msg === "started")).toHaveLength(1);
     expect(exec.stats()).toMatchObject({ queued: 0, running: 0 });
+  });
+
+  it("runs waiting for a thread start in the order they came", async () => {
+    const exec = make({ maxThreads: 2 });
+    // Both threads started first: a run handed to a thread still starting would wait on that, not its turn.
+    await Promise.all([exec.run(request(files.path("stamp.mjs"))), exec.run(request(files.path("stamp.mjs")))]);
+    expect(exec.stats().threads).toBe(2);
+    const starts = (await Promise.all(Array.from({ length: 24 }, () => exec.run(request(files.path("stamp.mjs")))))) as number[];
+    const order = starts.map((at, i) => ({ at, i })).sort((a, b) => a.at - b.at).map((s) => s.i);
+    // Two threads: two runs that start together may swap; none starts further out of turn.
+    order.forEach((run, rank) => expect(Math.abs(run - rank), `run ${run} started ${rank}th: ${order.join(" ")}`).toBeLessThanOrEqual(1));
+  });
+
+  it("close() rejects the runs still waiting for a thread, unstarted", async () => {
+    const exec = make();
+    const logs = memoryLogger();
+    const running = exec.run(request(files.path("gated.mjs"), { log: logs.forRun("gated", "r0") }));
+    const waiting = exec.run(request(files.path("gated.mjs"), { job: "later", log: logs.forRun("gated", "r1") }));
+    const outcomes = Promise.allSettled([running, waiting]);
+    await logs.waitFor((l) => l.msg === "started");
+    await exec.close();
+    const [ran, waited] = await outcomes;
+    expect(waited).toMatchObject({ status: "rejected", reason: { code: "JOB_CANCELLED", message: 'job "later" was not started: the thread executor is closed' } });
+    expect(ran).toMatchObject({ status: "rejected", reason: { code: "JOB_CANCELLED" } });
+    expect(logs.lines.filter((l) => l.msg === "started")).toHaveLength(1);
   });
 
   it("recycle: a run in flight completes on the old pool, the next run gets a fresh worker, the old pool closes", async () => {
