@@ -89,4 +89,29 @@ describe("claims of one turn, decided together", () => {
     const byRun = new Map(recorded.map((r) => [r.run_id, `${r.status}/${r.reason}`]));
     expect(requests.map((r) => byRun.get(r.runId))).toEqual(["running/null", "skipped/overlap", undefined, "skipped/late", "running/null"]);
   });
+
+  test("the same request twice in one batch runs once: the second hears `taken`", async () => {
+    await a.publishSpecs(3, new Map([["twice", SPEC]]));
+    const once = request("twice", new Date(Math.floor(Date.now() / 1000) * 1000));
+    const [first, second] = await Promise.all([a.claimFire(once), a.claimFire(once)]);
+    expect(first).toMatchObject({ won: true });
+    expect(second).toEqual({ won: false, reason: "taken" });
+  });
+
+  test("a query failing after the claim statement fails only the claims still open: won ones are kept", async () => {
+    await Promise.all([a.publishSpecs(4, new Map([["mine", SPEC], ["theirs", SPEC]])), b.publishSpecs(4, new Map([["mine", SPEC], ["theirs", SPEC]]))]);
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    await expect(b.claimFire(request("theirs", at))).resolves.toMatchObject({ won: true });
+    // The lookup of the fire `a` got no row for (b has it) fails, as a dropped connection would.
+    const query = a.pool.query.bind(a.pool);
+    let sent = 0;
+    a.pool.query = ((...args: Parameters<typeof query>) => (++sent === 2 ? Promise.reject(new Error("connection lost")) : query(...args))) as typeof a.pool.query;
+    try {
+      const [mine, theirs] = await Promise.allSettled([a.claimFire(request("mine", at)), a.claimFire(request("theirs", at))]);
+      expect(mine).toMatchObject({ status: "fulfilled", value: { won: true } });
+      expect(theirs).toMatchObject({ status: "rejected", reason: { message: "connection lost" } });
+    } finally {
+      a.pool.query = query;
+    }
+  });
 });

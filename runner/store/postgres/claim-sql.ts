@@ -26,9 +26,11 @@ export function claimStatements(schema: string) {
      * deadlock. One row back per request, by its ordinal `i`.
      */
     claim: `
-      WITH req AS (
+      WITH req0 AS (
         SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::bigint[], $7::text[], $8::int[], $9::text[])
           WITH ORDINALITY AS u(job, scheduled_at, source, spec_hash, exclusive, deadline_ms, run_id, max_attempts, trigger_kind, i)
+      ), req AS (   -- the same request twice: only its first gets the row back (the second is looked up: taken)
+        SELECT r.*, row_number() OVER (PARTITION BY r.run_id ORDER BY r.i) AS nth FROM req0 r
       ), current_spec AS (
         SELECT DISTINCT ON (rs.job) rs.job, rs.spec_hash FROM ${specs} rs JOIN ${replicas} r USING (owner)
         WHERE rs.job = ANY($1::text[]) AND r.seen_at > now() - ${ms("$14")}
@@ -62,7 +64,7 @@ export function claimStatements(schema: string) {
         ON CONFLICT (run_id) DO NOTHING
       )
       SELECT q.i, ins.state, ins.fence, d.i IS NOT NULL AS spec_ok
-      FROM req q LEFT JOIN decided d ON d.i = q.i LEFT JOIN ins ON ins.run_id = q.run_id`,
+      FROM req q LEFT JOIN decided d ON d.i = q.i LEFT JOIN ins ON ins.run_id = q.run_id AND q.nth = 1`,
 
     /** Of fires whose claim got no row back ($1 jobs, $2 scheduled_at, $3 sources), the ordinals whose row exists: taken. */
     firesExist: `

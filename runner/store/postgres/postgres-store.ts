@@ -12,7 +12,7 @@ import type { AcquiredRun, ExpiredRun, FencedRun, FireClaim, FireClaimRequest, F
 import { historyStatements } from "./history-sql.js";
 import { postgresSettings, type PostgresSettings } from "./pg-config.js";
 import { migrate } from "./pg-schema.js";
-import { TurnBatch } from "./turn-batch.js";
+import { TurnBatch, type Waiting } from "./turn-batch.js";
 
 export interface PostgresStoreOptions extends StoreOptions {
   /** The schema runlet's tables live in. @default the URL's `?schema=`, else "runlet" */
@@ -85,7 +85,7 @@ export class PostgresStore implements RunStore, FireClaims {
   private readonly sql: ReturnType<typeof historyStatements>;
   private readonly claims: ReturnType<typeof claimStatements>;
   private readonly touched = new Set<string>();
-  private readonly claimBatch = new TurnBatch<FireClaimRequest, FireClaim>((requests) => this.claimAll(requests), CLAIM_BATCH_MAX);
+  private readonly claimBatch = new TurnBatch<FireClaimRequest, FireClaim>((chunk) => this.claimAll(chunk), CLAIM_BATCH_MAX);
   private pruneTimer: NodeJS.Timeout | null = null;
   private closed = false;
 
@@ -167,44 +167,44 @@ export class PostgresStore implements RunStore, FireClaims {
   }
 
   /**
-   * One statement decides every claim of the batch; a fire that got no row back is looked
-   * up: its row exists (another replica has it) or it does not. Without one, an exclusive
-   * claim lost a race on `fires_one_live` (another fire of the job went live between the
-   * statement's snapshot and its insert): it is claimed again, and this time sees that run
-   * and records the fire as skipped. Three tries in all, as for one claim alone.
+   * One statement decides every claim of the batch, and each is answered at once; a fire
+   * that got no row back is looked up: its row exists (another replica has it) or it does
+   * not. Without one, an exclusive claim lost a race on `fires_one_live` (another fire of
+   * the job went live between the statement's snapshot and its insert): it is claimed
+   * again, and this time sees that run and records the fire as skipped. Three tries in
+   * all, as for one claim alone. A query that fails rejects only the claims still open.
    */
-  private async claimAll(requests: FireClaimRequest[]): Promise<FireClaim[]> {
-    const outcomes: Array<FireClaim | undefined> = new Array(requests.length);
-    let open = requests.map((_, at) => at);
+  private async claimAll(chunk: Array<Waiting<FireClaimRequest, FireClaim>>): Promise<void> {
+    let open = chunk;
     for (let tries = 0; tries < 3 && open.length > 0; tries++) {
-      const batch = open.map((at) => requests[at]!);
+      const batch = open.map((w) => w.item);
       const { rows } = await this.pool.query<ClaimRow>(this.claims.claim, [
         batch.map((c) => c.job),
         batch.map((c) => c.scheduledAt),
         batch.map((c) => c.source),
         batch.map((c) => c.specHash),
         batch.map((c) => c.overlap === "skip" || c.overlap === "queue"),
-        batch.map((c) => c.startingDeadlineMs),
+        batch.map((c) => (c.startingDeadlineMs === null ? null : Math.ceil(c.startingDeadlineMs))),
         batch.map((c) => c.runId),
         batch.map((c) => c.maxAttempts),
         batch.map((c) => c.trigger),
         this.owner, this.leaseMs, process.pid, hostname(), this.liveMs,
       ]);
-      const unanswered: number[] = [];
+      const unanswered: typeof open = [];
       for (const row of rows) {
-        const at = open[Number(row.i) - 1]!;
+        const waiting = open[Number(row.i) - 1]!;
         const outcome = claimOutcome(row);
-        if (outcome) outcomes[at] = outcome;
-        else unanswered.push(at);
+        if (outcome) waiting.resolve(outcome);
+        else unanswered.push(waiting);
       }
-      if (unanswered.length === 0) break;
-      const keys = unanswered.map((at) => requests[at]!);
+      if (unanswered.length === 0) return;
+      const keys = unanswered.map((w) => w.item);
       const exists = await this.pool.query<{ i: string }>(this.claims.firesExist, [keys.map((c) => c.job), keys.map((c) => c.scheduledAt), keys.map((c) => c.source)]);
       const taken = new Set(exists.rows.map((row) => unanswered[Number(row.i) - 1]!));
-      for (const at of taken) outcomes[at] = { won: false, reason: "taken" };
-      open = unanswered.filter((at) => !taken.has(at));
+      for (const waiting of taken) waiting.resolve({ won: false, reason: "taken" });
+      open = unanswered.filter((w) => !taken.has(w));
     }
-    return outcomes.map((outcome) => outcome ?? { won: false, reason: "overlap" });
+    for (const waiting of open) waiting.resolve({ won: false, reason: "overlap" });
   }
 
   async renewLeases(runs: Array<{ runId: string; fence: number }>): Promise<Set<string>> {
