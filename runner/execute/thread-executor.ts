@@ -88,7 +88,14 @@ export class ThreadExecutor implements Executor {
     this.inFlight++;
     try {
       if (entry.handed < this.maxThreads) entry.handed++;
-      else await this.waitForThread(entry, req.job, aborts);
+      else {
+        await this.waitForThread(entry, req.job, aborts);
+        // Handed a thread, resumed a moment later: an abort or close() in between still counts.
+        if (this.closed || aborts.aborted) {
+          this.handOn(entry);
+          throw this.closed ? closedError(req.job) : abortedWhileWaiting(req.job, aborts.reason);
+        }
+      }
     } catch (err) {
       this.release(entry);
       throw err;

@@ -75,13 +75,14 @@ export class MemoryStore implements RunStore {
 
   async history(query: { job?: string; limit: number }): Promise<RunRecord[]> {
     this.readable();
-    for (const job of query.job === undefined ? this.finishedByJob.keys() : [query.job]) this.trim(job, this.keepFor(job));
+    this.trimForReading(query.job === undefined ? [...this.finishedByJob.keys()] : [query.job]);
     const entries = [...(query.job === undefined ? this.runs : (this.byJob.get(query.job) ?? new Map<string, Entry>())).values()];
     return entries.sort(newestFirst).slice(0, Math.max(0, query.limit)).map(read);
   }
 
   async lastRuns(): Promise<Map<string, RunRecord>> {
     this.readable();
+    this.trimForReading([...this.finishedByJob.keys()]);
     const last = new Map<string, Entry>();
     for (const entry of this.runs.values()) {
       const seen = last.get(entry.record.job);
@@ -140,6 +141,11 @@ export class MemoryStore implements RunStore {
   private trimLater(job: string): void {
     const keep = Math.max(0, this.keepFor(job));
     if ((this.finishedByJob.get(job)?.size ?? 0) > keep + Math.max(16, keep)) this.trim(job, keep);
+  }
+
+  /** Before a read: every job read is down to its `keep` (writes let it run over, see trimLater). */
+  private trimForReading(jobs: string[]): void {
+    for (const job of jobs) this.trim(job, this.keepFor(job));
   }
 
   /** Drops all but the `keep` newest finished runs of `job`. */

@@ -1,5 +1,6 @@
 // The pools behind the thread executor: scaling to zero, recycling, stats.
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { RunAbort } from "../../runner/execute/run-abort.js";
 import { ThreadExecutor, type ThreadExecutorOptions } from "../../runner/execute/thread-executor.js";
 import { eventually, handlerDir, memoryLogger, request } from "./helpers.js";
 
@@ -64,6 +65,30 @@ describe("thread executor pools", () => {
     const order = starts.map((at, i) => ({ at, i })).sort((a, b) => a.at - b.at).map((s) => s.i);
     // Two threads: two runs that start together may swap; none starts further out of turn.
     order.forEach((run, rank) => expect(Math.abs(run - rank), `run ${run} started ${rank}th: ${order.join(" ")}`).toBeLessThanOrEqual(1));
+  });
+
+  it("a run whose signal aborts just as it is handed a thread is not started, and the thread goes on to the next", async () => {
+    const exec = make();
+    const logs = memoryLogger();
+    const controller = new AbortController();
+    const first = exec.run(request(files.path("gated.mjs"), { signal: controller.signal, log: logs.forRun("gated", "r0") }));
+    // The abort lands inside the hand-over itself: when the waiting run stops listening for it.
+    class AbortsWhenHanded extends RunAbort {
+      override unsubscribe(listener: () => void): void {
+        super.unsubscribe(listener);
+        this.abort(new Error("just in time"));
+      }
+    }
+    const aborts = new AbortsWhenHanded();
+    const second = exec.run(request(files.path("gated.mjs"), { job: "late", aborts, log: logs.forRun("gated", "r1") }));
+    const outcomes = Promise.allSettled([first, second]);
+    await logs.waitFor((l) => l.msg === "started");
+    controller.abort(new Error("done"));
+    const [, late] = await outcomes;
+    expect(late).toMatchObject({ status: "rejected", reason: { code: "JOB_CANCELLED", message: 'job "late" was not started: its signal aborted (just in time) while it waited for a thread' } });
+    expect(logs.lines.filter((l) => l.msg === "started")).toHaveLength(1);
+    // Its thread was handed on: the pool (one thread) still runs the next.
+    await expect(exec.run(request(files.path("counter.mjs")))).resolves.toMatchObject({ n: 1 });
   });
 
   it("close() rejects the runs still waiting for a thread, unstarted", async () => {

@@ -28,3 +28,11 @@ test("memory: a job's finished runs stay near its keep however many are written,
   expect((await store.history({ job: "a", limit: 100 })).map((r) => r.runId)).toEqual(["a5000", "a4999", "a4998"]);
   expect((await store.history({ limit: 100 })).map((r) => r.runId)).toEqual(["a5000", "a4999", "a4998"]);
 });
+
+test("memory: with keep 0, neither history nor lastRuns shows a finished run", async () => {
+  const store = new MemoryStore({ logger: silentLogger(), keepFor: () => 0 });
+  for (let minute = 1; minute <= 5; minute++) void store.record(aRun("a", minute, { runId: `a${minute}` }));
+  void store.record(aRun("b", 1, { runId: "b1-running", status: "running", finishedAt: null }));
+  expect([...(await store.lastRuns()).values()].map((r) => r.runId)).toEqual(["b1-running"]);
+  expect((await store.history({ limit: 100 })).map((r) => r.runId)).toEqual(["b1-running"]);
+});
