@@ -8,6 +8,7 @@ import { KillSwitch } from "./kill-switch.js";
 import type { TaskOutcome, TaskPayload } from "./protocol.js";
 import { serializeError } from "./serialize.js";
 import { abortedWhileWaiting, outcomeError, rejectionError } from "./thread-errors.js";
+import { WaitQueue, type Queueable } from "./wait-queue.js";
 import { WorkerLinks } from "./worker-links.js";
 import { workerEntry, workerEntryExists } from "./worker-entry.js";
 
@@ -34,14 +35,14 @@ interface PoolEntry {
   inFlight: number;
   /** Runs handed to piscina: at most maxThreads, one per thread. */
   handed: number;
-  /** Runs waiting for a thread, in the order they came (a Set: an abort takes one out at once). */
-  waiting: Set<Waiter>;
+  /** Runs waiting for a thread, in the order they came. */
+  waiting: WaitQueue<Waiter>;
   /** Set while the pool is retiring: called when its last run ends. */
   onIdle: (() => void) | null;
 }
 
 /** A run waiting for a thread: `go` hands it one; `drop` rejects it unstarted (the executor closed). */
-interface Waiter {
+interface Waiter extends Queueable {
   go(): void;
   drop(): void;
 }
@@ -174,9 +175,7 @@ export class ThreadExecutor implements Executor {
     const all = this.allPools();
     this.pools.clear();
     for (const entry of all) {
-      const waiting = [...entry.waiting];
-      entry.waiting.clear();
-      for (const waiter of waiting) waiter.drop();
+      for (const waiter of entry.waiting.drain()) waiter.drop();
     }
     await Promise.all(all.map((entry) => entry.pool.destroy()));
   }
@@ -209,7 +208,7 @@ export class ThreadExecutor implements Executor {
       recordTiming: false,
       ...(memoryMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: memoryMb } }),
     });
-    entry = { pool, links: new WorkerLinks(pool, this.logger), inFlight: 0, handed: 0, waiting: new Set(), onIdle: null };
+    entry = { pool, links: new WorkerLinks(pool, this.logger), inFlight: 0, handed: 0, waiting: new WaitQueue(), onIdle: null };
     const created = entry;
     // Without a listener, a worker failing outside any run (e.g. while it starts) crashes the process.
     pool.on("error", (err: unknown) => {
@@ -248,22 +247,19 @@ export class ThreadExecutor implements Executor {
         },
       };
       const onAbort = () => {
-        entry.waiting.delete(waiter);
+        entry.waiting.remove(waiter);
         reject(abortedWhileWaiting(job, aborts.reason));
       };
       aborts.subscribe(onAbort);
-      entry.waiting.add(waiter);
+      entry.waiting.push(waiter);
     });
   }
 
   /** A run of the pool ended: its thread goes to the first run waiting, if any. */
   private handOn(entry: PoolEntry): void {
-    for (const waiter of entry.waiting) {
-      entry.waiting.delete(waiter);
-      waiter.go();
-      return;
-    }
-    entry.handed--;
+    const next = entry.waiting.shift();
+    if (next) next.go();
+    else entry.handed--;
   }
 
   private release(entry: PoolEntry): void {
