@@ -168,7 +168,7 @@ export default async (task) => {
     for (const fn of Object.values(ways)) await fn(200); // warm: workers started, modules imported
     // Rounds interleaved, best of each: a drift in the machine's load hits every row alike.
     const best = { raw: 0, executor: 0, runner: 0 };
-    const rounds = smoke ? 1 : 3;
+    const rounds = smoke ? 1 : 5;
     for (let round = 0; round < rounds; round++) {
       for (const [way, fn] of Object.entries(ways)) {
         const t0 = performance.now();
