@@ -58,7 +58,7 @@ export class MemoryStore implements RunStore {
     const entry = this.runs.get(run.runId);
     if (entry) {
       // The same run again (it ended, or a retry began): changed in place, so the indexes
-      // holding it need no delete and insert (with 10,000 runs in flight, ~0.5 KB a run).
+      // holding it need no delete and insert.
       entry.record = record;
       entry.result = result;
       entry.owner = owner;
