@@ -90,6 +90,15 @@ describe("claims of one turn, decided together", () => {
     expect(requests.map((r) => byRun.get(r.runId))).toEqual(["running/null", "skipped/overlap", undefined, "skipped/late", "running/null"]);
   });
 
+  test("a turn of 2,500 claims goes out in statements of at most 1,000, each claim answered", async () => {
+    const jobs = Array.from({ length: 2_500 }, (_, i) => `wide-${i}`);
+    await a.publishSpecs(5, new Map(jobs.map((job) => [job, SPEC])));
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const { result, statements } = await counting(a, () => Promise.all(jobs.map((job) => a.claimFire(request(job, at)))));
+    expect(result.filter((o) => o.won)).toHaveLength(2_500);
+    expect(statements).toBe(3);
+  });
+
   test("the same request twice in one batch runs once: the second hears `taken`", async () => {
     await a.publishSpecs(3, new Map([["twice", SPEC]]));
     const once = request("twice", new Date(Math.floor(Date.now() / 1000) * 1000));
