@@ -56,7 +56,10 @@ interface ClaimedStart {
  */
 class LiveRun extends RunAbort {
   done!: Promise<RunRecord>;
+  /** Set once its first attempt has started (undefined while it starts). */
   first!: Attempt;
+  /** Its first attempt's "run started" is logged when it is followed (see begin). */
+  startLogDeferred = false;
 
   constructor(
     readonly runId: string,
@@ -116,7 +119,7 @@ export class Dispatcher {
     const started: LiveRun[] = [];
     try {
       for (const job of jobs) {
-        if (this.admit(job, fireDate, "schedule")) started.push(this.begin(job, fireDate, "schedule", job.def.params));
+        if (this.admit(job, fireDate, "schedule")) started.push(this.begin(job, fireDate, "schedule", job.def.params, undefined, true));
       }
     } finally {
       // Even if a start threw, every run already started is followed to its end.
@@ -248,8 +251,12 @@ export class Dispatcher {
     return this.follow(this.begin(job, fireDate, trigger, params, claimed));
   }
 
-  /** Lists a run and starts its first attempt: an inline handler is running when this returns. */
-  private begin(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart): LiveRun {
+  /**
+   * Lists a run and starts its first attempt: an inline handler is running when this returns.
+   * `deferStartLog`: the "run started" line is written when the run is followed (fireAll
+   * starts every handler of a fire first; a line each, at info, took as long as the start).
+   */
+  private begin(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart, deferStartLog = false): LiveRun {
     const { def } = job;
     const state = this.state(def.name);
     const runId = claimed?.runId ?? newRunId();
@@ -261,7 +268,8 @@ export class Dispatcher {
     // id, a fire of its own job) sees it.
     state.running.set(runId, run);
     try {
-      run.first = this.beginAttempt(job, run, fireDate, trigger, run.attempt, params, log);
+      run.startLogDeferred = deferStartLog;
+      run.first = this.beginAttempt(job, run, fireDate, run.attempt, params, log, !deferStartLog);
     } catch (err) {
       // Not followed, so nothing else would unlist it (or release its claim).
       state.running.delete(runId);
@@ -310,7 +318,8 @@ export class Dispatcher {
       trigger,
     });
 
-    for (let attempt = run.attempt, begun = run.first; ; begun = this.beginAttempt(job, run, fireDate, trigger, ++attempt, params, log, startedAtMs)) {
+    for (let attempt = run.attempt, begun = run.first; ; begun = this.beginAttempt(job, run, fireDate, ++attempt, params, log, true)) {
+      if (begun === run.first && run.startLogDeferred) this.logStart(run, begun.attempt, begun.startedAtMs);
       const pending = this.settleAttempt(job, run, begun, log);
       // The handler has its run now (an inline one is already going; fireAll starts every
       // handler of a fire before it follows any run here), so its records wait for nothing.
@@ -344,15 +353,10 @@ export class Dispatcher {
   }
 
   /** Starts one try on the job's executor, synchronously: nothing is waited for here. */
-  private beginAttempt(job: ActiveJob, run: LiveRun, fireDate: Date, trigger: RunTrigger, attempt: number, params: unknown, log: Logger, runStartedAtMs?: number): Attempt {
+  private beginAttempt(job: ActiveJob, run: LiveRun, fireDate: Date, attempt: number, params: unknown, log: Logger, logStart: boolean): Attempt {
     const { def } = job;
     const startedAtMs = this.options.clock.now();
-    // Lateness is the run's: a retry logs the first attempt's.
-    // Checked first: the argument object costs a run of a silent logger ~60 bytes.
-    if (log.isLevelEnabled("info")) {
-      const latenessMs = trigger === "invoke" ? undefined : (runStartedAtMs ?? startedAtMs) - fireDate.getTime();
-      log.info({ scheduledAt: fireDate, latenessMs, attempt, mode: def.mode }, "run started");
-    }
+    if (logStart) this.logStart(run, attempt, startedAtMs);
     // Without a timeout the attempt uses the run's signal; with one, its own, aborted by the
     // run (replace, shutdown) or by the timeout.
     const abort = def.timeoutMs === null ? run : new RunAbort();
@@ -365,6 +369,14 @@ export class Dispatcher {
       begun.execution = Promise.reject(error);
     }
     return begun;
+  }
+
+  /** "run started", with the run's lateness: the first attempt's, also when a retry logs it. */
+  private logStart(run: LiveRun, attempt: number, startedAtMs: number): void {
+    // Checked first: the argument object costs a run of a silent logger ~60 bytes.
+    if (!run.log.isLevelEnabled("info")) return;
+    const latenessMs = run.trigger === "invoke" ? undefined : (run.first?.startedAtMs ?? startedAtMs) - run.fireDate.getTime();
+    run.log.info({ scheduledAt: run.fireDate, latenessMs, attempt, mode: run.job.def.mode }, "run started");
   }
 
   /** How a try ends: the executor's answer raced against the job's timeout and the run's aborts. */

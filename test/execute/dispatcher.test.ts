@@ -7,6 +7,7 @@ import type { JobDefinition, RunRecord } from "../../runner/types.js";
 import { jobDef } from "../support/job-def.js";
 import { FakeClock, flush, waitFor } from "../support/fake-clock.js";
 import { tempProject, type TempProject } from "../support/temp-project.js";
+import { memoryLogger } from "./helpers.js";
 
 /** Gates the inline handlers wait on, shared with the handler modules (same thread). */
 type Gates = Record<string, { promise: Promise<void>; open: () => void }>;
@@ -237,6 +238,32 @@ describe("fireAll: the jobs of one fire", () => {
     await flush();
     expect(statuses()).toEqual(["running", "running", "running", "ok", "ok", "ok"]);
     expect(clock.pendingDelays()).toEqual([]);
+  });
+
+  test("every handler starts before any run of the fire is logged as started; a single fire logs before its handler", async () => {
+    const logs = memoryLogger();
+    const logged = new Dispatcher({ executors: { inline: new InlineExecutor(), thread }, logger: logs.root, clock, env: "test", onRecord: () => {} });
+    const jobs = ["a", "b", "c"].map((name) => active(name, "hook.mjs"));
+    await Promise.all(jobs.map((job) => logged.fire(job, new Date(clock.now()), "invoke"))); // imported: synchronous starts
+    const started = () => logs.lines.filter((l) => l.msg === "run started").length;
+    let before = started();
+    const seen: number[] = [];
+    globals.__hook = () => {
+      seen.push(started() - before);
+      return null;
+    };
+    const at = new Date(clock.now());
+    logged.fireAll(jobs, at);
+    expect(seen).toEqual([0, 0, 0]);
+    await flush();
+    const lines = logs.lines.filter((l) => l.msg === "run started").slice(-3);
+    expect(lines.map((l) => l.job)).toEqual(["a", "b", "c"]);
+    expect(lines.every((l) => l.latenessMs === clock.now() - at.getTime() && l.attempt === 1)).toBe(true);
+    // One job alone: its line comes first, as a handler reading the log would expect.
+    before = started();
+    seen.length = 0;
+    await logged.fire(jobs[0]!, new Date(clock.now()));
+    expect(seen).toEqual([1]);
   });
 
   test("lateness and overlap are decided per job, as fire() decides them", async () => {
