@@ -3,6 +3,7 @@
 // line on stdout. Also exports the manifest and cron generators both sides use.
 //   node --expose-gc test/bench/scale-child.mjs <role> '<json options>'
 // Roles: runlet-start, bare-start (start-up), runlet-late, bare-late (fire lateness).
+import pino from "pino";
 
 /** Cron strings of a start-up manifest: `distinct` different ones, or every job its own ("all"). */
 export function startCron(i, distinct) {
@@ -142,11 +143,12 @@ function windowFrom(leadMs, seconds) {
   return { windowStart, windowEnd: windowStart + seconds * 1000 };
 }
 
-async function runletLate({ dir, n, variant, seconds }) {
+async function runletLate({ dir, n, variant, seconds, infoLog }) {
   const { createRunner } = await load("runner/index.js");
   const { MemoryStore } = await load("runner/store/index.js");
   const { silentLogger } = await load("runner/log/logger.js");
-  const runner = createRunner({ manifest: `${dir}/jobs.yaml`, env: "bench", store: new MemoryStore({ logger: silentLogger() }) });
+  const logger = infoLog ? pino({ level: "info" }, pino.destination({ dest: "/dev/null", sync: false })) : silentLogger();
+  const runner = createRunner({ manifest: `${dir}/jobs.yaml`, env: "bench", logger, store: new MemoryStore({ logger: silentLogger() }) });
   const skipped = { late: 0, overlap: 0, other: 0 };
   let failed = 0;
   runner.on("record", (r) => {
