@@ -256,7 +256,21 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   private onRecord(record: RunRecord): void {
-    const stored: FencedRun = { ...record, owner: record.status === "running" ? this.owner : null };
+    // Field by field: the record spread with `owner` added cost ~600 bytes a record.
+    const stored: FencedRun = {
+      runId: record.runId,
+      job: record.job,
+      status: record.status,
+      scheduledAt: record.scheduledAt,
+      startedAt: record.startedAt,
+      finishedAt: record.finishedAt,
+      attempt: record.attempt,
+      error: record.error,
+      result: record.result,
+      reason: record.reason,
+      trigger: record.trigger,
+      owner: record.status === "running" ? this.owner : null,
+    };
     // A claimed run's records are written only while its claim still holds this fence.
     const fence = this.replicas?.fenceOf(record.runId);
     if (fence !== undefined) stored.fence = fence;
