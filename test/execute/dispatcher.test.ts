@@ -266,6 +266,23 @@ describe("fireAll: the jobs of one fire", () => {
     expect(seen).toEqual([1]);
   });
 
+  test("a retry after a fire's deferred start line logs the first attempt's lateness", async () => {
+    const logs = memoryLogger();
+    const logged = new Dispatcher({ executors: { inline: new InlineExecutor(), thread }, logger: logs.root, clock, env: "test", onRecord: (r) => records.push(r) });
+    const job = active("flaky", "flaky.mjs", { params: { succeedOn: 2 }, retries: { max: 1, backoff: "fixed", delayMs: 1000, maxDelayMs: null } });
+    const at = new Date(clock.now());
+    clock.stall(7); // the fire starts 7 ms late
+    logged.fireAll([job], at);
+    await waitFor(() => clock.pendingDelays().length > 0);
+    await clock.advance(1000);
+    await waitFor(() => records.some((r) => r.status === "ok"));
+    const starts = logs.lines.filter((l) => l.msg === "run started");
+    expect(starts.map((l) => [l.attempt, l.latenessMs])).toEqual([
+      [1, 7],
+      [2, 7],
+    ]);
+  });
+
   test("lateness and overlap are decided per job, as fire() decides them", async () => {
     const open = gate("long");
     const busy = active("busy", "gated.mjs", { params: { gate: "long" } });
