@@ -14,7 +14,7 @@ import { Scheduler, systemClock, type Clock, type FireBatch } from "./schedule/i
 import { describeDiff, diffJobs, type ManifestDiff } from "./reload/diff-jobs.js";
 import { ProjectWatcher } from "./watch/project-watcher.js";
 import { MemoryStore } from "./store/memory-store.js";
-import type { RunStore } from "./store/run-store.js";
+import { storedRun, type RunStore } from "./store/run-store.js";
 import { missedFires } from "./recovery/missed-fires.js";
 import { currentOwner, ownerIsGone } from "./store/owner.js";
 import { handlerPathsIn } from "./watch/wanted-files.js";
@@ -256,21 +256,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   private onRecord(record: RunRecord): void {
-    // Field by field: the record spread with `owner` added cost ~600 bytes a record.
-    const stored: FencedRun = {
-      runId: record.runId,
-      job: record.job,
-      status: record.status,
-      scheduledAt: record.scheduledAt,
-      startedAt: record.startedAt,
-      finishedAt: record.finishedAt,
-      attempt: record.attempt,
-      error: record.error,
-      result: record.result,
-      reason: record.reason,
-      trigger: record.trigger,
-      owner: record.status === "running" ? this.owner : null,
-    };
+    const stored: FencedRun = storedRun(record, this.owner);
     // A claimed run's records are written only while its claim still holds this fence.
     const fence = this.replicas?.fenceOf(record.runId);
     if (fence !== undefined) stored.fence = fence;

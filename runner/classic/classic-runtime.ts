@@ -22,7 +22,7 @@ import { resolveEnvironment } from "../manifest/index.js";
 import { systemClock, type Clock } from "../schedule/index.js";
 import { MemoryStore } from "../store/memory-store.js";
 import { currentOwner } from "../store/owner.js";
-import type { RunStore } from "../store/run-store.js";
+import { storedRun, type RunStore } from "../store/run-store.js";
 import type { JobDefinition, RunRecord } from "../types.js";
 import { ClassicExecutor, ManualFire, type ClassicTarget } from "./classic-executor.js";
 import { definitionOf } from "./definition.js";
@@ -237,7 +237,7 @@ export class ClassicRuntime extends EventEmitter<{ record: [RunRecord] }> {
   }
 
   private onRecord(record: RunRecord): void {
-    this.store.record({ ...record, owner: record.status === "running" ? this.owner : null }).catch((err: unknown) => {
+    this.store.record(storedRun(record, this.owner)).catch((err: unknown) => {
       this.logger.error({ err, runId: record.runId, job: record.job }, "could not record a run");
     });
     emitRecord(this, record, this.logger);
