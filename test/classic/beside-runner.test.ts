@@ -12,14 +12,29 @@ const manifest = {
   "jobs.yaml": `version: 1\njobs:\n  hello: { handler: jobs/hello.ts }\n`,
 };
 
+/** A loaded runner on `manifest` and a class runtime beside it, one logger; disposed runtime first (the runner closes the store). */
+async function besideRunner() {
+  const project = tempProject(manifest);
+  const logs = memoryLogger();
+  const runner = createRunner({ manifest: project.path("jobs.yaml"), logger: logs.root });
+  await runner.load();
+  const runtime = new ClassicRuntime({ runner, logger: logs.root });
+  return {
+    logs,
+    runner,
+    runtime,
+    async [Symbol.asyncDispose]() {
+      await runtime[Symbol.asyncDispose]();
+      await runner[Symbol.asyncDispose]();
+      await project[Symbol.asyncDispose]();
+    },
+  };
+}
+
 describe("class jobs beside a runner", () => {
   it("their runs go to the runner's store and out as its record events, next to manifest jobs", async () => {
-    await using project = tempProject(manifest);
-    const logs = memoryLogger();
-    await using runner = createRunner({ manifest: project.path("jobs.yaml"), logger: logs.root });
-    await runner.load();
-    // Declared after the runner, so disposed before it: the runner closes the store.
-    await using runtime = new ClassicRuntime({ runner, logger: logs.root });
+    await using beside = await besideRunner();
+    const { runner, runtime } = beside;
     const seen: RunRecord[] = [];
     runner.on("record", (r) => seen.push(r));
 
@@ -65,11 +80,8 @@ describe("class jobs beside a runner", () => {
   });
 
   it("a runner's 'record' listener that throws on a class job's record is logged; the class run goes on", async () => {
-    await using project = tempProject(manifest);
-    const logs = memoryLogger();
-    await using runner = createRunner({ manifest: project.path("jobs.yaml"), logger: logs.root });
-    await runner.load();
-    await using runtime = new ClassicRuntime({ runner, logger: logs.root });
+    await using beside = await besideRunner();
+    const { logs, runner, runtime } = beside;
     runner.on("record", (r: RunRecord) => {
       if (r.status === "running") throw new Error("listener bug");
     });
@@ -81,10 +93,8 @@ describe("class jobs beside a runner", () => {
   });
 
   it("a class job may not take the name of a manifest job", async () => {
-    await using project = tempProject(manifest);
-    await using runner = createRunner({ manifest: project.path("jobs.yaml") });
-    await runner.load();
-    await using runtime = new ClassicRuntime({ runner, logger: memoryLogger().root });
+    await using beside = await besideRunner();
+    const { runner, runtime } = beside;
     expect(() => new CleanupFactory({ runtime, name: "hello" }).create()).toThrow(
       expect.objectContaining({ code: "BAD_INPUT", message: expect.stringContaining(`"hello" is already a job of ${runner.manifestPath}`) }),
     );
