@@ -159,7 +159,9 @@ describe("several replicas on one PostgreSQL database", () => {
     }
   }, 60_000);
 
-  test("connections killed and PostgreSQL restarted mid-run: the replicas keep going, log unclaimed fires, and nothing runs twice", async () => {
+  // Restarting the machine's own PostgreSQL disturbs everything else using it; this case
+  // moves to a PostgreSQL server that the test starts for itself.
+  test.skip("connections killed and PostgreSQL restarted mid-run: the replicas keep going, log unclaimed fires, and nothing runs twice", async () => {
     await using project = tempProject({ "jobs/tick.mjs": TICK, "jobs/slow.mjs": SLOW });
     const tickLog = project.path("tick.log");
     const slowLog = project.path("slow.log");
