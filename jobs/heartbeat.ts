@@ -1,4 +1,4 @@
-import { defineJob } from "runlet";
+import { defineJob } from "runlet/job";
 
 /** Logs a line every few seconds, so a fresh `npm start` shows the runner at work. */
 export default defineJob(async (ctx) => {

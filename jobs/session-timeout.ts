@@ -1,7 +1,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { defineJob } from "runlet";
+import { defineJob } from "runlet/job";
 
 interface Params {
   /** SQLite file holding the `sessions` table, relative to the working directory. */

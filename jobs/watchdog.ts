@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import Database from "better-sqlite3";
-import { defineJob } from "runlet";
+import { defineJob } from "runlet/job";
 
 interface Params {
   /** Warn when the event loop's p99 delay over the sample exceeds this. */
