@@ -1,6 +1,9 @@
 #!/usr/bin/env node
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { RunletError } from "../errors.js";
-import { flagHelp, type FlagSpecs } from "./args.js";
+import { packageRoot } from "../package-root.js";
+import { FlagError, flagHelp, type FlagSpecs } from "./args.js";
 import { EXIT, reportError } from "./output.js";
 
 interface Command {
@@ -12,8 +15,9 @@ interface Command {
 
 /** Every command: the CLI only parses flags and calls the API. */
 const COMMANDS: Record<string, Command> = {
+  init: { usage: "init [DIR]", summary: "write a new project (jobs.yaml, jobs/hello.ts, tsconfig, scripts); never overwrites a file", load: async () => { const m = await import("./commands/init.js"); return { run: m.initCommand, flags: m.initFlags }; } },
   start: { usage: "start [flags]", summary: "schedule and run the jobs until SIGINT/SIGTERM", load: async () => { const m = await import("./commands/start.js"); return { run: (argv) => m.startCommand(argv), flags: m.startFlags }; } },
-  dev: { usage: "dev [flags]", summary: "start --watch --env development, with human-readable logs", load: async () => { const m = await import("./commands/start.js"); return { run: m.devCommand, flags: m.startFlags }; } },
+  dev: { usage: "dev [flags]", summary: "start --watch --env development, one line per run", load: async () => { const m = await import("./commands/start.js"); return { run: m.devCommand, flags: m.startFlags }; } },
   validate: { usage: "validate [flags]", summary: "check the manifest and compile every handler", load: async () => { const m = await import("./commands/validate.js"); return { run: m.validateCommand, flags: m.validateFlags }; } },
   list: { usage: "list [flags]", summary: "every job, its schedule, mode, enabled, next fires, last run", load: async () => { const m = await import("./commands/list.js"); return { run: m.listCommand, flags: m.listFlags }; } },
   invoke: { usage: "invoke JOB [flags]", summary: "run one job now and print its result as JSON", load: async () => { const m = await import("./commands/invoke.js"); return { run: m.invokeCommand, flags: m.invokeFlags }; } },
@@ -25,23 +29,45 @@ const USAGE = `usage: runlet <command> [flags]
 commands:
 ${Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)}${c.summary}`).join("\n")}
 
-Run \`runlet <command> --help\` for a command's flags.
+Run \`runlet help <command>\` (or \`runlet <command> --help\`) for a command's flags;
+\`runlet --version\` prints the version.
 `;
+
+function commandOf(name: string): Command {
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) throw new RunletError("BAD_INPUT", `unknown command "${name}"; expected one of ${Object.keys(COMMANDS).join(", ")} (see \`runlet --help\`)`);
+  return command;
+}
+
+async function commandHelp(name: string): Promise<number> {
+  const command = commandOf(name);
+  const { flags } = await command.load();
+  process.stdout.write(`usage: runlet ${command.usage}\n\n${command.summary}\n\nflags:\n${flagHelp(flags)}\n`);
+  return EXIT.ok;
+}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (!name || name === "--help" || name === "-h" || name === "help") {
-    process.stdout.write(USAGE);
-    return name ? EXIT.ok : EXIT.badInput;
-  }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
-  if (!command) throw new RunletError("BAD_INPUT", `unknown command "${name}"\n\n${USAGE}`);
-  const { run, flags } = await command.load();
-  if (rest.includes("--help") || rest.includes("-h")) {
-    process.stdout.write(`usage: runlet ${command.usage}\n\n${command.summary}\n\nflags:\n${flagHelp(flags)}\n`);
+  if (name === "--version" || name === "-v") {
+    const { version } = JSON.parse(readFileSync(join(packageRoot, "package.json"), "utf8")) as { version: string };
+    process.stdout.write(`${version}\n`);
     return EXIT.ok;
   }
-  return run(rest);
+  if (name === "help" && rest[0]) return commandHelp(rest[0]);
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    (name ? process.stdout : process.stderr).write(USAGE);
+    return name ? EXIT.ok : EXIT.badInput;
+  }
+  if (name.startsWith("-")) throw new RunletError("BAD_INPUT", `unknown flag ${name} before a command; see \`runlet --help\``);
+  const command = commandOf(name);
+  if (rest.includes("--help") || rest.includes("-h")) return commandHelp(name);
+  const { run } = await command.load();
+  try {
+    return await run(rest);
+  } catch (err) {
+    if (err instanceof FlagError) throw new RunletError("BAD_INPUT", `${err.message}; see \`runlet help ${name}\``, { cause: err });
+    throw err;
+  }
 }
 
 process.setSourceMapsEnabled(true);
