@@ -21,13 +21,50 @@ export const STORE_FLAG = {
   store: { type: "string", description: "run store: a SQLite file path, memory, or a postgres:// URL (default .runlet/runs.db next to the manifest; RUNLET_STORE)" },
 } as const satisfies FlagSpecs;
 
+/** A flag the command does not take, or one missing its value: the CLI adds where help is. */
+export class FlagError extends RunletError {
+  constructor(message: string, cause: unknown) {
+    super("BAD_INPUT", message, { cause });
+    this.name = "FlagError";
+  }
+}
+
 export function parseFlags<S extends FlagSpecs>(argv: string[], specs: S): { flags: ParsedFlags<S>; positionals: string[] } {
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: specs, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: glueNegativeValues(argv, specs), options: specs, allowPositionals: true, strict: true });
     return { flags: values as ParsedFlags<S>, positionals };
   } catch (err) {
-    throw new RunletError("BAD_INPUT", (err as Error).message, { cause: err });
+    throw new FlagError(flagMessage(err as Error & { code?: string }), err);
   }
+}
+
+/**
+ * `--next -1` reads as a flag `-1` to parseArgs ("argument is ambiguous"); a string flag
+ * followed by a negative number takes it as its value, so the flag's own check can say
+ * what it expects.
+ */
+function glueNegativeValues(argv: string[], specs: FlagSpecs): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const spec = arg.startsWith("--") ? specs[arg.slice(2)] : undefined;
+    const next = argv[i + 1];
+    if (spec?.type === "string" && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/** parseArgs's messages, said the way the rest of the CLI speaks. */
+function flagMessage(err: Error & { code?: string }): string {
+  const flag = /'(?:-\w, )?(--?[^' ]+)/.exec(err.message)?.[1];
+  if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION" && flag) return `unknown flag ${flag}`;
+  if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && flag) {
+    return /argument missing/.test(err.message) ? `${flag} needs a value` : /does not take an argument/.test(err.message) ? `${flag} takes no value` : `${flag}: ${err.message}`;
+  }
+  return err.message;
 }
 
 export function flagHelp(specs: FlagSpecs): string {

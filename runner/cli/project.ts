@@ -1,11 +1,13 @@
-import { dirname, resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { dirname, relative, resolve } from "node:path";
 import type { Logger } from "../log/logger.js";
-import { openStore } from "../store/open-store.js";
+import { openStore, sqliteFileOf } from "../store/open-store.js";
 import type { RunStore } from "../store/run-store.js";
 import { inspectManifest, loadManifest, readManifest, resolveEnvironment } from "../manifest/index.js";
 import type { Manifest } from "../types.js";
 import { HandlerCompiler, type CompiledHandler } from "../compile/index.js";
-import { ManifestError } from "../errors.js";
+import { ManifestError, RunletError } from "../errors.js";
+import { MemoryStore } from "../store/memory-store.js";
 
 export interface ProjectOptions {
   manifest?: string;
@@ -21,7 +23,7 @@ export interface LoadedProject {
 
 /** The manifest (and, when asked, every handler compiled): what most commands start from. */
 export async function loadProject(options: ProjectOptions): Promise<LoadedProject> {
-  const file = resolve(options.manifest ?? "jobs.yaml");
+  const file = manifestFile(options.manifest);
   const loadOptions = { env: resolveEnvironment(options.env) };
   if (!options.compile) return { manifest: loadManifest(file, loadOptions), compiled: new Map() };
   // The handlers of jobs without problems are compiled even when others have some, so
@@ -39,6 +41,24 @@ export async function loadProject(options: ProjectOptions): Promise<LoadedProjec
 }
 
 /**
+ * The manifest a command reads: `--manifest`, else ./jobs.yaml. A missing file is said
+ * plainly, with the way to make one, before anything else (a store, a log) is opened.
+ */
+export function manifestFile(flag: string | undefined): string {
+  const file = resolve(flag ?? "jobs.yaml");
+  if (!existsSync(file)) {
+    const shown = relative(process.cwd(), file) || file;
+    throw new RunletError(
+      "BAD_INPUT",
+      flag === undefined
+        ? `no jobs.yaml in ${process.cwd()}: run \`runlet init\` to start a project here, or pass --manifest FILE`
+        : `no manifest at ${shown} (--manifest): check the path, or run \`runlet init\` to start a project`,
+    );
+  }
+  return file;
+}
+
+/**
  * The run store a command uses: `--store`, else RUNLET_STORE, else RUNLET_DATABASE_URL,
  * else `.runlet/runs.db` next to the manifest.
  */
@@ -48,4 +68,15 @@ export function storeSpec(flag: string | undefined, env: NodeJS.ProcessEnv = pro
 
 export async function openProjectStore(flag: string | undefined, manifest: string | undefined, logger: Logger, keepFor?: (job: string) => number): Promise<RunStore> {
   return openStore(storeSpec(flag), { manifestDir: dirname(resolve(manifest ?? "jobs.yaml")), logger, keepFor });
+}
+
+/**
+ * The store a read-only command (`list`, `history`) reads. A SQLite file that does not
+ * exist holds no runs: it is read as an empty store, not created (with its folders).
+ */
+export async function openStoreToRead(flag: string | undefined, manifest: string | undefined, logger: Logger): Promise<{ store: RunStore; missing: string | null }> {
+  const spec = storeSpec(flag);
+  const file = sqliteFileOf(spec, dirname(resolve(manifest ?? "jobs.yaml")));
+  if (file !== null && !existsSync(file)) return { store: new MemoryStore({ logger }), missing: file };
+  return { store: await openStore(spec, { manifestDir: dirname(resolve(manifest ?? "jobs.yaml")), logger }), missing: null };
 }

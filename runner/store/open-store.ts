@@ -24,6 +24,12 @@ export async function openStore(spec: string | undefined, options: OpenStoreOpti
     const { openPostgresStore } = await import("./postgres/postgres-store.js");
     return openPostgresStore(value, storeOptions);
   }
-  const file = value === "" ? resolve(manifestDir, ".runlet", "runs.db") : resolve(value);
-  return openSqliteStore(file, storeOptions);
+  return openSqliteStore(sqliteFileOf(value, manifestDir)!, storeOptions);
+}
+
+/** The SQLite file a store spec names, or null when it names memory or PostgreSQL. */
+export function sqliteFileOf(spec: string | undefined, manifestDir: string): string | null {
+  const value = spec?.trim() ?? "";
+  if (value === "memory" || /^postgres(ql)?:\/\//i.test(value)) return null;
+  return value === "" ? resolve(manifestDir, ".runlet", "runs.db") : resolve(value);
 }

@@ -1,5 +1,5 @@
 import { intFlag, parseFlags, STORE_FLAG } from "../args.js";
-import { openProjectStore } from "../project.js";
+import { openStoreToRead } from "../project.js";
 import { EXIT, printJson, table } from "../output.js";
 import { silentLogger } from "../../log/logger.js";
 import type { RunRecord } from "../../types.js";
@@ -16,11 +16,11 @@ export const historyFlags = {
 export async function historyCommand(argv: string[]): Promise<number> {
   const { flags, positionals } = parseFlags(argv, historyFlags);
   const limit = intFlag(flags.limit, "limit", 20);
-  const store = await openProjectStore(flags.store, flags.manifest, silentLogger());
+  const { store, missing } = await openStoreToRead(flags.store, flags.manifest, silentLogger());
   try {
     const runs = await store.history({ job: positionals[0], limit });
     if (flags.json) printJson(runs.map(publicRecord));
-    else process.stdout.write(`${runs.length === 0 ? "no runs recorded yet" : table(["SCHEDULED (UTC)", "JOB", "STATUS", "ATTEMPT", "DURATION", "RUN ID", "ERROR"], runs.map(row))}\n`);
+    else process.stdout.write(`${runs.length === 0 ? `no runs recorded yet${missing ? ` (no store at ${missing})` : ""}` : table(["SCHEDULED (UTC)", "JOB", "STATUS", "ATTEMPT", "DURATION", "RUN ID", "ERROR"], runs.map(row))}\n`);
   } finally {
     await store.close();
   }

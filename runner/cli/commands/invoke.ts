@@ -2,7 +2,7 @@ import { COMMON_FLAGS, parseFlags, STORE_FLAG } from "../args.js";
 import { EXIT, printJson } from "../output.js";
 import { createLogger } from "../../log/logger.js";
 import { createRunner } from "../../runner.js";
-import { openProjectStore } from "../project.js";
+import { manifestFile, openProjectStore } from "../project.js";
 import { RunletError } from "../../errors.js";
 
 export const invokeFlags = {
@@ -24,6 +24,7 @@ export async function invokeCommand(argv: string[]): Promise<number> {
       throw new RunletError("BAD_INPUT", `--params must be JSON (${(err as Error).message})`, { cause: err });
     }
   }
+  manifestFile(flags.manifest);
   const logger = createLogger({ pretty: process.stderr.isTTY });
   const store = await openProjectStore(flags.store, flags.manifest, logger);
   await using runner = createRunner({ manifest: flags.manifest, env: flags.env, logger, store, shutdownGraceMs: 0 });

@@ -1,5 +1,5 @@
 import { COMMON_FLAGS, intFlag, parseFlags, STORE_FLAG } from "../args.js";
-import { loadProject, openProjectStore } from "../project.js";
+import { loadProject, openStoreToRead } from "../project.js";
 import { silentLogger } from "../../log/logger.js";
 import { EXIT, printJson, table } from "../output.js";
 import { listJob } from "../../listing/job-listing.js";
@@ -16,7 +16,7 @@ export async function listCommand(argv: string[]): Promise<number> {
   const { flags } = parseFlags(argv, listFlags);
   const count = intFlag(flags.next, "next", flags.json ? 5 : 1);
   const { manifest } = await loadProject({ manifest: flags.manifest, env: flags.env, compile: false });
-  const store = await openProjectStore(flags.store, flags.manifest, silentLogger());
+  const { store } = await openStoreToRead(flags.store, flags.manifest, silentLogger());
   const lastRuns = await store.lastRuns().finally(() => store.close());
   const listings = manifest.jobs.map((job) => {
     const last = lastRuns.get(job.name);

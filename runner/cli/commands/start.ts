@@ -2,7 +2,7 @@ import { COMMON_FLAGS, parseFlags, STORE_FLAG } from "../args.js";
 import { EXIT } from "../output.js";
 import { createLogger } from "../../log/logger.js";
 import { createRunner } from "../../runner.js";
-import { openProjectStore } from "../project.js";
+import { manifestFile, openProjectStore } from "../project.js";
 import { parseDuration } from "../../manifest/index.js";
 import { RunletError } from "../../errors.js";
 import { startHttpServer, type HttpServer } from "../../http/index.js";
@@ -23,6 +23,7 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
   const graceMs = flags.grace === undefined ? 30_000 : parseDuration(flags.grace);
   if (graceMs === null) throw new RunletError("BAD_INPUT", `--grace must be a duration like 30s (got "${flags.grace}")`);
   const port = portOf(flags.port ?? process.env.RUNLET_PORT);
+  manifestFile(flags.manifest);
   const logger = createLogger({ pretty: flags.pretty ?? preset.pretty ?? process.stderr.isTTY });
   const store = await openProjectStore(flags.store, flags.manifest, logger, (job) => runner.historyKeep(job));
   const runner = createRunner({ manifest: flags.manifest, env: flags.env ?? preset.env, logger, store, shutdownGraceMs: graceMs, watch: flags.watch ?? preset.watch });
