@@ -1,4 +1,4 @@
-import type { SourcePosition } from "./types.js";
+import type { SourcePosition } from "./contracts/index.js";
 
 /** Stable codes: tests and callers match on these, never on message prose. */
 export type ErrorCode =

@@ -11,6 +11,6 @@ export { createRunner, Runner, type RunnerOptions, type RunnerEvents, type Reloa
 export { defineJob, type JobContext, type JobHandler, type JobLogger } from "./context.js";
 export { loadManifest, parseManifest, resolveEnvironment, type LoadOptions } from "./manifest/index.js";
 export { RunletError, ManifestError, formatProblem, type ErrorCode, type Problem } from "./errors.js";
-export type { JobDefinition, Manifest, RunRecord, RunStatus, RunError, Schedule, RunMode, OverlapPolicy } from "./types.js";
+export type { JobDefinition, Manifest, RunRecord, RunStatus, RunError, Schedule, RunMode, OverlapPolicy } from "./contracts/index.js";
 export { JobFactory, ThreadJobFactory, AbstractBaseWorker, ClassicRuntime, configureRuntime, defaultRuntime } from "./classic/index.js";
 export type { JobFactoryOptions, JobCallback, JobSpec, WorkerPort, ClassicRuntimeOptions, RunnerLink } from "./classic/index.js";

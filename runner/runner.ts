@@ -3,14 +3,13 @@ import { statSync } from "node:fs";
 import { resolve } from "node:path";
 import { HandlerCompiler, type CompiledHandler } from "./compile/index.js";
 import { ManifestError, RunletError } from "./errors.js";
-import { Dispatcher, type ActiveJob, type GateClaim } from "./execute/dispatcher.js";
-import type { Executor } from "./execute/executor.js";
+import { Dispatcher } from "./execute/dispatcher.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
 import { emitRecord } from "./execute/record-events.js";
 import { ThreadExecutor } from "./execute/thread-executor.js";
 import { silentLogger, type Logger } from "./log/logger.js";
 import { loadManifest, resolveEnvironment } from "./manifest/index.js";
-import { Scheduler, systemClock, type Clock, type FireBatch } from "./schedule/index.js";
+import { Scheduler, type FireBatch } from "./schedule/index.js";
 import { describeDiff, diffJobs, type ManifestDiff } from "./reload/diff-jobs.js";
 import { ProjectWatcher } from "./watch/project-watcher.js";
 import { MemoryStore } from "./store/memory-store.js";
@@ -20,7 +19,7 @@ import { currentOwner, ownerIsGone } from "./store/owner.js";
 import { handlerPathsIn } from "./watch/wanted-files.js";
 import { ClaimedRuns } from "./store/postgres/claimed-runs.js";
 import { fireClaimsOf, type AcquiredRun, type FencedRun } from "./store/postgres/fire-claims.js";
-import type { JobDefinition, Manifest, RunMode, RunRecord } from "./types.js";
+import { type ActiveJob, type Clock, type Executor, type GateClaim, type JobDefinition, type Manifest, type RunMode, type RunRecord, systemClock } from "./contracts/index.js";
 
 export interface RunnerOptions {
   /** The manifest file. @default "./jobs.yaml" */

@@ -4,10 +4,11 @@
  * here; a thread factory's worker runs on runlet's worker-thread pool (ThreadExecutor),
  * as a compiled entry module whose default export calls the worker instance.
  */
+import type { Executor, RunRequest } from "../contracts/index.js";
 import type { CompiledHandler } from "../compile/index.js";
 import { RunletError } from "../errors.js";
 import { cloneResult, failed } from "../execute/handler-module.js";
-import { abortsOf, notStarted, type Executor, type RunRequest } from "../execute/executor.js";
+import { abortsOf, notStarted } from "../execute/executor.js";
 import type { WorkerOutcome } from "./abstract-base-worker.js";
 import type { JobCallback } from "./factory-parts.js";
 

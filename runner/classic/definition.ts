@@ -1,5 +1,5 @@
 import { JOB_DEFAULTS } from "../manifest/index.js";
-import type { JobDefinition } from "../types.js";
+import type { JobDefinition } from "../contracts/index.js";
 import type { FactoryParts } from "./factory-parts.js";
 import { readSpec, type JobSpec } from "./spec-source.js";
 

@@ -4,7 +4,7 @@
  * runtime reaches them through this one symbol-keyed method instead, which is not exported
  * from the package.
  */
-import type { OverlapPolicy } from "../types.js";
+import type { OverlapPolicy } from "../contracts/index.js";
 import type { JobSpec } from "./spec-source.js";
 
 /** What a JobFactory runs on each fire: `(fireDate) => void | Promise<void>`. */

@@ -1,6 +1,6 @@
 import type { Job } from "node-schedule";
 import { RunletError } from "../errors.js";
-import type { OverlapPolicy, RunRecord } from "../types.js";
+import type { OverlapPolicy, RunRecord } from "../contracts/index.js";
 import type { ClassicRuntime } from "./classic-runtime.js";
 import { defaultRuntime } from "./default-runtime.js";
 import { FACTORY_PARTS, JOB_NAME, defaultJobName, type FactoryParts, type JobCallback } from "./factory-parts.js";

@@ -5,7 +5,7 @@
  * is for display only, and a spec it cannot read is shown as written.
  */
 import schedule from "node-schedule";
-import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../types.js";
+import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../contracts/index.js";
 
 /** What `getSpec()` may return: everything node-schedule's `scheduleJob` accepts. */
 export type JobSpec = schedule.Spec;

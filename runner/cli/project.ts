@@ -4,7 +4,7 @@ import type { Logger } from "../log/logger.js";
 import { openStore, sqliteFileOf } from "../store/open-store.js";
 import type { RunStore } from "../store/run-store.js";
 import { inspectManifest, loadManifest, readManifest, resolveEnvironment } from "../manifest/index.js";
-import type { Manifest } from "../types.js";
+import type { Manifest } from "../contracts/index.js";
 import { HandlerCompiler, type CompiledHandler } from "../compile/index.js";
 import { ManifestError, RunletError } from "../errors.js";
 import { MemoryStore } from "../store/memory-store.js";

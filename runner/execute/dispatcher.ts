@@ -1,18 +1,10 @@
 import { RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
-import type { Clock } from "../schedule/index.js";
-import type { JobDefinition, RunError, RunMode, RunRecord, RunStatus, RunTrigger } from "../types.js";
-import type { Executor, RunRequest } from "./executor.js";
+import type { ActiveJob, Clock, Executor, GateClaim, JobDefinition, RunError, RunGate, RunMode, RunRecord, RunRequest, RunStatus, RunTrigger } from "../contracts/index.js";
 import { retryDelay } from "./retry-delay.js";
 import { RunAbort } from "./run-abort.js";
 import { IsoTimes } from "./iso-time.js";
 import { newRunId } from "./run-id.js";
-
-/** A job as the dispatcher runs it: its definition and the module its next run imports. */
-export interface ActiveJob {
-  def: JobDefinition;
-  modulePath: string;
-}
 
 export interface DispatcherOptions {
   executors: Record<RunMode, Executor>;
@@ -30,17 +22,6 @@ export interface DispatcherOptions {
    * and `overlap: skip` for the whole group, so they are not decided here. @default none
    */
   gate?: RunGate;
-}
-
-/** Decides whether this process runs a fire (see runner/store/postgres/claimed-runs.ts). */
-export interface RunGate {
-  /** Resolves with a claim when this process runs it; null when it must not (the gate logs why). */
-  claim(request: { def: JobDefinition; fireDate: Date; trigger: RunTrigger; runId: string }): Promise<GateClaim | null>;
-}
-
-/** A fire this process won; released when its run ends, however it ends. */
-export interface GateClaim {
-  release(): void;
 }
 
 /** A run to start under a claim made elsewhere (a retry taken over from another replica). */

@@ -1,51 +1,5 @@
 import { RunletError } from "../errors.js";
-import type { Logger } from "../log/logger.js";
-
-/** One attempt of a handler, as the dispatcher asks for it. */
-export interface RunRequest {
-  job: string;
-  runId: string;
-  /** Absolute path of the compiled handler module (ESM, default-exported function). */
-  modulePath: string;
-  fireDate: Date;
-  attempt: number;
-  params: unknown;
-  env: string;
-  /** Aborts the run cooperatively (timeout, replace, shutdown); a thread run is terminated after a grace period. */
-  readonly signal: AbortSignal;
-  /**
-   * The same abort, heard without touching `signal` (the dispatcher makes its signal only
-   * when read; see run-abort.ts). Callers that only have a signal leave it out.
-   */
-  aborts?: AbortSource;
-  /** Already bound to job and runId; ctx.log writes here in either mode. */
-  log: Logger;
-  /** Heap limit of a thread run in MB; `null` = Node's default. Inline runs ignore it. */
-  memoryMb: number | null;
-}
-
-/**
- * Runs one attempt of a handler and settles with its result (structured-cloned) or a
- * RunletError whose code says what happened: JOB_FAILED (the handler threw or rejected;
- * `cause` is its error, message and stack are its own), JOB_EXITED, JOB_OUT_OF_MEMORY,
- * JOB_CANCELLED, RESULT_NOT_CLONEABLE, HANDLER_NO_DEFAULT.
- * Overlap, retries, timeouts and records are the dispatcher's.
- */
-export interface Executor {
-  run(req: RunRequest): Promise<unknown>;
-  /** Imports a handler ahead of its first run, where that saves the run the wait; never throws. */
-  preload?(modulePath: string): void;
-  close(): Promise<void>;
-}
-
-/** Whether a run was aborted, why, and a way to hear of it: an AbortSignal's view, without needing one. */
-export interface AbortSource {
-  readonly aborted: boolean;
-  readonly reason: unknown;
-  /** Calls `listener` once, when the abort happens (not if it already has). */
-  subscribe(listener: () => void): void;
-  unsubscribe(listener: () => void): void;
-}
+import type { AbortSource, RunRequest } from "../contracts/index.js";
 
 /** The request's abort as an AbortSource: `aborts` when given, else its signal. */
 export function abortsOf(req: RunRequest): AbortSource {

@@ -1,5 +1,6 @@
+import type { Executor, RunRequest } from "../contracts/index.js";
 import { RunletError } from "../errors.js";
-import { abortsOf, notStarted, type Executor, type RunRequest } from "./executor.js";
+import { abortsOf, notStarted } from "./executor.js";
 import type { JobHandler } from "../context.js";
 import { RunContext } from "./run-context.js";
 import { HandlerCache, callHandler, failed } from "./handler-module.js";

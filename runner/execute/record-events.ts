@@ -1,6 +1,6 @@
 import type { EventEmitter } from "node:events";
 import type { Logger } from "../log/logger.js";
-import type { RunRecord } from "../types.js";
+import type { RunRecord } from "../contracts/index.js";
 
 /**
  * Emits a run's record to `record` listeners. Records are emitted from inside the run's

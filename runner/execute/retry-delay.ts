@@ -1,4 +1,4 @@
-import type { RetryPolicy } from "../types.js";
+import type { RetryPolicy } from "../contracts/index.js";
 
 /**
  * Wait before retry number `failedAttempt` (1 after the first failure): `delay` each time

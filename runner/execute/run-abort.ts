@@ -1,4 +1,4 @@
-import type { AbortSource } from "./executor.js";
+import type { AbortSource } from "../contracts/index.js";
 
 /**
  * A run's abort state, with its AbortSignal made only when something reads it (a handler's

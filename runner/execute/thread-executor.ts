@@ -1,9 +1,10 @@
+import type { AbortSource, Executor, RunRequest } from "../contracts/index.js";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { RunletError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/logger.js";
-import { abortsOf, notStarted, type AbortSource, type Executor, type RunRequest } from "./executor.js";
+import { abortsOf, notStarted } from "./executor.js";
 import { KillSwitch } from "./kill-switch.js";
 import type { TaskOutcome, TaskPayload } from "./protocol.js";
 import { serializeError } from "./serialize.js";

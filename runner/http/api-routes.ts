@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http";
 import { listJob, type JobListing } from "../listing/job-listing.js";
 import type { Logger } from "../log/logger.js";
-import type { RunRecord } from "../types.js";
+import type { RunRecord } from "../contracts/index.js";
 import { HttpError, sendJson } from "./http-error.js";
 import { emptyBody, invokeBody, readJsonBody } from "./json-body.js";
 import type { Route } from "./router.js";

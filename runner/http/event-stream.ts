@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { RunRecord } from "../types.js";
+import type { RunRecord } from "../contracts/index.js";
 import type { ReloadView, RunnerView } from "./runner-view.js";
 
 export interface EventStreamOptions {

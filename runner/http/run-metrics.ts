@@ -1,5 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { RunRecord } from "../types.js";
+import type { RunRecord } from "../contracts/index.js";
 import type { ReloadView, RunnerView } from "./runner-view.js";
 
 /** Run durations: from a 5 ms inline job to an hour-long batch. */

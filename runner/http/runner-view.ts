@@ -1,5 +1,5 @@
 import type { RunStore } from "../store/run-store.js";
-import type { JobDefinition, RunRecord } from "../types.js";
+import type { JobDefinition, RunRecord } from "../contracts/index.js";
 
 /** What a reload event carries, as far as the HTTP stage reads it. */
 export interface ReloadView {

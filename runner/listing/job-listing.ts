@@ -1,5 +1,5 @@
 import { describeSchedule, nextFires } from "../schedule/index.js";
-import type { JobDefinition } from "../types.js";
+import type { JobDefinition } from "../contracts/index.js";
 
 /** A job as people and tools see it: `list --json` prints these; the HTTP API serves them. */
 export interface JobListing {

@@ -1,7 +1,7 @@
 import { readFileSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { ManifestError, type Problem } from "../errors.js";
-import type { JobDefinition, Manifest } from "../types.js";
+import type { JobDefinition, Manifest } from "../contracts/index.js";
 import { DURATION_EXPECTED, parseDuration } from "./duration.js";
 import { resolveEnvironment } from "./environment.js";
 import { resolveHandlerPath } from "./handler-path.js";

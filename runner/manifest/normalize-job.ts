@@ -1,4 +1,4 @@
-import type { JobDefinition, RetryPolicy, Schedule } from "../types.js";
+import type { JobDefinition, RetryPolicy, Schedule } from "../contracts/index.js";
 import { isEnabledIn } from "./environment.js";
 import { parseDuration } from "./duration.js";
 

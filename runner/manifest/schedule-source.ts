@@ -1,4 +1,4 @@
-import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../types.js";
+import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../contracts/index.js";
 import { checkCron } from "./cron-fields.js";
 import { DURATION_EXPECTED, parseDuration } from "./duration.js";
 import { shown, type Report } from "./report.js";

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { JobDefinition } from "../types.js";
+import type { JobDefinition } from "../contracts/index.js";
 
 const computed = new WeakMap<JobDefinition, string>();
 

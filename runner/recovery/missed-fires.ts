@@ -1,5 +1,5 @@
 import { nextFire } from "../schedule/index.js";
-import type { JobDefinition } from "../types.js";
+import type { JobDefinition } from "../contracts/index.js";
 
 /** Kubernetes' CronJob limit: a job that missed more fires than this catches up only the latest ones. */
 export const MAX_CATCH_UP = 100;

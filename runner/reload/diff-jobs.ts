@@ -1,4 +1,4 @@
-import type { JobDefinition } from "../types.js";
+import type { JobDefinition } from "../contracts/index.js";
 
 /** What a reload changes, by job name. */
 export interface ManifestDiff {

@@ -1,6 +1,6 @@
 import cronParser, { type CronExpression } from "cron-parser";
 import { RunletError } from "../errors.js";
-import type { Schedule } from "../types.js";
+import type { Schedule } from "../contracts/index.js";
 import { calendarOf, dayMatches, firstMatch, type CronCalendar } from "./cron-calendar.js";
 import { offsetSpan, type OffsetSpan } from "./zone-offset.js";
 

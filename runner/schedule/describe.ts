@@ -1,6 +1,6 @@
 import cronstrue from "cronstrue";
 import schedule from "node-schedule";
-import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../types.js";
+import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../contracts/index.js";
 
 const OPTIONS = { use24HourTimeFormat: true };
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];

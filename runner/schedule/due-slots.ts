@@ -1,4 +1,4 @@
-import type { Schedule } from "../types.js";
+import type { Schedule } from "../contracts/index.js";
 import { nextFire } from "./next-fire.js";
 
 /**

@@ -1,3 +1,3 @@
 export { nextFire, nextFires, scheduleKey } from "./next-fire.js";
-export { Scheduler, systemClock, type Clock, type FireBatch, type SchedulerOptions } from "./scheduler.js";
+export { Scheduler, type FireBatch, type SchedulerOptions } from "./scheduler.js";
 export { describeSchedule } from "./describe.js";

@@ -1,5 +1,5 @@
 import schedule from "node-schedule";
-import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../types.js";
+import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../contracts/index.js";
 import { nextCronFire } from "./cron-next.js";
 
 /**

@@ -1,21 +1,8 @@
 import { RunletError } from "../errors.js";
-import type { Schedule } from "../types.js";
+import { type Clock, type Schedule, systemClock } from "../contracts/index.js";
 import { dueSlots } from "./due-slots.js";
 import { MinHeap } from "./min-heap.js";
 import { nextFire, scheduleKey } from "./next-fire.js";
-
-/** Where time comes from. Tests pass a fake one and move it instead of sleeping. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
-};
 
 /** One fire of one distinct schedule, for every job that shares it. */
 export interface FireBatch {

@@ -1,5 +1,5 @@
 import { RunletError } from "../errors.js";
-import type { RunRecord } from "../types.js";
+import type { RunRecord } from "../contracts/index.js";
 import { lostError } from "./owner.js";
 import { encodeError, encodeResult } from "./result-json.js";
 import { handled } from "./write-queue.js";

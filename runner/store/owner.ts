@@ -1,5 +1,5 @@
 import { hostname } from "node:os";
-import type { RunError } from "../types.js";
+import type { RunError } from "../contracts/index.js";
 import type { RunOwner } from "./run-store.js";
 
 /** This process as the owner of the runs it starts. */

@@ -1,4 +1,4 @@
-import type { RunError } from "../types.js";
+import type { RunError } from "../contracts/index.js";
 
 /**
  * How results and errors are kept, the same in every store, so that `history` reads the

@@ -1,5 +1,5 @@
 import type { Logger } from "../log/logger.js";
-import type { RunRecord } from "../types.js";
+import type { RunRecord } from "../contracts/index.js";
 
 /** The runner process a `running` record belongs to, so a later start can tell it is gone. */
 export interface RunOwner {

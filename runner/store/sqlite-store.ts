@@ -1,7 +1,7 @@
 import { resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { RunletError } from "../errors.js";
-import type { RunRecord, RunStatus, RunTrigger } from "../types.js";
+import type { RunRecord, RunStatus, RunTrigger } from "../contracts/index.js";
 import { lostError } from "./owner.js";
 import { encodeError, encodeResult } from "./result-json.js";
 import { storeDefaults, type JobState, type RunOwner, type RunStore, type StoreOptions, type StoredRun } from "./run-store.js";

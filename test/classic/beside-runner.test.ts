@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ClassicRuntime, createRunner } from "../../runner/index.js";
 import { listJob } from "../../runner/listing/job-listing.js";
-import type { RunRecord } from "../../runner/types.js";
+import type { RunRecord } from "../../runner/contracts/index.js";
 import { CleanupFactory } from "../fixtures/classic/cleanup-factory.js";
 import { memoryLogger } from "../execute/helpers.js";
 import { tempProject } from "../support/temp-project.js";

@@ -1,5 +1,5 @@
 import type { ClassicRuntime } from "../../runner/classic/index.js";
-import type { RunRecord } from "../../runner/types.js";
+import type { RunRecord } from "../../runner/contracts/index.js";
 
 /**
  * The records a runtime emits, and a way to wait for one without polling (so it works under

@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, test } from "vitest";
-import { Dispatcher, type ActiveJob } from "../../runner/execute/dispatcher.js";
+import { Dispatcher } from "../../runner/execute/dispatcher.js";
 import { InlineExecutor } from "../../runner/execute/inline-executor.js";
 import { ThreadExecutor } from "../../runner/execute/thread-executor.js";
 import { silentLogger } from "../../runner/log/logger.js";
-import type { JobDefinition, RunRecord } from "../../runner/types.js";
+import type { ActiveJob, JobDefinition, RunRecord } from "../../runner/contracts/index.js";
 import { jobDef } from "../support/job-def.js";
 import { FakeClock, flush, waitFor } from "../support/fake-clock.js";
 import { tempProject, type TempProject } from "../support/temp-project.js";

@@ -1,9 +1,9 @@
 // The handler contract holds the same inline and in a worker thread: every case runs in both modes.
+import type { Executor } from "../../runner/contracts/index.js";
 import { afterEach, beforeAll, afterAll, describe, expect, it } from "vitest";
 import { build } from "esbuild";
 import { InlineExecutor } from "../../runner/execute/inline-executor.js";
 import { ThreadExecutor } from "../../runner/execute/thread-executor.js";
-import type { Executor } from "../../runner/execute/executor.js";
 import { RunletError } from "../../runner/errors.js";
 import { handlerDir, memoryLogger, rejectionOf, request } from "./helpers.js";
 

@@ -1,8 +1,8 @@
+import type { RunRequest } from "../../runner/contracts/index.js";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pino } from "pino";
-import type { RunRequest } from "../../runner/execute/executor.js";
 
 /** Handler files in a temp dir, written from an inline map; removed on dispose. */
 export function handlerDir(files: Record<string, string>) {

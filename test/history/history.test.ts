@@ -3,7 +3,7 @@ import { describe, expect, test } from "vitest";
 import { createRunner } from "../../runner/index.js";
 import { silentLogger } from "../../runner/log/logger.js";
 import { MemoryStore } from "../../runner/store/index.js";
-import type { RunRecord } from "../../runner/types.js";
+import type { RunRecord } from "../../runner/contracts/index.js";
 import { runCli, startCli } from "../support/cli.js";
 import { FakeClock, waitFor } from "../support/fake-clock.js";
 import { tempProject } from "../support/temp-project.js";

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
-import type { RunRecord } from "../../runner/types.js";
+import type { RunRecord } from "../../runner/contracts/index.js";
 import { bearer, request, startStack, TOKEN, type Stack } from "./helpers.js";
 
 let stack: Stack | undefined;

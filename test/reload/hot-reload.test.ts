@@ -2,7 +2,7 @@ import { rmSync } from "node:fs";
 import { afterEach, describe, expect, test } from "vitest";
 import { createRunner, type ReloadResult, type Runner } from "../../runner/index.js";
 import { ManifestError } from "../../runner/errors.js";
-import type { RunRecord } from "../../runner/types.js";
+import type { RunRecord } from "../../runner/contracts/index.js";
 import { startCli } from "../support/cli.js";
 import { waitFor } from "../support/fake-clock.js";
 import { tempProject, type TempProject } from "../support/temp-project.js";

@@ -1,6 +1,6 @@
 import { expect, test } from "vitest";
 import { describeSchedule } from "../../runner/schedule/index.js";
-import type { RecurrenceFields, Schedule } from "../../runner/types.js";
+import type { RecurrenceFields, Schedule } from "../../runner/contracts/index.js";
 
 const cron = (expr: string, timezone: string | null = null, start: Date | null = null, end: Date | null = null): Schedule => ({ kind: "cron", cron: expr, timezone, start, end });
 const rule = (fields: RecurrenceFields, timezone: string | null = null): Schedule => ({ kind: "rule", rule: fields, timezone });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { RunletError } from "../../runner/errors.js";
 import { nextFire, nextFires, scheduleKey } from "../../runner/schedule/index.js";
-import type { RecurrenceFields, Schedule } from "../../runner/types.js";
+import type { RecurrenceFields, Schedule } from "../../runner/contracts/index.js";
 import { nodeScheduleFires, nodeScheduleRule } from "../support/node-schedule-probe.js";
 
 const cron = (expr: string, timezone: string | null = null, start: Date | null = null, end: Date | null = null): Schedule => ({ kind: "cron", cron: expr, timezone, start, end });

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { Scheduler, nextFires, type FireBatch } from "../../runner/schedule/index.js";
-import type { Schedule } from "../../runner/types.js";
+import type { Schedule } from "../../runner/contracts/index.js";
 import { FakeClock } from "../support/fake-clock.js";
 
 const cron = (expr: string, timezone: string | null = null): Schedule => ({ kind: "cron", cron: expr, timezone, start: null, end: null });

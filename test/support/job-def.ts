@@ -1,5 +1,5 @@
 import { JOB_DEFAULTS } from "../../runner/manifest/index.js";
-import type { JobDefinition } from "../../runner/types.js";
+import type { JobDefinition } from "../../runner/contracts/index.js";
 
 /** A job definition as the manifest stage would build it, with the defaults, for tests below that stage. */
 export function jobDef(name: string, overrides: Partial<JobDefinition> = {}): JobDefinition {

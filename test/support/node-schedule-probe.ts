@@ -1,6 +1,6 @@
 import schedule from "node-schedule";
 import { vi } from "vitest";
-import type { RecurrenceFields } from "../../runner/types.js";
+import type { RecurrenceFields } from "../../runner/contracts/index.js";
 
 /**
  * What node-schedule itself fires: a real scheduleJob under fake timers, advanced from

@@ -2,7 +2,7 @@ import { intFlag, parseFlags, STORE_FLAG } from "../args.js";
 import { openStoreToRead } from "../project.js";
 import { EXIT, printJson, table } from "../output.js";
 import { silentLogger } from "../../log/logger.js";
-import type { RunRecord } from "../../types.js";
+import type { RunRecord } from "../../contracts/index.js";
 
 export const historyFlags = {
   manifest: { type: "string", description: "the manifest whose store to read (default ./jobs.yaml)", short: "m" },

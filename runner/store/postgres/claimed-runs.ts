@@ -1,8 +1,7 @@
 import { RunletError } from "../../errors.js";
-import type { GateClaim, RunGate } from "../../execute/dispatcher.js";
 import type { Logger } from "../../log/logger.js";
 import { specHashOf } from "../../manifest/spec-hash.js";
-import type { JobDefinition, RunTrigger } from "../../types.js";
+import type { GateClaim, JobDefinition, RunGate, RunTrigger } from "../../contracts/index.js";
 import type { AcquiredRun, ClaimingStore } from "./fire-claims.js";
 import { describePgError } from "./postgres-store.js";
 

@@ -1,4 +1,4 @@
-import type { OverlapPolicy, RunTrigger } from "../../types.js";
+import type { OverlapPolicy, RunTrigger } from "../../contracts/index.js";
 import type { RunStore, StoredRun } from "../run-store.js";
 
 /** Where a claimed fire came from; part of the claim's key. Catch-up fires claim as `schedule`. */

@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import pg from "pg";
 import { RunletError } from "../../errors.js";
 import type { Logger } from "../../log/logger.js";
-import type { RunRecord, RunStatus, RunTrigger } from "../../types.js";
+import type { RunRecord, RunStatus, RunTrigger } from "../../contracts/index.js";
 import { encodeError, encodeResult } from "../result-json.js";
 import { storeDefaults, type JobState, type RunStore, type StoreOptions } from "../run-store.js";
 import { WriteQueue, type WriteBatch } from "../write-queue.js";

@@ -1,0 +1,18 @@
+import type { JobDefinition, RunTrigger } from "./types.js";
+
+/** A job as the dispatcher runs it: its definition and the module its next run imports. */
+export interface ActiveJob {
+  def: JobDefinition;
+  modulePath: string;
+}
+
+/** Decides whether this process runs a fire (several replicas sharing a store claim each fire first). */
+export interface RunGate {
+  /** Resolves with a claim when this process runs it; null when it must not (the gate logs why). */
+  claim(request: { def: JobDefinition; fireDate: Date; trigger: RunTrigger; runId: string }): Promise<GateClaim | null>;
+}
+
+/** A fire this process won; released when its run ends, however it ends. */
+export interface GateClaim {
+  release(): void;
+}
