@@ -1,6 +1,6 @@
 import type { PoolConfig } from "pg";
 import { RunletError } from "../../errors.js";
-import { parseDuration } from "../../manifest/index.js";
+import { parseDuration } from "../../manifest/duration.js";
 
 /** How a PostgreSQL store connects and how its replicas coordinate. */
 export interface PostgresSettings {
