@@ -1,102 +1,50 @@
 import { EventEmitter } from "node:events";
-import { statSync } from "node:fs";
 import { resolve } from "node:path";
-import { HandlerCompiler, type CompiledHandler } from "./compile/index.js";
-import { ManifestError, RunletError } from "./errors.js";
+import { AttachedParts, type AttachedJobs } from "./attach/attached-jobs.js";
+import { type ActiveJob, type Clock, type Executor, type JobDefinition, type Manifest, type RunMode, type RunRecord, systemClock } from "./contracts/index.js";
+import { RunletError } from "./errors.js";
 import { Dispatcher } from "./execute/dispatcher.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
 import { emitRecord } from "./execute/record-events.js";
 import { ThreadExecutor } from "./execute/thread-executor.js";
 import { silentLogger, type Logger } from "./log/logger.js";
-import { loadManifest, resolveEnvironment } from "./manifest/index.js";
+import { resolveEnvironment } from "./manifest/index.js";
+import { catchUpMissedFires, recoverAtStart } from "./recovery/start-recovery.js";
+import { ReplicaLink } from "./recovery/replica-link.js";
+import { ReloadPipeline, type ReloadResult } from "./reload/reload-pipeline.js";
+import type { RunnerEvents, RunnerOptions } from "./runner-options.js";
 import { Scheduler, type FireBatch } from "./schedule/index.js";
-import { describeDiff, diffJobs, type ManifestDiff } from "./reload/diff-jobs.js";
-import { ProjectWatcher } from "./watch/project-watcher.js";
 import { MemoryStore } from "./store/memory-store.js";
+import { currentOwner } from "./store/owner.js";
 import { storedRun, type RunStore } from "./store/run-store.js";
-import { missedFires } from "./recovery/missed-fires.js";
-import { currentOwner, ownerIsGone } from "./store/owner.js";
-import { handlerPathsIn } from "./watch/wanted-files.js";
-import { ClaimedRuns } from "./store/postgres/claimed-runs.js";
-import { fireClaimsOf, type AcquiredRun, type FencedRun } from "./store/postgres/fire-claims.js";
-import { type ActiveJob, type Clock, type Executor, type GateClaim, type JobDefinition, type Manifest, type RunMode, type RunRecord, systemClock } from "./contracts/index.js";
+import type { FencedRun } from "./store/postgres/fire-claims.js";
 
-export interface RunnerOptions {
-  /** The manifest file. @default "./jobs.yaml" */
-  manifest?: string;
-  /** The environment `enabled` is read for. @default --env, RUNLET_ENV, NODE_ENV, "development" */
-  env?: string;
-  /** @default a logger that drops everything */
-  logger?: Logger;
-  /** Time source for timers; tests inject a fake one. @default the system clock */
-  clock?: Clock;
-  /** How long `stop()` waits for runs in flight before aborting them. @default 30000 */
-  shutdownGraceMs?: number;
-  /** How long an aborted run may go on before it is terminated (thread) or given up on (inline). @default 2000 */
-  abortGraceMs?: number;
-  /** Hot reload: watch the manifest and handlers (and their imports) and apply edits live. @default false */
-  watch?: boolean;
-  /** Where runs are recorded. The runner closes it on stop. @default an in-memory store */
-  store?: RunStore;
-  /** Executors by mode, for tests and embedding. @default inline + a worker-thread pool */
-  executors?: Partial<Record<RunMode, Executor>>;
-}
-
-/** Jobs run by another part beside the runner (see `Runner.attach`). */
-export interface AttachedJobs {
-  readonly jobs: JobDefinition[];
-  nextFireOf(job: string): Date | null;
-  readonly inFlight: number;
-  stop(): Promise<void>;
-}
-
-export interface RunnerEvents {
-  /** Every run record: when a run starts and when it ends (and skipped fires). */
-  record: [RunRecord];
-  /** A reload was applied (or refused: `error` set, the last good manifest kept). */
-  reload: [ReloadResult];
-}
-
-export interface ReloadResult {
-  ok: boolean;
-  diff: ManifestDiff | null;
-  /** Handler files whose compiled module changed. */
-  rebuilt: string[];
-  durationMs: number;
-  error?: ManifestError | RunletError;
-}
-
-/** Worker pools are replaced once reloads pause this long, or after this many reloads (see recycleThreads). */
-const RECYCLE_QUIET_MS = 1000;
-const RECYCLE_AFTER_RELOADS = 20;
+export type { AttachedJobs } from "./attach/attached-jobs.js";
+export type { ReloadResult } from "./reload/reload-pipeline.js";
+export type { RunnerEvents, RunnerOptions } from "./runner-options.js";
 
 /**
  * A runner: a handle over one manifest, its compiled handlers, the schedule and the runs.
  * Create it, `start()` it, `stop()` it (or `await using runner = createRunner(...)`).
+ * This file only wires the stages together: reload/ loads and swaps jobs in, schedule/
+ * fires them, execute/ runs them, store/ records them, recovery/ handles start-up and
+ * the replica group.
  */
 export class Runner extends EventEmitter<RunnerEvents> {
   readonly manifestPath: string;
   readonly env: string;
+  readonly store: RunStore;
   private readonly logger: Logger;
   private readonly clock: Clock;
-  private compiler: HandlerCompiler | null = null;
   private readonly dispatcher: Dispatcher;
   private readonly scheduler: Scheduler;
   private readonly executors: Record<RunMode, Executor>;
   private readonly active = new Map<string, ActiveJob>();
-  private current: Manifest | null = null;
-  private attached: AttachedJobs[] = [];
-  private compiled = new Map<string, CompiledHandler>();
-  private reloading: Promise<void> = Promise.resolve();
-  /** A replacement of the worker pools waiting for reloads to pause (see recycleThreads). */
-  private recycleTimer: NodeJS.Timeout | undefined;
-  private reloadsSinceRecycle = 0;
-  private watcher: ProjectWatcher | null = null;
+  private readonly pipeline: ReloadPipeline;
+  private readonly replicas: ReplicaLink;
+  private readonly attached = new AttachedParts();
   private readonly paused = new Set<string>();
   private readonly owner = currentOwner();
-  readonly store: RunStore;
-  /** Several replicas share the store: each fire is claimed first. Null for single-process stores. */
-  private readonly replicas: ClaimedRuns | null;
   private started = false;
   private stopping: Promise<void> | null = null;
 
@@ -111,10 +59,14 @@ export class Runner extends EventEmitter<RunnerEvents> {
       inline: options.executors?.inline ?? new InlineExecutor(),
       thread: options.executors?.thread ?? new ThreadExecutor({ logger: this.logger, graceMs: options.abortGraceMs }),
     };
-    const claiming = fireClaimsOf(this.store);
-    this.replicas = claiming
-      ? new ClaimedRuns({ store: claiming, logger: this.logger, abortRun: (runId, reason) => this.dispatcher.abortRun(runId, reason), resume: (run, claim) => this.resume(run, claim) })
-      : null;
+    this.replicas = new ReplicaLink({
+      store: this.store,
+      logger: this.logger,
+      manifestPath: this.manifestPath,
+      abortRun: (runId, reason) => this.dispatcher.abortRun(runId, reason),
+      jobFor: (name) => (this.stopping ? null : (this.active.get(name) ?? null)),
+      resume: (job, run, claim) => void this.dispatcher.resume(job, { runId: run.runId, fireDate: run.scheduledAt, trigger: run.trigger, attempt: run.attempt, claim }),
+    });
     this.dispatcher = new Dispatcher({
       executors: this.executors,
       logger: this.logger,
@@ -122,7 +74,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       env: this.env,
       abortGraceMs: options.abortGraceMs,
       onRecord: (record) => this.onRecord(record),
-      gate: this.replicas ?? undefined,
+      gate: this.replicas.gate,
     });
     this.scheduler = new Scheduler({
       clock: this.clock,
@@ -130,22 +82,32 @@ export class Runner extends EventEmitter<RunnerEvents> {
       // A bug in dispatch must not stop the timer or the process: log it, keep firing.
       onError: (err, batch) => this.logger.error({ err, jobs: batch?.jobs, fireDate: batch?.fireDate }, "dispatching a fire failed"),
     });
+    this.pipeline = new ReloadPipeline({
+      manifestPath: this.manifestPath,
+      env: this.env,
+      logger: this.logger,
+      watch: options.watch ?? false,
+      active: this.active,
+      scheduler: this.scheduler,
+      executors: this.executors,
+      paused: this.paused,
+      isStarted: () => this.started,
+      isStopping: () => this.stopping !== null,
+      onApplied: (next) => this.replicas.publish(next.jobs),
+      onResult: (result) => this.emit("reload", result),
+    });
   }
 
   /** The manifest running now (the last good one). */
   get manifest(): Manifest {
-    if (!this.current) throw new RunletError("BAD_INPUT", "the runner has not loaded its manifest yet: call start() or load()");
-    return this.current;
-  }
-
-  private get manifestJobs(): JobDefinition[] {
-    return this.current?.jobs ?? [];
+    const current = this.pipeline.manifest;
+    if (!current) throw new RunletError("BAD_INPUT", "the runner has not loaded its manifest yet: call start() or load()");
+    return current;
   }
 
   /** Every job: the manifest's, then those of attached parts (class-based jobs). */
   get jobs(): JobDefinition[] {
-    const own = this.current?.jobs ?? [];
-    return this.attached.length === 0 ? own : [...own, ...this.attached.flatMap((part) => part.jobs)];
+    return this.attached.jobsAfter(this.pipeline.jobs);
   }
 
   /**
@@ -154,27 +116,23 @@ export class Runner extends EventEmitter<RunnerEvents> {
    * store closes. Returns a function that detaches the part again.
    */
   attach(part: AttachedJobs): () => void {
-    this.attached.push(part);
-    return () => {
-      this.attached = this.attached.filter((p) => p !== part);
-    };
+    return this.attached.add(part);
   }
 
   /** Runs in flight now. */
   get inFlight(): number {
-    return this.dispatcher.inFlight + this.attached.reduce((n, part) => n + part.inFlight, 0);
+    return this.dispatcher.inFlight + this.attached.inFlight;
   }
 
   /** When a job fires next, or null (invoke-only, disabled, or no fire left). */
   nextFireOf(job: string): Date | null {
     if (this.scheduler.has(job)) return this.scheduler.nextFireOf(job);
-    for (const part of this.attached) if (part.jobs.some((j) => j.name === job)) return part.nextFireOf(job);
-    return null;
+    return this.attached.nextFireOf(job) ?? null;
   }
 
   /** Loads and compiles the manifest without scheduling. Throws ManifestError on any problem. */
   async load(): Promise<Manifest> {
-    if (this.current) return this.current;
+    if (this.pipeline.manifest) return this.pipeline.manifest;
     const result = await this.reload();
     if (result.error) throw result.error;
     return this.manifest;
@@ -182,22 +140,20 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   /** Loads (if needed) and starts firing on schedule. */
   async start(): Promise<void> {
-    if (this.options.watch) {
-      this.watcher = new ProjectWatcher({ logger: this.logger, onChange: (files) => void this.reload(files) });
-    }
+    if (this.options.watch) this.pipeline.startWatching();
     const result = await this.reload();
     if (!result.ok) {
-      await this.watcher?.close();
+      await this.pipeline.close();
       throw result.error;
     }
-    await this.watcher?.ready;
-    this.preloadInline(this.active.values());
-    await this.recover();
-    await this.replicas?.join(this.manifestGeneration(), this.manifestJobs);
+    await this.pipeline.watching;
+    this.pipeline.preloadInline();
+    for (const job of await recoverAtStart(this.store, this.pipeline.jobs, this.logger)) this.paused.add(job);
+    await this.replicas.join(this.pipeline.jobs);
     this.started = true;
     this.scheduler.start();
     this.logger.info({ manifest: this.manifestPath, env: this.env, jobs: this.jobs.length, scheduled: this.scheduler.size }, "runner started");
-    void this.catchUp(new Date(this.clock.now()));
+    void catchUpMissedFires({ jobs: this.pipeline.jobs, store: this.store, logger: this.logger, now: new Date(this.clock.now()), fire: (name, fireDate) => this.fireMissed(name, fireDate) });
   }
 
   /** Whether a job is paused (persisted in the store; a paused job does not fire). */
@@ -217,7 +173,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   /** Ready to serve: a manifest is loaded and the store takes writes. */
   async isReady(): Promise<{ ready: boolean; reasons: string[] }> {
     const reasons: string[] = [];
-    if (!this.current) reasons.push("manifest not loaded");
+    if (!this.pipeline.manifest) reasons.push("manifest not loaded");
     try {
       await this.store.history({ limit: 1 });
       if (this.store.pending() > 0) reasons.push(`store has ${this.store.pending()} unwritten records`);
@@ -225,51 +181,6 @@ export class Runner extends EventEmitter<RunnerEvents> {
       reasons.push(`store unreachable: ${(err as Error).message}`);
     }
     return { ready: reasons.length === 0, reasons };
-  }
-
-  /** Start-up: runs a dead process left `running` become `lost`; paused jobs are read back. */
-  private async recover(): Promise<void> {
-    // Before this process starts any run, a record owned by its own pid is an earlier
-    // process's (pid 1 in a restarted container).
-    const lost = await this.store.reapLost((owner) => ownerIsGone(owner, { selfIsGone: true }));
-    for (const run of lost) this.logger.warn({ job: run.job, runId: run.runId, scheduledAt: run.scheduledAt }, "run lost: the process running it is gone");
-    for (const job of this.manifestJobs) if ((await this.store.jobState(job.name)).paused) this.paused.add(job.name);
-  }
-
-  /** Fires missed while no runner was up, per each job's catchUp policy, oldest first. */
-  private async catchUp(now: Date): Promise<void> {
-    await Promise.all(
-      this.manifestJobs.map(async (def) => {
-        if (def.catchUp === "none") return;
-        const { fires, dropped } = missedFires(def, (await this.store.jobState(def.name)).lastFireAt, now);
-        if (fires.length === 0) return;
-        this.logger.info({ job: def.name, missed: fires.length, dropped, policy: def.catchUp }, "catching up missed fires");
-        for (const fire of fires) {
-          const job = this.active.get(def.name);
-          if (!job || this.stopping || this.paused.has(def.name)) return;
-          this.rememberFire(def.name, fire);
-          await this.dispatcher.fire(job, fire, "catch-up");
-        }
-      }),
-    );
-  }
-
-  private onRecord(record: RunRecord): void {
-    const stored: FencedRun = storedRun(record, this.owner);
-    // A claimed run's records are written only while its claim still holds this fence.
-    const fence = this.replicas?.fenceOf(record.runId);
-    if (fence !== undefined) stored.fence = fence;
-    this.store.record(stored).catch((err: unknown) => {
-      this.logger.error({ err, runId: record.runId }, "could not record a run");
-    });
-    emitRecord(this, record, this.logger);
-  }
-
-  /** The last fire time per job, for catch-up after a restart. Batched by the store. */
-  private rememberFire(job: string, fireDate: Date): void {
-    this.store.setJobState(job, { lastFireAt: fireDate }).catch((err: unknown) => {
-      this.logger.error({ err, job }, "could not record the last fire time");
-    });
   }
 
   /** Runs the store keeps for `job` (its `history.keep`); a store's `keepFor` option can ask this. */
@@ -285,42 +196,14 @@ export class Runner extends EventEmitter<RunnerEvents> {
    * running. Reloads run one at a time, in order.
    */
   reload(changedFiles?: string[]): Promise<ReloadResult> {
-    const next = this.reloading.then(() => this.reloadNow(changedFiles));
-    this.reloading = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    return next;
-  }
-
-  private async reloadNow(changedFiles: string[] | undefined): Promise<ReloadResult> {
-    const began = performance.now();
-    let result: ReloadResult;
-    try {
-      const next = loadManifest(this.manifestPath, { env: this.env });
-      const { compiled, rebuilt } = await this.compileChanged(next, changedFiles);
-      const diff = diffJobs(this.current?.jobs ?? [], next.jobs);
-      const replacedModules = this.apply(next, compiled, diff);
-      if (replacedModules.some((job) => job.def.mode === "thread")) this.recycleThreads();
-      if (this.started) this.preloadInline(this.active.values());
-      if (this.started) await this.replicas?.publish(this.manifestGeneration(), next.jobs);
-      result = { ok: true, diff, rebuilt, durationMs: performance.now() - began };
-      if (this.started || this.options.watch) this.logger.info({ ...diff, rebuilt: rebuilt.length, durationMs: round(result.durationMs) }, `reloaded: ${describeDiff(diff, rebuilt.length)}`);
-    } catch (err) {
-      const error = err instanceof RunletError ? err : new RunletError("BAD_INPUT", String(err), { cause: err });
-      result = { ok: false, diff: null, rebuilt: [], durationMs: performance.now() - began, error };
-      if (this.current) this.logger.error({ code: error.code }, `reload refused; the last good manifest and build keep running:\n${error.message}`);
-    }
-    this.watcher?.update(this.watchedFiles());
-    this.emit("reload", result);
-    return result;
+    return this.pipeline.reload(changedFiles);
   }
 
   /** Runs a job now and resolves with its final record (status ok, failed, timeout, ...). */
   invoke(name: string, params?: unknown): Promise<RunRecord> {
     // Not async: once loaded, an invoke goes straight to the dispatcher (an async function
     // and its await cost a busy caller ~1 KB of garbage per run).
-    if (!this.current) return this.load().then(() => this.invoke(name, params));
+    if (!this.pipeline.manifest) return this.load().then(() => this.invoke(name, params));
     const job = this.active.get(name);
     if (!job) return Promise.reject(new RunletError("JOB_UNKNOWN", `no job named "${name}" in ${this.manifestPath} (jobs: ${[...this.active.keys()].join(", ") || "none"})`));
     try {
@@ -337,18 +220,18 @@ export class Runner extends EventEmitter<RunnerEvents> {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.scheduler.stop();
-      clearTimeout(this.recycleTimer);
-      this.replicas?.stopReaping();
-      await Promise.all(this.attached.map((part) => part.stop()));
-      await this.watcher?.close();
+      this.replicas.stopReaping();
+      const closing = this.pipeline.close();
+      await this.attached.stop();
+      await closing;
       const drained = await this.dispatcher.drain(this.options.shutdownGraceMs ?? 30_000);
       if (!drained) {
         this.logger.warn({ inFlight: this.dispatcher.inFlight }, "shutdown grace period over: aborting runs still in flight");
         await this.dispatcher.abortAll("the runner is shutting down");
       }
-      await this.replicas?.leave();
+      await this.replicas.leave();
       await Promise.all(Object.values(this.executors).map((e) => e.close()));
-      await this.compiler?.dispose();
+      await this.pipeline.dispose();
       await this.store.close();
       if (this.started) this.logger.info({}, "runner stopped");
     })();
@@ -357,116 +240,6 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
-  }
-
-  /** Compiles new handlers and those touched by `changedFiles`; reuses the rest. */
-  private async compileChanged(manifest: Manifest, changedFiles: string[] | undefined): Promise<{ compiled: Map<string, CompiledHandler>; rebuilt: string[] }> {
-    const compiler = (this.compiler ??= new HandlerCompiler({ root: manifest.root }));
-    const changed = changedFiles && new Set(changedFiles);
-    const handlers = [...new Set(manifest.jobs.map((j) => j.handlerPath))];
-    const stale = handlers.filter((h) => {
-      const known = this.compiled.get(h);
-      return !known || !changed || known.inputs.some((input) => changed.has(input));
-    });
-    const { compiled, problems } = await compiler.compileAll(stale);
-    if (problems.length > 0) throw new ManifestError(problems);
-    const result = new Map(handlers.map((h) => [h, compiled.get(h) ?? this.compiled.get(h)!]));
-    const rebuilt = stale.filter((h) => compiled.get(h)?.modulePath !== this.compiled.get(h)?.modulePath);
-    this.compiled = result;
-    return { compiled: result, rebuilt };
-  }
-
-  /** Swaps in the new jobs; returns those whose module changed. Runs in flight keep theirs. */
-  private apply(next: Manifest, compiled: Map<string, CompiledHandler>, diff: ManifestDiff): ActiveJob[] {
-    const replaced: ActiveJob[] = [];
-    // A set, not Array.includes: at 100,000 added jobs the scan was quadratic (28 s vs 11 s).
-    const toSchedule = new Set([...diff.rescheduled, ...diff.added]);
-    for (const name of diff.removed) {
-      this.scheduler.remove(name);
-      this.active.delete(name);
-    }
-    for (const job of next.jobs) {
-      const active = { def: job, modulePath: compiled.get(job.handlerPath)!.modulePath };
-      const before = this.active.get(job.name);
-      if (before && before.modulePath !== active.modulePath) replaced.push(active);
-      this.active.set(job.name, active);
-      if (toSchedule.has(job.name)) {
-        if (job.enabled && job.schedule) this.scheduler.add(job.name, job.schedule);
-        else this.scheduler.remove(job.name);
-      }
-    }
-    this.current = next;
-    return replaced;
-  }
-
-  /**
-   * Scheduled inline handlers (not paused) are imported once the runner starts (and after each reload),
-   * so their first fire does not wait for the import: 1,000 jobs on one schedule otherwise
-   * start their first second ~50 ms late. Invoke-only jobs load when invoked.
-   */
-  private preloadInline(jobs: Iterable<ActiveJob>): void {
-    if (this.stopping) return;
-    const modules = new Set<string>();
-    for (const { def, modulePath } of jobs) {
-      if (def.mode === "inline" && def.enabled && def.schedule && !this.paused.has(def.name)) modules.add(modulePath);
-    }
-    for (const modulePath of modules) this.executors.inline.preload?.(modulePath);
-  }
-
-  /**
-   * Workers cache every module they import: new runs go to fresh workers, old ones close
-   * once their runs end. Not awaited: a long run must not hold up this reload or the next.
-   */
-  private recycleThreads(): void {
-    // Not at once: until the pool is replaced, its workers import the new module on their
-    // next run (~15 ms) instead of that run waiting for a new worker to boot (~50 ms). The
-    // pool is replaced once reloads pause for a second (a formatter or a branch switch gets
-    // one new pool, not one per file), or after 20 reloads without a pause, which bounds
-    // the stale modules a worker can hold.
-    clearTimeout(this.recycleTimer);
-    // A reload still finishing while the runner stops: its pools are being closed anyway.
-    if (this.stopping) return;
-    if (++this.reloadsSinceRecycle >= RECYCLE_AFTER_RELOADS) this.recycleNow();
-    else this.recycleTimer = setTimeout(() => this.recycleNow(), RECYCLE_QUIET_MS).unref();
-  }
-
-  private recycleNow(): void {
-    clearTimeout(this.recycleTimer);
-    this.recycleTimer = undefined;
-    this.reloadsSinceRecycle = 0;
-    const thread = this.executors.thread as Executor & { recycle?: () => Promise<void> };
-    void thread.recycle?.();
-  }
-
-  /** The manifest, every local file each handler imports, and handler files not there yet. */
-  private watchedFiles(): string[] {
-    const files = new Set<string>([this.manifestPath, ...handlerPathsIn(this.manifestPath)]);
-    for (const compiled of this.compiled.values()) for (const input of compiled.inputs) files.add(input);
-    return [...files];
-  }
-
-  /** A run another replica lost, taken over here for its next attempt (same run id). */
-  private resume(run: AcquiredRun, claim: GateClaim): void {
-    const job = this.active.get(run.job);
-    if (!job || this.stopping) {
-      // Not run here after all: its lease runs out and the group's reaper decides again.
-      claim.release();
-      return;
-    }
-    void this.dispatcher.resume(job, { runId: run.runId, fireDate: run.scheduledAt, trigger: run.trigger, attempt: run.attempt, claim });
-  }
-
-  /**
-   * Which manifest is newer when replicas disagree: the manifest file's modification time
-   * (a deploy or an edit writes it; an old replica restarting does not).
-   */
-  private manifestGeneration(): number {
-    try {
-      return Math.floor(statSync(this.manifestPath).mtimeMs);
-    } catch (err) {
-      this.logger.warn({ err, manifest: this.manifestPath }, "cannot read the manifest's modification time; publishing it as the oldest");
-      return 0;
-    }
   }
 
   private onFire(batch: FireBatch): void {
@@ -482,10 +255,33 @@ export class Runner extends EventEmitter<RunnerEvents> {
       for (const job of jobs) this.rememberFire(job.def.name, batch.fireDate);
     }
   }
-}
 
-function round(ms: number): number {
-  return Math.round(ms * 10) / 10;
+  /** One caught-up fire; false once the job may no longer fire. */
+  private async fireMissed(name: string, fireDate: Date): Promise<boolean> {
+    const job = this.active.get(name);
+    if (!job || this.stopping || this.paused.has(name)) return false;
+    this.rememberFire(name, fireDate);
+    await this.dispatcher.fire(job, fireDate, "catch-up");
+    return true;
+  }
+
+  private onRecord(record: RunRecord): void {
+    const stored: FencedRun = storedRun(record, this.owner);
+    // A claimed run's records are written only while its claim still holds this fence.
+    const fence = this.replicas.fenceOf(record.runId);
+    if (fence !== undefined) stored.fence = fence;
+    this.store.record(stored).catch((err: unknown) => {
+      this.logger.error({ err, runId: record.runId }, "could not record a run");
+    });
+    emitRecord(this, record, this.logger);
+  }
+
+  /** The last fire time per job, for catch-up after a restart. Batched by the store. */
+  private rememberFire(job: string, fireDate: Date): void {
+    this.store.setJobState(job, { lastFireAt: fireDate }).catch((err: unknown) => {
+      this.logger.error({ err, job }, "could not record the last fire time");
+    });
+  }
 }
 
 export function createRunner(options: RunnerOptions = {}): Runner {

@@ -1,0 +1,186 @@
+import { HandlerCompiler, type CompiledHandler } from "../compile/index.js";
+import type { ActiveJob, Executor, JobDefinition, Manifest, RunMode } from "../contracts/index.js";
+import { ManifestError, RunletError } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import { loadManifest } from "../manifest/index.js";
+import type { Scheduler } from "../schedule/index.js";
+import { ProjectWatcher } from "../watch/project-watcher.js";
+import { handlerPathsIn } from "../watch/wanted-files.js";
+import { describeDiff, diffJobs, type ManifestDiff } from "./diff-jobs.js";
+import { ThreadRecycler } from "./thread-recycler.js";
+
+export interface ReloadResult {
+  ok: boolean;
+  diff: ManifestDiff | null;
+  /** Handler files whose compiled module changed. */
+  rebuilt: string[];
+  durationMs: number;
+  error?: ManifestError | RunletError;
+}
+
+export interface ReloadPipelineOptions {
+  manifestPath: string;
+  env: string;
+  logger: Logger;
+  /** Hot reload: every reload is logged, also before the runner starts. */
+  watch: boolean;
+  /** The jobs the runner fires and invokes, by name: the pipeline swaps entries in and out. */
+  active: Map<string, ActiveJob>;
+  scheduler: Scheduler;
+  executors: Record<RunMode, Executor>;
+  /** Paused jobs are not preloaded. */
+  paused: ReadonlySet<string>;
+  /** Whether the runner has started (reloads before that are its first load). */
+  isStarted(): boolean;
+  isStopping(): boolean;
+  /** After a reload is applied on a started runner: replicas learn the new jobs. */
+  onApplied(next: Manifest): Promise<void>;
+  /** Every result, applied or refused. */
+  onResult(result: ReloadResult): void;
+}
+
+/**
+ * Load → compile what changed → diff → swap the jobs in. An invalid manifest or a handler
+ * that fails to compile changes nothing: the last good state keeps running. Reloads run
+ * one at a time, in order. With `watch()`, file changes trigger reloads.
+ */
+export class ReloadPipeline {
+  private current: Manifest | null = null;
+  private compiler: HandlerCompiler | null = null;
+  private compiled = new Map<string, CompiledHandler>();
+  private reloading: Promise<void> = Promise.resolve();
+  private watcher: ProjectWatcher | null = null;
+  private readonly recycler: ThreadRecycler;
+
+  constructor(private readonly options: ReloadPipelineOptions) {
+    this.recycler = new ThreadRecycler(options.executors.thread);
+  }
+
+  /** The last good manifest, or null before the first successful load. */
+  get manifest(): Manifest | null {
+    return this.current;
+  }
+
+  get jobs(): JobDefinition[] {
+    return this.current?.jobs ?? [];
+  }
+
+  /** Hot reload: watches the manifest and handlers (and their imports). */
+  startWatching(): void {
+    this.watcher = new ProjectWatcher({ logger: this.options.logger, onChange: (files) => void this.reload(files) });
+  }
+
+  get watching(): Promise<void> {
+    return this.watcher?.ready ?? Promise.resolve();
+  }
+
+  /** Reads the manifest again and applies what changed; `changedFiles` limits what is rebuilt (all, when not given). */
+  reload(changedFiles?: string[]): Promise<ReloadResult> {
+    const next = this.reloading.then(() => this.reloadNow(changedFiles));
+    this.reloading = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    return next;
+  }
+
+  /**
+   * Scheduled inline handlers (not paused) are imported once the runner starts (and after each reload),
+   * so their first fire does not wait for the import: 1,000 jobs on one schedule otherwise
+   * start their first second ~50 ms late. Invoke-only jobs load when invoked.
+   */
+  preloadInline(): void {
+    if (this.options.isStopping()) return;
+    const modules = new Set<string>();
+    for (const { def, modulePath } of this.options.active.values()) {
+      if (def.mode === "inline" && def.enabled && def.schedule && !this.options.paused.has(def.name)) modules.add(modulePath);
+    }
+    for (const modulePath of modules) this.options.executors.inline.preload?.(modulePath);
+  }
+
+  /** Stops watching and recycling; the compiler's context is disposed. */
+  async close(): Promise<void> {
+    this.recycler.stop();
+    await this.watcher?.close();
+  }
+
+  async dispose(): Promise<void> {
+    await this.compiler?.dispose();
+  }
+
+  private async reloadNow(changedFiles: string[] | undefined): Promise<ReloadResult> {
+    const { logger, isStarted } = this.options;
+    const began = performance.now();
+    let result: ReloadResult;
+    try {
+      const next = loadManifest(this.options.manifestPath, { env: this.options.env });
+      const { compiled, rebuilt } = await this.compileChanged(next, changedFiles);
+      const diff = diffJobs(this.current?.jobs ?? [], next.jobs);
+      const replacedModules = this.apply(next, compiled, diff);
+      if (replacedModules.some((job) => job.def.mode === "thread")) this.recycler.afterReload();
+      if (isStarted()) this.preloadInline();
+      if (isStarted()) await this.options.onApplied(next);
+      result = { ok: true, diff, rebuilt, durationMs: performance.now() - began };
+      if (isStarted() || this.options.watch) logger.info({ ...diff, rebuilt: rebuilt.length, durationMs: round(result.durationMs) }, `reloaded: ${describeDiff(diff, rebuilt.length)}`);
+    } catch (err) {
+      const error = err instanceof RunletError ? err : new RunletError("BAD_INPUT", String(err), { cause: err });
+      result = { ok: false, diff: null, rebuilt: [], durationMs: performance.now() - began, error };
+      if (this.current) logger.error({ code: error.code }, `reload refused; the last good manifest and build keep running:\n${error.message}`);
+    }
+    this.watcher?.update(this.watchedFiles());
+    this.options.onResult(result);
+    return result;
+  }
+
+  /** Compiles new handlers and those touched by `changedFiles`; reuses the rest. */
+  private async compileChanged(manifest: Manifest, changedFiles: string[] | undefined): Promise<{ compiled: Map<string, CompiledHandler>; rebuilt: string[] }> {
+    const compiler = (this.compiler ??= new HandlerCompiler({ root: manifest.root }));
+    const changed = changedFiles && new Set(changedFiles);
+    const handlers = [...new Set(manifest.jobs.map((j) => j.handlerPath))];
+    const stale = handlers.filter((h) => {
+      const known = this.compiled.get(h);
+      return !known || !changed || known.inputs.some((input) => changed.has(input));
+    });
+    const { compiled, problems } = await compiler.compileAll(stale);
+    if (problems.length > 0) throw new ManifestError(problems);
+    const result = new Map(handlers.map((h) => [h, compiled.get(h) ?? this.compiled.get(h)!]));
+    const rebuilt = stale.filter((h) => compiled.get(h)?.modulePath !== this.compiled.get(h)?.modulePath);
+    this.compiled = result;
+    return { compiled: result, rebuilt };
+  }
+
+  /** Swaps in the new jobs; returns those whose module changed. Runs in flight keep theirs. */
+  private apply(next: Manifest, compiled: Map<string, CompiledHandler>, diff: ManifestDiff): ActiveJob[] {
+    const { active, scheduler } = this.options;
+    const replaced: ActiveJob[] = [];
+    // A set, not Array.includes: at 100,000 added jobs the scan was quadratic (28 s vs 11 s).
+    const toSchedule = new Set([...diff.rescheduled, ...diff.added]);
+    for (const name of diff.removed) {
+      scheduler.remove(name);
+      active.delete(name);
+    }
+    for (const job of next.jobs) {
+      const entry = { def: job, modulePath: compiled.get(job.handlerPath)!.modulePath };
+      const before = active.get(job.name);
+      if (before && before.modulePath !== entry.modulePath) replaced.push(entry);
+      active.set(job.name, entry);
+      if (toSchedule.has(job.name)) {
+        if (job.enabled && job.schedule) scheduler.add(job.name, job.schedule);
+        else scheduler.remove(job.name);
+      }
+    }
+    this.current = next;
+    return replaced;
+  }
+
+  /** The manifest, every local file each handler imports, and handler files not there yet. */
+  private watchedFiles(): string[] {
+    const files = new Set<string>([this.options.manifestPath, ...handlerPathsIn(this.options.manifestPath)]);
+    for (const compiled of this.compiled.values()) for (const input of compiled.inputs) files.add(input);
+    return [...files];
+  }
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

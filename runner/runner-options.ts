@@ -1,0 +1,32 @@
+import type { Clock, Executor, RunMode, RunRecord } from "./contracts/index.js";
+import type { Logger } from "./log/logger.js";
+import type { ReloadResult } from "./reload/reload-pipeline.js";
+import type { RunStore } from "./store/run-store.js";
+
+export interface RunnerOptions {
+  /** The manifest file. @default "./jobs.yaml" */
+  manifest?: string;
+  /** The environment `enabled` is read for. @default --env, RUNLET_ENV, NODE_ENV, "development" */
+  env?: string;
+  /** @default a logger that drops everything */
+  logger?: Logger;
+  /** Time source for timers; tests inject a fake one. @default the system clock */
+  clock?: Clock;
+  /** How long `stop()` waits for runs in flight before aborting them. @default 30000 */
+  shutdownGraceMs?: number;
+  /** How long an aborted run may go on before it is terminated (thread) or given up on (inline). @default 2000 */
+  abortGraceMs?: number;
+  /** Hot reload: watch the manifest and handlers (and their imports) and apply edits live. @default false */
+  watch?: boolean;
+  /** Where runs are recorded. The runner closes it on stop. @default an in-memory store */
+  store?: RunStore;
+  /** Executors by mode, for tests and embedding. @default inline + a worker-thread pool */
+  executors?: Partial<Record<RunMode, Executor>>;
+}
+
+export interface RunnerEvents {
+  /** Every run record: when a run starts and when it ends (and skipped fires). */
+  record: [RunRecord];
+  /** A reload was applied (or refused: `error` set, the last good manifest kept). */
+  reload: [ReloadResult];
+}
