@@ -11,6 +11,8 @@ export type ErrorCode =
   | "JOB_CANCELLED"
   | "JOB_EXITED"
   | "JOB_OUT_OF_MEMORY"
+  | "JOB_STRAY_ERROR"
+  | "JOB_LATE"
   | "RESULT_NOT_CLONEABLE"
   | "STORE_OPEN"
   | "STORE_WRITE"

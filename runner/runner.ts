@@ -56,7 +56,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.clock = options.clock ?? systemClock;
     this.store = options.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => this.historyKeep(job) });
     this.executors = {
-      inline: options.executors?.inline ?? new InlineExecutor(),
+      inline: options.executors?.inline ?? new InlineExecutor({ logger: this.logger }),
       thread: options.executors?.thread ?? new ThreadExecutor({ logger: this.logger, graceMs: options.abortGraceMs }),
     };
     this.replicas = new ReplicaLink({

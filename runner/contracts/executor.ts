@@ -21,13 +21,20 @@ export interface RunRequest {
   log: Logger;
   /** Heap limit of a thread run in MB; `null` = Node's default. Inline runs ignore it. */
   memoryMb: number | null;
+  /**
+   * An error the run's code raised after the run had settled (JOB_STRAY_ERROR): a timer or
+   * promise its handler left behind. Callers that leave it out get it logged on `log`.
+   */
+  strayAfterEnd?(error: Error): void;
 }
 
 /**
  * Runs one attempt of a handler and settles with its result (structured-cloned) or a
  * RunletError whose code says what happened: JOB_FAILED (the handler threw or rejected;
  * `cause` is its error, message and stack are its own), JOB_EXITED, JOB_OUT_OF_MEMORY,
- * JOB_CANCELLED, RESULT_NOT_CLONEABLE, HANDLER_NO_DEFAULT.
+ * JOB_CANCELLED, RESULT_NOT_CLONEABLE, HANDLER_NO_DEFAULT. An error the run's code raises
+ * outside its promise chain while it runs fails it (JOB_FAILED); one raised after it
+ * settled goes to `strayAfterEnd`.
  * Overlap, retries, timeouts and records are the dispatcher's.
  */
 export interface Executor {

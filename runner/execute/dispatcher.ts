@@ -319,6 +319,7 @@ export class Dispatcher {
       if (outcome.status === "ok") {
         if (log.isLevelEnabled("info")) log.info({ status: "ok", durationMs, attempt }, "run ended");
         const ended = record("ok", attempt, finishedAt, null, outcome.result ?? null);
+        begun.final = ended;
         onRecord(ended);
         return ended;
       }
@@ -327,6 +328,7 @@ export class Dispatcher {
       log[level]({ status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
       if (!retryable) {
         const ended = record(outcome.status, attempt, finishedAt, outcome.error, null);
+        begun.final = ended;
         onRecord(ended);
         return ended;
       }
@@ -339,6 +341,23 @@ export class Dispatcher {
     }
   }
 
+  /**
+   * An error a run's code raised after its attempt settled (a timer or promise its handler
+   * left behind) is charged to that run: a run that had ended ok is recorded again, failed
+   * with it. One that had already failed keeps its first error; the stray one is logged.
+   */
+  private readonly strays = (attempt: Attempt, error: Error): void => {
+    const { final, log } = attempt;
+    if (final?.status !== "ok") {
+      log.error({ err: error, attempt: attempt.attempt }, final ? "the run's code raised an error after the run ended (already recorded as failed)" : "the code of an earlier attempt of this run raised an error after that attempt ended");
+      return;
+    }
+    const amended: RunRecord = { ...final, status: "failed", error: toRunError(error) };
+    attempt.final = amended;
+    log.error({ err: error, attempt: attempt.attempt }, "the run's code raised an error after the run ended ok; the run is recorded as failed");
+    this.options.onRecord(amended);
+  };
+
   /** Starts one try on the job's executor, synchronously: nothing is waited for here. */
   private beginAttempt(job: ActiveJob, run: LiveRun, fireDate: Date, attempt: number, params: unknown, log: Logger, logStart: boolean): Attempt {
     const { def } = job;
@@ -348,7 +367,7 @@ export class Dispatcher {
     // run (replace, shutdown) or by the timeout.
     const abort = def.timeoutMs === null ? run : new RunAbort();
     if (abort !== run && run.aborted) abort.abort(run.reason);
-    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, abort, log, startedAtMs);
+    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, abort, log, startedAtMs, this.strays);
     try {
       begun.execution = this.options.executors[def.mode].run(begun);
     } catch (error) {
@@ -452,6 +471,8 @@ class Attempt implements RunRequest {
   readonly memoryMb: number | null;
   /** Set as soon as the executor returns. */
   execution!: Promise<unknown>;
+  /** The run's last record, once this attempt ended it: what a stray error amends. */
+  final: RunRecord | null = null;
 
   constructor(
     def: JobDefinition,
@@ -464,6 +485,7 @@ class Attempt implements RunRequest {
     readonly aborts: RunAbort,
     readonly log: Logger,
     readonly startedAtMs: number,
+    private readonly strays: (attempt: Attempt, error: Error) => void,
   ) {
     this.job = def.name;
     this.memoryMb = def.memoryMb;
@@ -471,6 +493,10 @@ class Attempt implements RunRequest {
 
   get signal(): AbortSignal {
     return this.aborts.signal;
+  }
+
+  strayAfterEnd(error: Error): void {
+    this.strays(this, error);
   }
 }
 

@@ -94,7 +94,7 @@ export function callHandler(handler: JobHandler, ctx: JobContext, cloneFor?: str
 }
 
 /** One promise for every run that returns nothing: a settled promise cannot be changed by its readers. */
-const SETTLED_UNDEFINED: Promise<unknown> = Promise.resolve(undefined);
+export const SETTLED_UNDEFINED: Promise<unknown> = Promise.resolve(undefined);
 
 /**
  * A structured clone of `value`: what a thread run hands back, so an inline run returns the

@@ -3,7 +3,14 @@ import { RunletError } from "../errors.js";
 import { abortsOf, notStarted } from "./executor.js";
 import type { JobHandler } from "../context.js";
 import { RunContext } from "./run-context.js";
-import { HandlerCache, callHandler, failed } from "./handler-module.js";
+import { HandlerCache, SETTLED_UNDEFINED, callHandler, failed } from "./handler-module.js";
+import { InlineRun, contain, exitedError, inRun } from "./inline-containment.js";
+import { silentLogger, type Logger } from "../log/logger.js";
+
+export interface InlineExecutorOptions {
+  /** Where errors raised outside any run are logged (see inline-containment.ts). @default silent */
+  logger?: Logger;
+}
 
 /**
  * Runs handlers in the main thread. Cheapest, but a handler that ignores `ctx.signal`
@@ -14,10 +21,13 @@ export class InlineExecutor implements Executor {
   // Modules are never unloaded from the main thread; each compiled version has its own path.
   private readonly handlers = new HandlerCache();
   private closed = false;
+  /** Stops containing handlers' stray errors and process.exit calls (see inline-containment.ts). */
+  private readonly release: () => void;
 
-  constructor() {
+  constructor(options: InlineExecutorOptions = {}) {
     // Same stacks as in a worker (pool-worker.ts): handlers are compiled with source maps.
     process.setSourceMapsEnabled(true);
+    this.release = contain(options.logger ?? silentLogger());
   }
 
   run(req: RunRequest): Promise<unknown> {
@@ -42,13 +52,39 @@ export class InlineExecutor implements Executor {
       // Params that cannot be copied (an invoke's own object): a failed run, never a throw at the caller.
       return Promise.reject(failed(err, `job "${req.job}" was not started: its params cannot be copied: `));
     }
-    return callHandler(handler, ctx, req.job);
+    const run = new InlineRun(req);
+    return inRun(run, () => settleContained(run, callHandler(handler, ctx, req.job)));
   }
 
-  /** Refuses new runs; runs in flight go on (they cannot be stopped). */
+  /** Refuses new runs; runs in flight go on (they cannot be stopped), but their stray errors are no longer contained. */
   async close(): Promise<void> {
     this.closed = true;
+    this.release();
   }
+}
+
+/**
+ * The run's outcome, failed instead by an error its code raises outside its promise chain
+ * while it runs, or by a process.exit it called (even one the handler caught).
+ */
+function settleContained(run: InlineRun, outcome: Promise<unknown>): Promise<unknown> {
+  if (run.exitCode !== undefined) return Promise.reject(exitedError(run.req.job, run.exitCode));
+  // Returned nothing, synchronously (most handlers of a busy schedule): it has ended already.
+  if (outcome === SETTLED_UNDEFINED) return outcome;
+  return new Promise((resolve, reject) => {
+    run.fail = reject;
+    outcome.then(
+      (value) => {
+        run.fail = null;
+        if (run.exitCode === undefined) resolve(value);
+        else reject(exitedError(run.req.job, run.exitCode));
+      },
+      (err: unknown) => {
+        run.fail = null;
+        reject(run.exitCode === undefined ? err : exitedError(run.req.job, run.exitCode));
+      },
+    );
+  });
 }
 
 /**

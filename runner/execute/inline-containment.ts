@@ -1,0 +1,112 @@
+/**
+ * Keeps an inline handler's bugs inside its run. An inline handler shares the runner's
+ * process: an error thrown from a timer it left behind, a promise it let reject, or a call
+ * to process.exit would otherwise end the runner. Each inline run is called inside an
+ * AsyncLocalStorage context, so the process-wide listeners installed here can tell whose
+ * code raised an error:
+ *
+ * - during the run, the error fails that run;
+ * - after the run ended, it is handed to the request's `strayAfterEnd` (the dispatcher
+ *   marks the run failed);
+ * - outside any run (runlet's own code, or a callback that lost its context), it is
+ *   logged, and the process goes on;
+ * - `process.exit` called in a run's context throws JOB_EXITED at the caller instead of
+ *   ending the process, and the run fails with it even if the handler catches it.
+ *
+ * Installed while at least one InlineExecutor is open.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { RunletError } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import type { RunRequest } from "../contracts/index.js";
+import { failed } from "./handler-module.js";
+
+/** An inline run as its async context holds it. */
+export class InlineRun {
+  /** Fails the run; null once the run has settled. */
+  fail: ((err: unknown) => void) | null = null;
+  /** The code of a process.exit the run's code called, if it did. */
+  exitCode: number | string | undefined = undefined;
+
+  constructor(readonly req: RunRequest) {}
+}
+
+const scope = new AsyncLocalStorage<InlineRun>();
+/** Loggers of the open executors; errors outside any run go to the newest. */
+const owners: Logger[] = [];
+const realExit = process.exit;
+
+/** Calls `fn` in `run`'s async context: every callback and promise it creates stays attributed to the run. */
+export function inRun<T>(run: InlineRun, fn: () => T): T {
+  return scope.run(run, fn);
+}
+
+/** Starts containing errors for an executor; returns the function that stops it. */
+export function contain(logger: Logger): () => void {
+  if (owners.length === 0) {
+    process.on("uncaughtException", onUncaught);
+    process.on("unhandledRejection", onUnhandledRejection);
+    process.exit = guardedExit;
+  }
+  owners.push(logger);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    owners.splice(owners.indexOf(logger), 1);
+    if (owners.length > 0) return;
+    process.off("uncaughtException", onUncaught);
+    process.off("unhandledRejection", onUnhandledRejection);
+    process.exit = realExit;
+  };
+}
+
+/** The error a run fails with when its code called process.exit. */
+export function exitedError(job: string, code: number | string | undefined): RunletError {
+  return new RunletError(
+    "JOB_EXITED",
+    `job "${job}" called process.exit(${code ?? ""}) in an inline run; it would have ended the runner, so the call failed instead: use \`mode: thread\` for a handler that must end its process`,
+  );
+}
+
+function onUncaught(err: unknown): void {
+  stray(err, "an uncaught exception");
+}
+
+function onUnhandledRejection(reason: unknown): void {
+  stray(reason, "an unhandled rejection");
+}
+
+function stray(err: unknown, kind: string): void {
+  const run = scope.getStore();
+  if (!run) {
+    owners[owners.length - 1]?.error({ err }, `${kind} outside any run (not attributable to a job); the runner goes on`);
+    return;
+  }
+  if (run.fail) {
+    run.fail(failed(err));
+    return;
+  }
+  const error = strayError(run.req.job, err);
+  if (run.req.strayAfterEnd) run.req.strayAfterEnd(error);
+  else run.req.log.error({ err: error }, "the run's code raised an error after the run ended");
+}
+
+/** JOB_STRAY_ERROR: an error a handler's leftover timer or promise raised after its run ended. */
+export function strayError(job: string, err: unknown): RunletError {
+  const cause = failed(err);
+  const out = new RunletError(
+    "JOB_STRAY_ERROR",
+    `job "${job}" raised an error after its run ended (from a timer or promise its handler left behind): ${cause.message}`,
+    { cause: err },
+  );
+  out.stack = cause.stack;
+  return out;
+}
+
+function guardedExit(code?: number | string | null): never {
+  const run = scope.getStore();
+  if (!run) return realExit.call(process, code);
+  run.exitCode = code ?? 0;
+  throw exitedError(run.req.job, code ?? undefined);
+}
