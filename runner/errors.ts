@@ -31,6 +31,8 @@ export class RunletError extends Error {
 /** One problem found in a user's file, reported compiler-style. */
 export interface Problem extends SourcePosition {
   message: string;
+  /** What kind of problem, when it is not the manifest's own (a handler that does not compile). @default "MANIFEST_INVALID" */
+  code?: ErrorCode;
 }
 
 export function formatProblem(p: Problem): string {
@@ -41,7 +43,9 @@ export function formatProblem(p: Problem): string {
 export class ManifestError extends RunletError {
   readonly problems: Problem[];
   constructor(problems: Problem[]) {
-    super("MANIFEST_INVALID", problems.map(formatProblem).join("\n"));
+    // Problems that are all of one kind (a handler's syntax error) carry that kind's code.
+    const codes = new Set(problems.map((p) => p.code ?? "MANIFEST_INVALID"));
+    super(codes.size === 1 ? [...codes][0]! : "MANIFEST_INVALID", problems.map(formatProblem).join("\n"));
     this.name = "ManifestError";
     this.problems = problems;
   }

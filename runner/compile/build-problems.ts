@@ -18,9 +18,9 @@ export function defaultDisplayPath(file: string): string {
 export function problemsFromMessages(messages: Message[], root: string, handlerPath: string, display: DisplayPath): Problem[] {
   return messages.map((m) => {
     const loc = m.location;
-    if (!loc) return { file: display(handlerPath), line: 1, col: 1, message: m.text };
+    if (!loc) return { file: display(handlerPath), line: 1, col: 1, message: m.text, code: "HANDLER_COMPILE" };
     const file = resolve(root, loc.file);
-    return { file: display(file), line: loc.line, col: byteColumnToCol(loc.lineText, loc.column), message: m.text };
+    return { file: display(file), line: loc.line, col: byteColumnToCol(loc.lineText, loc.column), message: m.text, code: "HANDLER_COMPILE" };
   });
 }
 

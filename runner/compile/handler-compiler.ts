@@ -141,6 +141,7 @@ export class HandlerCompiler {
           line: 1,
           col: 1,
           message: `${rel} has no default export (expected \`export default async function (ctx) { ... }\`)`,
+          code: "HANDLER_NO_DEFAULT",
         },
       ]);
     }

@@ -1,21 +1,21 @@
 import { relative } from "node:path";
 import { describe, expect, test } from "vitest";
 import { HandlerCompiler } from "../../runner/compile/index.js";
-import { ManifestError, formatProblem } from "../../runner/errors.js";
+import { ManifestError, formatProblem, type ErrorCode } from "../../runner/errors.js";
 import { tempProject, type TempProject } from "../support/temp-project.js";
 
 function compilerFor(project: TempProject): HandlerCompiler {
   return new HandlerCompiler({ root: project.dir, displayPath: (file) => relative(project.dir, file) });
 }
 
-/** The problems `compile` throws, formatted as users see them. */
-async function problemsOf(project: TempProject, handler: string): Promise<string[]> {
+/** The problems `compile` throws, formatted as users see them; the error carries `code` (a syntax error: HANDLER_COMPILE). */
+async function problemsOf(project: TempProject, handler: string, code: ErrorCode = "HANDLER_COMPILE"): Promise<string[]> {
   const compiler = compilerFor(project);
   try {
     await compiler.compile(project.path(handler));
   } catch (err) {
     expect(err).toBeInstanceOf(ManifestError);
-    expect((err as ManifestError).code).toBe("MANIFEST_INVALID");
+    expect((err as ManifestError).code).toBe(code);
     return (err as ManifestError).problems.map(formatProblem);
   } finally {
     await compiler.dispose();
@@ -68,7 +68,7 @@ describe("compile problems", () => {
 
   test("a module without a default export is a problem at its first line", async () => {
     await using project = tempProject({ "jobs/named.ts": "export async function run() {\n  return 1;\n}\n" });
-    expect(await problemsOf(project, "jobs/named.ts")).toMatchInlineSnapshot(`
+    expect(await problemsOf(project, "jobs/named.ts", "HANDLER_NO_DEFAULT")).toMatchInlineSnapshot(`
       [
         "jobs/named.ts:1:1: jobs/named.ts has no default export (expected \`export default async function (ctx) { ... }\`)",
       ]
@@ -77,7 +77,7 @@ describe("compile problems", () => {
 
   test("a handler file deleted before it was compiled is a problem, not a crash", async () => {
     await using project = tempProject({});
-    expect(await problemsOf(project, "jobs/gone.ts")).toMatchInlineSnapshot(`
+    expect(await problemsOf(project, "jobs/gone.ts", "MANIFEST_INVALID")).toMatchInlineSnapshot(`
       [
         "jobs/gone.ts:1:1: handler file jobs/gone.ts does not exist",
       ]

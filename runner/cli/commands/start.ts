@@ -62,7 +62,6 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
     await runner.start();
     if (port !== null) {
       http = await startHttpServer({ runner, port, host: flags.host, token: process.env.RUNLET_TOKEN || undefined, logger });
-      logger.info({ url: http.url }, "HTTP server listening");
     }
     return await exit;
   } catch (err) {
