@@ -25,7 +25,11 @@ export interface LoadedProject {
 export async function loadProject(options: ProjectOptions): Promise<LoadedProject> {
   const file = manifestFile(options.manifest);
   const loadOptions = { env: resolveEnvironment(options.env) };
-  if (!options.compile) return { manifest: loadManifest(file, loadOptions), compiled: new Map() };
+  if (!options.compile) {
+    const manifest = loadManifest(file, loadOptions);
+    warnUnnamedEnvironment(manifest, options.env);
+    return { manifest, compiled: new Map() };
+  }
   // The handlers of jobs without problems are compiled even when others have some, so
   // manifest and handler problems are reported together, in one pass.
   const { manifest, problems } = inspectManifest(file, readManifest(file, loadOptions), loadOptions);
@@ -34,6 +38,7 @@ export async function loadProject(options: ProjectOptions): Promise<LoadedProjec
     const compiled = await compiler.compileAll([...new Set(manifest.jobs.map((j) => j.handlerPath))]);
     problems.push(...compiled.problems);
     if (problems.length > 0) throw new ManifestError(problems);
+    warnUnnamedEnvironment(manifest, options.env);
     return { manifest, compiled: compiled.compiled };
   } finally {
     await compiler.dispose();
@@ -79,4 +84,21 @@ export async function openStoreToRead(flag: string | undefined, manifest: string
   const file = sqliteFileOf(spec, dirname(resolve(manifest ?? "jobs.yaml")));
   if (file !== null && !existsSync(file)) return { store: new MemoryStore({ logger }), missing: file };
   return { store: await openStore(spec, { manifestDir: dirname(resolve(manifest ?? "jobs.yaml")), logger }), missing: null };
+}
+
+function warnUnnamedEnvironment(manifest: Manifest, flag: string | undefined): void {
+  const warning = unnamedEnvironmentWarning(manifest, flag);
+  if (warning) process.stderr.write(`runlet: warning: ${warning}\n`);
+}
+
+/**
+ * A warning when the environment was chosen (`--env`, RUNLET_ENV) but no `enabled` names
+ * it while some name others: `--env prodution` would quietly disable every job limited
+ * to `production`.
+ */
+export function unnamedEnvironmentWarning(manifest: Manifest, flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string | null {
+  const chosen = flag || env.RUNLET_ENV;
+  const named = manifest.environments ?? [];
+  if (!chosen || named.length === 0 || named.includes(chosen)) return null;
+  return `environment "${chosen}" (${flag ? "--env" : "RUNLET_ENV"}) is not named by any job's \`enabled\` (they name ${named.join(", ")}); jobs enabled only there are off`;
 }

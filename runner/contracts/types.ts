@@ -105,6 +105,8 @@ export interface Manifest {
   root: string;
   /** The environment `enabled` was resolved for. */
   env: string;
+  /** Every environment name an `enabled` list or map names (not "*"): a `--env` outside them is likely a typo. */
+  environments?: string[];
   jobs: JobDefinition[];
 }
 

@@ -3,6 +3,13 @@ export function resolveEnvironment(flag?: string, env: NodeJS.ProcessEnv = proce
   return flag || env.RUNLET_ENV || env.NODE_ENV || "development";
 }
 
+/** The environment names an `enabled` value mentions (a list's items, a map's keys but "*"). */
+export function environmentsNamed(enabled: unknown): string[] {
+  if (Array.isArray(enabled)) return enabled.filter((e): e is string => typeof e === "string");
+  if (enabled !== null && typeof enabled === "object") return Object.keys(enabled).filter((k) => k !== "*");
+  return [];
+}
+
 /**
  * Whether a job is enabled in `environment`. `enabled` has been validated: a boolean, a
  * list of environment names, or a map { <env>: bool, "*": bool } ("*" covers the rest).

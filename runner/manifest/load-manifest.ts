@@ -3,7 +3,7 @@ import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { ManifestError, type Problem } from "../errors.js";
 import type { JobDefinition, Manifest } from "../contracts/index.js";
 import { DURATION_EXPECTED, parseDuration } from "./duration.js";
-import { resolveEnvironment } from "./environment.js";
+import { environmentsNamed, resolveEnvironment } from "./environment.js";
 import { resolveHandlerPath } from "./handler-path.js";
 import { normalizeJob, type RawJob } from "./normalize-job.js";
 import { Report, shown } from "./report.js";
@@ -55,6 +55,7 @@ export function inspectManifest(file: string, text: string, options: LoadOptions
   const source = parseYamlSource((options.displayPath ?? defaultDisplayPath)(absolute), text);
   const report = new Report(source);
   const jobs: JobDefinition[] = [];
+  const environments = new Set<string>();
 
   if (source.value !== undefined) {
     const value = source.value;
@@ -63,11 +64,18 @@ export function inspectManifest(file: string, text: string, options: LoadOptions
     } else {
       checkSchema(value, report);
       jobs.push(...checkJobs(value as Record<string, unknown>, root, env, report));
+      for (const name of environmentsOf(value as Record<string, unknown>)) environments.add(name);
     }
   }
 
   const problems: Problem[] = [...source.problems, ...report.problems].sort((a, b) => a.line - b.line || a.col - b.col);
-  return { manifest: { file: absolute, root, env, jobs }, problems };
+  return { manifest: { file: absolute, root, env, environments: [...environments].sort(), jobs }, problems };
+}
+
+/** The environment names the `enabled` of the defaults and of every job mention. */
+function environmentsOf(manifest: Record<string, unknown>): string[] {
+  const entries = [manifest.defaults, ...(isMap(manifest.jobs) ? Object.values(manifest.jobs) : [])];
+  return entries.flatMap((entry) => (isMap(entry) ? environmentsNamed(entry.enabled) : []));
 }
 
 /** The checks a JSON Schema cannot make, and normalization of the jobs that pass. */

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
-import { runCli } from "../support/cli.js";
+import { runCli, startCli } from "../support/cli.js";
 import { okHandler, repoRoot, tempProject } from "../support/temp-project.js";
 
 function emptyDir(): { dir: string } & Disposable {
@@ -60,5 +60,25 @@ describe("the CLI's edges", () => {
     expect(help.stdout).toBe(runCli(["start", "--help"], { cwd: empty.dir }).stdout);
     const version = runCli(["--version"], { cwd: empty.dir });
     expect([version.status, version.stdout]).toEqual([0, `${JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")).version}\n`]);
+  });
+
+  test("an --env no job's `enabled` names is warned about; a named one is not", () => {
+    using project = tempProject({ "jobs/a.ts": okHandler, "jobs.yaml": "version: 1\njobs:\n  a: { handler: jobs/a.ts, enabled: [production, staging] }\n  b: { handler: jobs/a.ts, enabled: { qa: true, '*': false } }\n" });
+    const warning = 'runlet: warning: environment "prodution" (--env) is not named by any job\'s `enabled` (they name production, qa, staging); jobs enabled only there are off\n';
+    for (const command of ["validate", "list"]) {
+      expect(runCli([command, "--env", "prodution"], { cwd: project.dir }).stderr, command).toContain(warning);
+      expect(runCli([command, "--env", "production"], { cwd: project.dir }).stderr, command).not.toContain("warning");
+    }
+    expect(runCli(["list"], { cwd: project.dir, env: { RUNLET_ENV: "qa" } }).stderr).toBe("");
+    expect(runCli(["list"], { cwd: project.dir, env: { RUNLET_ENV: "q" } }).stderr).toContain('environment "q" (RUNLET_ENV)');
+  });
+
+  test("start --port logs \"HTTP server listening\" once", async () => {
+    using project = tempProject({ "jobs/a.ts": okHandler, "jobs.yaml": "version: 1\njobs:\n  a: { handler: jobs/a.ts }\n" });
+    const cli = startCli(["start", "--port", "0", "--store", "memory"], { cwd: project.dir });
+    await cli.waitForLog((e) => e.msg === "HTTP server listening");
+    cli.child.kill("SIGTERM");
+    expect(await cli.exited).toBe(0);
+    expect(cli.lines.filter((l) => l.includes("HTTP server listening"))).toHaveLength(1);
   });
 });

@@ -2,7 +2,7 @@ import { COMMON_FLAGS, parseFlags, STORE_FLAG } from "../args.js";
 import { EXIT, printJson } from "../output.js";
 import { createLogger } from "../../log/logger.js";
 import { createRunner } from "../../runner.js";
-import { manifestFile, openProjectStore } from "../project.js";
+import { manifestFile, openProjectStore, unnamedEnvironmentWarning } from "../project.js";
 import { RunletError } from "../../errors.js";
 
 export const invokeFlags = {
@@ -28,6 +28,8 @@ export async function invokeCommand(argv: string[]): Promise<number> {
   const logger = createLogger({ pretty: process.stderr.isTTY });
   const store = await openProjectStore(flags.store, flags.manifest, logger);
   await using runner = createRunner({ manifest: flags.manifest, env: flags.env, logger, store, shutdownGraceMs: 0 });
+  const warning = unnamedEnvironmentWarning(await runner.load(), flags.env);
+  if (warning) process.stderr.write(`runlet: warning: ${warning}\n`);
   const record = await runner.invoke(name, params);
   if (record.status === "ok") {
     printJson(record.result ?? null);

@@ -2,7 +2,7 @@ import { COMMON_FLAGS, parseFlags, STORE_FLAG } from "../args.js";
 import { EXIT } from "../output.js";
 import { createLogger } from "../../log/logger.js";
 import { createRunner } from "../../runner.js";
-import { manifestFile, openProjectStore } from "../project.js";
+import { manifestFile, openProjectStore, unnamedEnvironmentWarning } from "../project.js";
 import { parseDuration } from "../../manifest/index.js";
 import { RunletError } from "../../errors.js";
 import { startHttpServer, type HttpServer } from "../../http/index.js";
@@ -60,6 +60,8 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
   const keepAlive = setInterval(() => undefined, 2 ** 31 - 1);
   try {
     await runner.start();
+    const warning = unnamedEnvironmentWarning(runner.manifest, flags.env);
+    if (warning) logger.warn({ env: runner.manifest.env, named: runner.manifest.environments }, warning);
     if (port !== null) {
       http = await startHttpServer({ runner, port, host: flags.host, token: process.env.RUNLET_TOKEN || undefined, logger });
     }
