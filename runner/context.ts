@@ -8,6 +8,22 @@ export interface JobLogger {
   fatal(obj: object | string, msg?: string): void;
 }
 
+/**
+ * What started a run: its schedule (caught-up fires too), an invoke, or the end of a run
+ * of another job it runs `after` (that run's record: its result, or its error).
+ */
+export type JobTrigger =
+  | { kind: "schedule" }
+  | { kind: "invoke" }
+  | {
+      kind: "after";
+      job: string;
+      runId: string;
+      status: "ok" | "failed" | "timeout" | "cancelled" | "lost";
+      result: unknown;
+      error: { message: string; code?: string; stack?: string } | null;
+    };
+
 /** What a handler is called with. The same inline and in a worker thread. */
 export interface JobContext<P = unknown> {
   /** The job's name in the manifest. */
@@ -22,6 +38,8 @@ export interface JobContext<P = unknown> {
   params: P;
   /** The environment name the runner was started with. */
   env: string;
+  /** What started this run; for `after`, the upstream run's record. */
+  trigger: JobTrigger;
   /** Aborts on timeout, on `overlap: replace`, and on shutdown. */
   signal: AbortSignal;
   log: JobLogger;

@@ -8,7 +8,7 @@
  * ```
  */
 export { createRunner, Runner, type RunnerOptions, type RunnerEvents, type ReloadResult } from "./runner.js";
-export { defineJob, type JobContext, type JobHandler, type JobLogger } from "./context.js";
+export { defineJob, type JobContext, type JobHandler, type JobLogger, type JobTrigger } from "./context.js";
 export { loadManifest, parseManifest, resolveEnvironment, type LoadOptions } from "./manifest/index.js";
 export { RunletError, ManifestError, formatProblem, type ErrorCode, type Problem } from "./errors.js";
 export type { JobDefinition, Manifest, RunRecord, RunStatus, RunError, Schedule, RunMode, OverlapPolicy } from "./contracts/index.js";

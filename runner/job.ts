@@ -10,4 +10,4 @@
  * });
  * ```
  */
-export { defineJob, type JobContext, type JobHandler, type JobLogger } from "./context.js";
+export { defineJob, type JobContext, type JobHandler, type JobLogger, type JobTrigger } from "./context.js";

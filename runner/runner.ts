@@ -148,10 +148,13 @@ export class Runner extends EventEmitter<RunnerEvents> {
     }
     await this.pipeline.watching;
     this.pipeline.preloadInline();
-    for (const job of await recoverAtStart(this.store, this.pipeline.jobs, this.logger)) this.paused.add(job);
+    const { paused, lost } = await recoverAtStart(this.store, this.pipeline.jobs, this.logger);
+    for (const job of paused) this.paused.add(job);
     await this.replicas.join(this.pipeline.jobs);
     this.started = true;
     this.scheduler.start();
+    // A run lost with the process before this one ended as `lost`: the jobs after its failure start now.
+    for (const run of lost) this.startAfter(run);
     this.logger.info({ manifest: this.manifestPath, env: this.env, jobs: this.jobs.length, scheduled: this.scheduler.size }, "runner started");
     void catchUpMissedFires({ jobs: this.pipeline.jobs, store: this.store, logger: this.logger, now: new Date(this.clock.now()), fire: (name, fireDate) => this.fireMissed(name, fireDate) });
   }
@@ -274,6 +277,23 @@ export class Runner extends EventEmitter<RunnerEvents> {
       this.logger.error({ err, runId: record.runId }, "could not record a run");
     });
     emitRecord(this, record, this.logger);
+    if (record.status !== "running" && !this.pipeline.after.isEmpty) this.startAfter(record);
+  }
+
+  /**
+   * Starts the jobs that run after the run that ended as `record` (its final attempt: a
+   * retry is not an end). Only while the runner is started: `runlet invoke` runs one job.
+   * A disabled or paused downstream job is not started, as it would not fire.
+   */
+  private startAfter(record: RunRecord): void {
+    if (!this.started || this.stopping) return;
+    for (const name of this.pipeline.after.startedBy(record)) {
+      const job = this.active.get(name);
+      if (!job || !job.def.enabled || this.paused.has(name)) continue;
+      this.dispatcher.after(job, record).catch((err: unknown) => {
+        this.logger.error({ err, job: name, upstream: record.job, upstreamRunId: record.runId }, "starting a job after its upstream run failed");
+      });
+    }
   }
 
   /** The last fire time per job, for catch-up after a restart. Batched by the store. */

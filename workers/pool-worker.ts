@@ -33,7 +33,7 @@ export default async function runTask(task: TaskPayload): Promise<TaskOutcome> {
   }
   try {
     const handler = handlers.ready(task.modulePath) ?? (await handlers.load(task.modulePath));
-    const ctx = new RunContext(task.job, task.runId, new Date(task.fireDate), task.attempt, task.params, task.env, link.logger(task.key, task.logLevel), run);
+    const ctx = new RunContext(task.job, task.runId, new Date(task.fireDate), task.attempt, task.params, task.env, task.trigger, link.logger(task.key, task.logLevel), run);
     const value = await new Promise((resolve, reject) => {
       run.onUncaught = (err) => reject(failed(err));
       callHandler(handler, ctx).then(resolve, reject);

@@ -16,6 +16,7 @@ export function definitionOf(parts: FactoryParts, spec: JobSpec | null): JobDefi
     ...JOB_DEFAULTS,
     retries: { ...JOB_DEFAULTS.retries },
     catchUp: "none",
+    after: [],
     name: parts.name,
     description: parts.description,
     // Where a manifest job names its handler file: the class (and a thread job's worker file).

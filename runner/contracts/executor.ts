@@ -1,3 +1,4 @@
+import type { JobTrigger } from "../context.js";
 import type { Logger } from "../log/logger.js";
 
 /** One attempt of a handler, as the dispatcher asks for it. */
@@ -10,6 +11,8 @@ export interface RunRequest {
   attempt: number;
   params: unknown;
   env: string;
+  /** What started the run: `ctx.trigger`. */
+  trigger: JobTrigger;
   /** Aborts the run cooperatively (timeout, replace, shutdown); a thread run is terminated after a grace period. */
   readonly signal: AbortSignal;
   /**

@@ -88,6 +88,13 @@ export interface JobDefinition {
   catchUp: CatchUpPolicy;
   startingDeadlineMs: number | null;
   historyKeep: number;
+  /** Jobs whose ended runs start this one (`after`); empty for none. */
+  after: AfterEdge[];
+  /**
+   * Runs of this job in flight at once under `overlap: allow` or `queue` (and, under
+   * `queue`, fires waiting); `null`: the overlap policy's own bound.
+   */
+  concurrency: number | null;
   /**
    * A hash of what decides how the job runs, set only where the fields do not say it
    * (class-based jobs); manifest jobs leave it out and `specHashOf` (manifest/spec-hash.ts)
@@ -95,6 +102,15 @@ export interface JobDefinition {
    * hashes would run a fire the same way.
    */
   specHash?: string;
+}
+
+/** Which ended runs of an upstream job start a job: `success` = ok; `failure` = failed, timeout, lost; `always` = either, and cancelled. */
+export type AfterOn = "success" | "failure" | "always";
+
+/** One `after` edge: runs of `job` that end as `on` says start the job that declares it. */
+export interface AfterEdge {
+  job: string;
+  on: AfterOn;
 }
 
 /** A loaded, valid manifest. */
@@ -108,6 +124,8 @@ export interface Manifest {
   /** Every environment name an `enabled` list or map names (not "*"): a `--env` outside them is likely a typo. */
   environments?: string[];
   jobs: JobDefinition[];
+  /** Worker threads in the pool (`threads:`); `null`: one per core. */
+  threads: number | null;
 }
 
 export type RunStatus = "running" | "ok" | "failed" | "timeout" | "skipped" | "cancelled" | "lost";
@@ -132,8 +150,10 @@ export interface RunRecord {
   result: unknown;
   /** Why a run was skipped or cancelled: `overlap`, `late`, `paused`, `shutdown`, ... */
   reason?: string | null;
-  /** `schedule`, `invoke` or `catch-up`. */
+  /** `schedule`, `invoke`, `catch-up` or `after`. */
   trigger?: RunTrigger;
+  /** For `trigger: "after"`: the run id of the upstream run that started this one. */
+  upstreamRunId?: string | null;
 }
 
-export type RunTrigger = "schedule" | "invoke" | "catch-up";
+export type RunTrigger = "schedule" | "invoke" | "catch-up" | "after";

@@ -1,3 +1,4 @@
+import type { JobTrigger } from "../context.js";
 import { RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { ActiveJob, Clock, Executor, GateClaim, JobDefinition, RunError, RunGate, RunMode, RunRecord, RunRequest, RunStatus, RunTrigger } from "../contracts/index.js";
@@ -22,6 +23,19 @@ export interface DispatcherOptions {
    * and `overlap: skip` for the whole group, so they are not decided here. @default none
    */
   gate?: RunGate;
+}
+
+/** `ctx.trigger` of a scheduled (or caught-up) run, and of an invoke: frozen, shared by every run. */
+const BY_SCHEDULE: JobTrigger = Object.freeze({ kind: "schedule" });
+const BY_INVOKE: JobTrigger = Object.freeze({ kind: "invoke" });
+
+function causeOf(trigger: RunTrigger): JobTrigger {
+  return trigger === "invoke" ? BY_INVOKE : BY_SCHEDULE;
+}
+
+/** The `ctx.trigger` of a run started by the end of `upstream` (its final record). */
+export function afterTrigger(upstream: RunRecord): JobTrigger & { kind: "after" } {
+  return { kind: "after", job: upstream.job, runId: upstream.runId, status: upstream.status as "ok", result: upstream.result ?? null, error: upstream.error };
 }
 
 /** A run to start under a claim made elsewhere (a retry taken over from another replica). */
@@ -53,15 +67,24 @@ class LiveRun extends RunAbort {
     readonly claim: GateClaim | undefined,
     readonly attempt: number,
     readonly log: Logger,
+    readonly cause: JobTrigger,
   ) {
     super();
   }
 }
 
+/** A fire waiting for a run of its job to end (`overlap: queue`). */
+interface QueuedFire {
+  job: ActiveJob;
+  fireDate: Date;
+  trigger: RunTrigger;
+  cause: JobTrigger;
+}
+
 interface JobState {
   running: Map<string, LiveRun>;
-  /** `overlap: queue`: the one fire waiting for the running one to end. */
-  queued: { job: ActiveJob; fireDate: Date } | null;
+  /** `overlap: queue`: fires waiting for a run to end, oldest first (one, or up to `concurrency`). */
+  queued: QueuedFire[];
 }
 
 /**
@@ -86,7 +109,19 @@ export class Dispatcher {
    */
   fire(job: ActiveJob, fireDate: Date, trigger: RunTrigger = "schedule"): Promise<RunRecord | null> {
     if (this.options.gate) return this.fireClaimed(job, fireDate, trigger, this.options.gate);
-    return this.admit(job, fireDate, trigger) ? this.start(job, fireDate, trigger, job.def.params) : Promise.resolve(null);
+    return this.admit(job, fireDate, trigger, causeOf(trigger)) ? this.start(job, fireDate, trigger, job.def.params) : Promise.resolve(null);
+  }
+
+  /**
+   * A run of `job` started by the end of an upstream run (`after`), whose final record is
+   * `upstream`: due when that run ended. Overlap and concurrency apply as to a fire;
+   * lateness does not. Resolves with the run's final record, or null when skipped or queued.
+   */
+  after(job: ActiveJob, upstream: RunRecord): Promise<RunRecord | null> {
+    const cause = afterTrigger(upstream);
+    const fireDate = new Date(upstream.finishedAt ?? upstream.scheduledAt);
+    if (this.options.gate) return this.fireClaimed(job, fireDate, "after", this.options.gate, cause);
+    return this.admit(job, fireDate, "after", cause) ? this.start(job, fireDate, "after", job.def.params, undefined, cause) : Promise.resolve(null);
   }
 
   /**
@@ -104,7 +139,7 @@ export class Dispatcher {
     const started: LiveRun[] = [];
     try {
       for (const job of jobs) {
-        if (this.admit(job, fireDate, "schedule")) started.push(this.begin(job, fireDate, "schedule", job.def.params, undefined, true));
+        if (this.admit(job, fireDate, "schedule", BY_SCHEDULE)) started.push(this.begin(job, fireDate, "schedule", job.def.params, undefined, true));
       }
     } finally {
       // Even if a start threw, every run already started is followed to its end.
@@ -112,31 +147,39 @@ export class Dispatcher {
     }
   }
 
-  /** Lateness and overlap: whether a fire starts now (else it was skipped, queued, or it replaces). */
-  private admit(job: ActiveJob, fireDate: Date, trigger: RunTrigger): boolean {
+  /** Lateness, overlap and concurrency: whether a fire starts now (else it was skipped, queued, or it replaces). */
+  private admit(job: ActiveJob, fireDate: Date, trigger: RunTrigger, cause: JobTrigger): boolean {
     const { def } = job;
     const now = this.options.clock.now();
     if (trigger === "schedule" && now - fireDate.getTime() > def.latenessMs) {
-      this.skip(def, fireDate, "late", trigger, `started ${now - fireDate.getTime()}ms after its scheduled time (lateness limit ${def.latenessMs}ms)`);
+      this.skip(def, fireDate, "late", trigger, `started ${now - fireDate.getTime()}ms after its scheduled time (lateness limit ${def.latenessMs}ms)`, "skipped", cause);
       return false;
     }
     const state = this.states.get(def.name);
     if (state && state.running.size > 0) {
       switch (def.overlap) {
         case "skip":
-          this.skip(def, fireDate, "overlap", trigger, "the previous run is still going (overlap: skip)");
+          this.skip(def, fireDate, "overlap", trigger, "the previous run is still going (overlap: skip)", "skipped", cause);
           return false;
-        case "queue":
-          if (state.queued) {
-            this.skip(def, fireDate, "overlap", trigger, "the previous run is still going and one fire already waits (overlap: queue)");
+        case "queue": {
+          const bound = def.concurrency ?? 1;
+          if (state.running.size < bound) break;
+          if (state.queued.length >= bound) {
+            const reason = def.concurrency === null ? "overlap" : "concurrency";
+            this.skip(def, fireDate, reason, trigger, `${state.running.size} runs are going and ${state.queued.length} fires already wait (overlap: queue, concurrency: ${bound})`, "skipped", cause);
           } else {
-            state.queued = { job, fireDate };
+            state.queued.push({ job, fireDate, trigger, cause });
           }
           return false;
+        }
         case "replace":
           for (const run of state.running.values()) run.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
           break;
         case "allow":
+          if (def.concurrency !== null && state.running.size >= def.concurrency) {
+            this.skip(def, fireDate, "concurrency", trigger, `${state.running.size} runs are going (overlap: allow, concurrency: ${def.concurrency})`, "skipped", cause);
+            return false;
+          }
           break;
       }
     }
@@ -183,8 +226,8 @@ export class Dispatcher {
   /** Drops waiting fires (recorded as cancelled) and waits up to `timeoutMs` for runs in flight. */
   async drain(timeoutMs: number): Promise<boolean> {
     for (const state of this.states.values()) {
-      if (state.queued) this.skip(state.queued.job.def, state.queued.fireDate, "shutdown", "schedule", "the runner stopped before it could run", "cancelled");
-      state.queued = null;
+      for (const queued of state.queued) this.skip(queued.job.def, queued.fireDate, "shutdown", queued.trigger, "the runner stopped before it could run", "cancelled", queued.cause);
+      state.queued = [];
     }
     await null; // as in abortAll: every run started by a fire in progress is followed first
     const all = [...this.states.values()].flatMap((s) => [...s.running.values()].map((r) => r.done));
@@ -210,19 +253,20 @@ export class Dispatcher {
 
   private state(name: string): JobState {
     let state = this.states.get(name);
-    if (!state) this.states.set(name, (state = { running: new Map(), queued: null }));
+    if (!state) this.states.set(name, (state = { running: new Map(), queued: [] }));
     return state;
   }
 
-  private skip(def: JobDefinition, fireDate: Date, reason: string, trigger: RunTrigger, why: string, status: "skipped" | "cancelled" = "skipped"): void {
+  private skip(def: JobDefinition, fireDate: Date, reason: string, trigger: RunTrigger, why: string, status: "skipped" | "cancelled" = "skipped", cause: JobTrigger = BY_SCHEDULE): void {
     const runId = newRunId();
     const scheduledAt = this.scheduledTimes.at(fireDate.getTime());
     this.options.logger.warn({ job: def.name, runId, scheduledAt, reason }, `run ${status}: ${why}`);
-    this.options.onRecord({ runId, job: def.name, status, scheduledAt, startedAt: null, finishedAt: null, attempt: 0, error: null, result: null, reason, trigger });
+    const upstreamRunId = cause.kind === "after" ? cause.runId : null;
+    this.options.onRecord({ runId, job: def.name, status, scheduledAt, startedAt: null, finishedAt: null, attempt: 0, error: null, result: null, reason, trigger, upstreamRunId });
   }
 
   /** A fire under a gate: run only if this process wins its claim. */
-  private async fireClaimed(job: ActiveJob, fireDate: Date, trigger: RunTrigger, gate: RunGate): Promise<RunRecord | null> {
+  private async fireClaimed(job: ActiveJob, fireDate: Date, trigger: RunTrigger, gate: RunGate, cause: JobTrigger = causeOf(trigger)): Promise<RunRecord | null> {
     const runId = newRunId();
     const claim = await gate.claim({ def: job.def, fireDate, trigger, runId });
     if (!claim) return null;
@@ -230,11 +274,11 @@ export class Dispatcher {
     if (job.def.overlap === "replace") {
       for (const run of this.state(job.def.name).running.values()) run.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
     }
-    return this.start(job, fireDate, trigger, job.def.params, { runId, claim });
+    return this.start(job, fireDate, trigger, job.def.params, { runId, claim }, cause);
   }
 
-  private start(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart): Promise<RunRecord> {
-    return this.follow(this.begin(job, fireDate, trigger, params, claimed));
+  private start(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart, cause: JobTrigger = causeOf(trigger)): Promise<RunRecord> {
+    return this.follow(this.begin(job, fireDate, trigger, params, claimed, false, cause));
   }
 
   /**
@@ -242,14 +286,14 @@ export class Dispatcher {
    * `deferStartLog`: the "run started" line is written when the run is followed (fireAll
    * starts every handler of a fire first; a line each, at info, took as long as the start).
    */
-  private begin(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart, deferStartLog = false): LiveRun {
+  private begin(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart, deferStartLog = false, cause: JobTrigger = causeOf(trigger)): LiveRun {
     const { def } = job;
     const state = this.state(def.name);
     const runId = claimed?.runId ?? newRunId();
     // A silent logger's child would be as silent: skip making one per run.
     const { logger } = this.options;
     const log = logger.levelVal === Infinity ? logger : logger.child({ job: def.name, runId });
-    const run = new LiveRun(runId, job, state, fireDate, trigger, params, claimed?.claim, claimed?.firstAttempt ?? 1, log);
+    const run = new LiveRun(runId, job, state, fireDate, trigger, params, claimed?.claim, claimed?.firstAttempt ?? 1, log, cause);
     // Listed before its handler starts: what the handler does at once (abortRun of its own
     // id, a fire of its own job) sees it.
     state.running.set(runId, run);
@@ -271,10 +315,10 @@ export class Dispatcher {
     run.done = this.runAttempts(run).finally(() => {
       claim?.release();
       state.running.delete(run.runId);
-      const next = state.queued;
-      if (next && state.running.size === 0) {
-        state.queued = null;
-        void this.start(next.job, next.fireDate, "schedule", next.job.def.params);
+      const next = state.queued[0];
+      if (next && state.running.size < (next.job.def.concurrency ?? 1)) {
+        state.queued.shift();
+        void this.start(next.job, next.fireDate, next.trigger, next.job.def.params, undefined, next.cause);
       }
     });
     return run.done;
@@ -285,6 +329,7 @@ export class Dispatcher {
     const { def } = job;
     const { clock, onRecord } = this.options;
     const startedAtMs = run.first.startedAtMs;
+    const upstreamRunId = run.cause.kind === "after" ? run.cause.runId : null;
     // Every record of a run is built here, whole, with its fields in one order (the order
     // skip() uses too): one object shape for the store and listeners, where spreading a
     // shared base into each took several µs a record. The two fixed times are read once (and
@@ -303,6 +348,7 @@ export class Dispatcher {
       result,
       reason: null,
       trigger,
+      upstreamRunId,
     });
 
     for (let attempt = run.attempt, begun = run.first; ; begun = this.beginAttempt(job, run, fireDate, ++attempt, params, log, true)) {
@@ -367,7 +413,7 @@ export class Dispatcher {
     // run (replace, shutdown) or by the timeout.
     const abort = def.timeoutMs === null ? run : new RunAbort();
     if (abort !== run && run.aborted) abort.abort(run.reason);
-    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, abort, log, startedAtMs, this.strays);
+    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, run.cause, abort, log, startedAtMs, this.strays);
     try {
       begun.execution = this.options.executors[def.mode].run(begun);
     } catch (error) {
@@ -482,6 +528,7 @@ class Attempt implements RunRequest {
     readonly attempt: number,
     readonly params: unknown,
     readonly env: string,
+    readonly trigger: JobTrigger,
     readonly aborts: RunAbort,
     readonly log: Logger,
     readonly startedAtMs: number,

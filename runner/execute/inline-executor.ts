@@ -1,7 +1,7 @@
 import type { Executor, RunRequest } from "../contracts/index.js";
 import { RunletError } from "../errors.js";
 import { abortsOf, notStarted } from "./executor.js";
-import type { JobHandler } from "../context.js";
+import type { JobHandler, JobTrigger } from "../context.js";
 import { RunContext } from "./run-context.js";
 import { HandlerCache, SETTLED_UNDEFINED, callHandler, failed } from "./handler-module.js";
 import { InlineRun, contain, exitedError, inRun } from "./inline-containment.js";
@@ -47,7 +47,7 @@ export class InlineExecutor implements Executor {
   private call(handler: JobHandler, req: RunRequest): Promise<unknown> {
     let ctx: RunContext;
     try {
-      ctx = new RunContext(req.job, req.runId, new Date(req.fireDate.getTime()), req.attempt, copyParams(req.params), req.env, req.log, req);
+      ctx = new RunContext(req.job, req.runId, new Date(req.fireDate.getTime()), req.attempt, copyParams(req.params), req.env, copyTrigger(req.trigger), req.log, req);
     } catch (err) {
       // Params that cannot be copied (an invoke's own object): a failed run, never a throw at the caller.
       return Promise.reject(failed(err, `job "${req.job}" was not started: its params cannot be copied: `));
@@ -61,6 +61,11 @@ export class InlineExecutor implements Executor {
     this.closed = true;
     this.release();
   }
+}
+
+/** An `after` trigger carries the upstream run's result: each run gets its own copy, as its params. */
+function copyTrigger(trigger: JobTrigger): JobTrigger {
+  return trigger.kind === "after" ? structuredClone(trigger) : trigger;
 }
 
 /**

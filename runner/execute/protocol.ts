@@ -17,6 +17,7 @@
  * hello's port, which is transferred).
  */
 import type { MessagePort } from "node:worker_threads";
+import type { JobTrigger } from "../context.js";
 
 /** pino's level names, in pino's numeric order (trace 10 ... fatal 60). */
 export const LOG_LEVELS = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 } as const;
@@ -35,6 +36,8 @@ export interface TaskPayload {
   attempt: number;
   params: unknown;
   env: string;
+  /** `ctx.trigger`. */
+  trigger: JobTrigger;
   /** The main logger's numeric level: the worker drops lines below it without posting them. */
   logLevel: number;
 }

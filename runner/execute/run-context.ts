@@ -1,4 +1,4 @@
-import type { JobContext, JobLogger } from "../context.js";
+import type { JobContext, JobLogger, JobTrigger } from "../context.js";
 
 /**
  * The `ctx` a handler gets, inline or in a worker: its `signal` is read through from the
@@ -13,6 +13,7 @@ export class RunContext<P = unknown> implements JobContext<P> {
     readonly attempt: number,
     readonly params: P,
     readonly env: string,
+    readonly trigger: JobTrigger,
     readonly log: JobLogger,
     aborts: { readonly signal: AbortSignal },
   ) {

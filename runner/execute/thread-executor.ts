@@ -61,7 +61,7 @@ export interface ThreadStats {
 export class ThreadExecutor implements Executor {
   private readonly logger: Logger;
   private readonly graceMs: number;
-  private readonly maxThreads: number;
+  private maxThreads: number;
   private readonly idleTimeoutMs: number;
   private readonly workerFile: URL;
   private workerFileChecked = false;
@@ -121,6 +121,7 @@ export class ThreadExecutor implements Executor {
       attempt: req.attempt,
       params: req.params,
       env: req.env,
+      trigger: req.trigger,
       logLevel: req.log.levelVal,
     };
     let outcome: TaskOutcome;
@@ -158,6 +159,16 @@ export class ThreadExecutor implements Executor {
     const old = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(old.map((entry) => this.retire(entry)));
+  }
+
+  /**
+   * Sizes the pools to `maxThreads` (the manifest's `threads`): new runs go to new pools of
+   * that size, runs in flight finish on the old ones (as after recycle()).
+   */
+  resize(maxThreads: number): void {
+    if (maxThreads === this.maxThreads) return;
+    this.maxThreads = maxThreads;
+    void this.recycle();
   }
 
   stats(): ThreadStats {

@@ -1,5 +1,5 @@
 import { describeSchedule, nextFires } from "../schedule/index.js";
-import type { JobDefinition } from "../contracts/index.js";
+import type { AfterEdge, JobDefinition } from "../contracts/index.js";
 
 /** A job as people and tools see it: `list --json` prints these; the HTTP API serves them. */
 export interface JobListing {
@@ -15,17 +15,38 @@ export interface JobListing {
   timezone: string | null;
   /** The next fires, ISO 8601 UTC; empty for disabled and invoke-only jobs. */
   next: string[];
+  /** The jobs whose ended runs start this one, and on which ends. */
+  after: AfterEdge[];
+  /** `after: extract (success)`, or null for a job that runs after none. */
+  afterText: string | null;
+  overlap: JobDefinition["overlap"];
+  /** Runs in flight at once (`concurrency`); null: the overlap policy's own bound. */
+  concurrency: number | null;
 }
 
 export function listJob(job: JobDefinition, count: number, now: Date): JobListing {
+  const afterText = describeAfter(job.after);
   return {
     name: job.name,
     description: job.description,
     schedule: job.scheduleSource,
-    human: describeSchedule(job.schedule),
+    // A job that only runs after others reads as that, not as "invoked manually only".
+    human: afterText === null ? describeSchedule(job.schedule) : job.schedule ? `${describeSchedule(job.schedule)}; ${afterText}` : afterText,
     mode: job.mode,
     enabled: job.enabled,
     timezone: job.timezone,
     next: job.enabled && job.schedule ? nextFires(job.schedule, now, count).map((d) => d.toISOString()) : [],
+    after: job.after,
+    afterText,
+    overlap: job.overlap,
+    concurrency: job.concurrency,
   };
+}
+
+/** `after: extract, load (success)`; edges of different `on` each in their own part. */
+export function describeAfter(edges: readonly AfterEdge[]): string | null {
+  if (edges.length === 0) return null;
+  const byOn = new Map<string, string[]>();
+  for (const edge of edges) byOn.set(edge.on, [...(byOn.get(edge.on) ?? []), edge.job]);
+  return [...byOn].map(([on, jobs]) => `after: ${jobs.join(", ")} (${on})`).join("; ");
 }

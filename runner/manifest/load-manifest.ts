@@ -2,6 +2,7 @@ import { readFileSync, realpathSync } from "node:fs";
 import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { ManifestError, type Problem } from "../errors.js";
 import type { JobDefinition, Manifest } from "../contracts/index.js";
+import { readAfterEdges } from "./after-edges.js";
 import { DURATION_EXPECTED, parseDuration } from "./duration.js";
 import { environmentsNamed, resolveEnvironment } from "./environment.js";
 import { resolveHandlerPath } from "./handler-path.js";
@@ -56,6 +57,7 @@ export function inspectManifest(file: string, text: string, options: LoadOptions
   const report = new Report(source);
   const jobs: JobDefinition[] = [];
   const environments = new Set<string>();
+  let threads: number | null = null;
 
   if (source.value !== undefined) {
     const value = source.value;
@@ -65,11 +67,12 @@ export function inspectManifest(file: string, text: string, options: LoadOptions
       checkSchema(value, report);
       jobs.push(...checkJobs(value as Record<string, unknown>, root, env, report));
       for (const name of environmentsOf(value as Record<string, unknown>)) environments.add(name);
+      if (typeof (value as { threads?: unknown }).threads === "number") threads = (value as { threads: number }).threads;
     }
   }
 
   const problems: Problem[] = [...source.problems, ...report.problems].sort((a, b) => a.line - b.line || a.col - b.col);
-  return { manifest: { file: absolute, root, env, environments: [...environments].sort(), jobs }, problems };
+  return { manifest: { file: absolute, root, env, environments: [...environments].sort(), jobs, threads }, problems };
 }
 
 /** The environment names the `enabled` of the defaults and of every job mention. */
@@ -86,6 +89,7 @@ function checkJobs(manifest: Record<string, unknown>, root: string, env: string,
   if (!isMap(manifest.jobs)) return [];
 
   const jobs: JobDefinition[] = [];
+  const after = readAfterEdges(manifest.jobs, report);
   // Many jobs share a handler file: resolve each path (realpath + stat) once per load.
   const handlers = new Map<string, ReturnType<typeof resolveHandlerPath>>();
   for (const [name, raw] of Object.entries(manifest.jobs)) {
@@ -106,7 +110,7 @@ function checkJobs(manifest: Record<string, unknown>, root: string, env: string,
     }
     // Only a job free of problems (schema errors included) is built.
     if (!handlerPath || report.hasProblemsUnder(path)) continue;
-    jobs.push(normalizeJob({ name, raw, defaults, handlerPath, schedule, timezone: zone, environment: env }));
+    jobs.push(normalizeJob({ name, raw, defaults, handlerPath, schedule, timezone: zone, environment: env, after: after.get(name) ?? [] }));
   }
   return jobs;
 }

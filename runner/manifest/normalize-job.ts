@@ -1,4 +1,4 @@
-import type { JobDefinition, RetryPolicy, Schedule } from "../contracts/index.js";
+import type { AfterEdge, JobDefinition, RetryPolicy, Schedule } from "../contracts/index.js";
 import { isEnabledIn } from "./environment.js";
 import { parseDuration } from "./duration.js";
 
@@ -33,12 +33,14 @@ export const JOB_DEFAULTS = {
   startingDeadlineMs: null,
   /** @default 100 */
   historyKeep: 100,
+  /** @default null (allow: no bound; queue: one run, one waiting) */
+  concurrency: null,
 } satisfies Partial<JobDefinition>;
 
 /** Every field a job may have in jobs.yaml; the schema's job properties must be exactly these. */
 export const JOB_FIELDS = [
   "handler", "schedule", "description", "mode", "enabled", "params", "timeout", "overlap",
-  "retries", "timezone", "memory", "lateness", "catchUp", "startingDeadline", "history",
+  "retries", "timezone", "memory", "lateness", "catchUp", "startingDeadline", "history", "after", "concurrency",
 ] as const;
 
 /** The raw job fields after schema and semantic checks passed (defaults not yet applied). */
@@ -52,6 +54,8 @@ export interface NormalizeInput {
   schedule: Schedule | null;
   timezone: string | null;
   environment: string;
+  /** The job's `after` edges, already checked against the other jobs. */
+  after: AfterEdge[];
 }
 
 /** Builds the typed, defaults-applied definition later stages consume. Input is already valid. */
@@ -82,6 +86,8 @@ export function normalizeJob(input: NormalizeInput): JobDefinition {
     catchUp: (pick("catchUp") as JobDefinition["catchUp"] | undefined) ?? JOB_DEFAULTS.catchUp,
     startingDeadlineMs: duration("startingDeadline", JOB_DEFAULTS.startingDeadlineMs),
     historyKeep: ((pick("history") as { keep?: number } | undefined)?.keep) ?? JOB_DEFAULTS.historyKeep,
+    after: input.after,
+    concurrency: (pick("concurrency") as number | undefined) ?? JOB_DEFAULTS.concurrency,
   };
   return job;
 }

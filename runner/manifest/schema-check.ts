@@ -28,6 +28,8 @@ const EXPECTED: Record<string, string> = {
   duration: DURATION_EXPECTED,
   enabled: 'true, false, a list of environment names, or a map { <env>: true|false, "*": true|false }',
   retries: "a number of retries or a map { max, backoff, delay, maxDelay }",
+  after: "a job name, a list of job names, or a map { job: NAME | [NAMES], on: success | failure | always }",
+  upstreamJobs: "a job name or a list of job names",
 };
 
 const TYPE_NAMES: Record<string, string> = {
@@ -70,7 +72,7 @@ function reportError(error: ErrorObject, path: ValuePath, got: unknown, report: 
     case "additionalProperties": {
       const key = String(params.additionalProperty);
       const supported = Object.keys((error.parentSchema as { properties?: object }).properties ?? {});
-      const note = path.length === 1 && path[0] === "defaults" && (key === "handler" || key === "schedule") ? "; defaults may set any job field except handler and schedule" : "";
+      const note = path.length === 1 && path[0] === "defaults" && (key === "handler" || key === "schedule" || key === "after") ? "; defaults may set any job field except handler, schedule and after" : "";
       report.at([...path, key], `is not a known key${note}; supported keys are: ${supported.join(", ")}`, "key");
       return;
     }

@@ -1,21 +1,21 @@
-import type { JobDefinition } from "../contracts/index.js";
+import type { JobDefinition, RunRecord } from "../contracts/index.js";
 import type { Logger } from "../log/logger.js";
 import { ownerIsGone } from "../store/owner.js";
 import type { RunStore } from "../store/run-store.js";
 import { missedFires } from "./missed-fires.js";
 
 /**
- * Start-up: runs a dead process left `running` become `lost`; returns the jobs the store
- * says are paused.
+ * Start-up: runs a dead process left `running` become `lost`; returns them as now stored,
+ * and the jobs the store says are paused.
  */
-export async function recoverAtStart(store: RunStore, jobs: readonly JobDefinition[], logger: Logger): Promise<string[]> {
+export async function recoverAtStart(store: RunStore, jobs: readonly JobDefinition[], logger: Logger): Promise<{ paused: string[]; lost: RunRecord[] }> {
   // Before this process starts any run, a record owned by its own pid is an earlier
   // process's (pid 1 in a restarted container).
   const lost = await store.reapLost((owner) => ownerIsGone(owner, { selfIsGone: true }));
   for (const run of lost) logger.warn({ job: run.job, runId: run.runId, scheduledAt: run.scheduledAt }, "run lost: the process running it is gone");
   const paused: string[] = [];
   for (const job of jobs) if ((await store.jobState(job.name)).paused) paused.push(job.name);
-  return paused;
+  return { paused, lost };
 }
 
 export interface CatchUpOptions {

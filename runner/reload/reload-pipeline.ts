@@ -1,9 +1,10 @@
+import { availableParallelism } from "node:os";
 import { HandlerCompiler, type CompiledHandler } from "../compile/index.js";
 import type { ActiveJob, Executor, JobDefinition, Manifest, RunMode } from "../contracts/index.js";
 import { ManifestError, RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { loadManifest } from "../manifest/index.js";
-import type { Scheduler } from "../schedule/index.js";
+import { AfterIndex, type Scheduler } from "../schedule/index.js";
 import { ProjectWatcher } from "../watch/project-watcher.js";
 import { handlerPathsIn } from "../watch/wanted-files.js";
 import { describeDiff, diffJobs, type ManifestDiff } from "./diff-jobs.js";
@@ -51,6 +52,8 @@ export class ReloadPipeline {
   private reloading: Promise<void> = Promise.resolve();
   private watcher: ProjectWatcher | null = null;
   private readonly recycler: ThreadRecycler;
+  /** Which jobs each job's ended runs start (`after`), from the running manifest. */
+  private afterIndex = new AfterIndex([]);
 
   constructor(private readonly options: ReloadPipelineOptions) {
     this.recycler = new ThreadRecycler(options.executors.thread);
@@ -63,6 +66,11 @@ export class ReloadPipeline {
 
   get jobs(): JobDefinition[] {
     return this.current?.jobs ?? [];
+  }
+
+  /** The `after` edges of the running manifest, by upstream job. */
+  get after(): AfterIndex {
+    return this.afterIndex;
   }
 
   /** Hot reload: watches the manifest and handlers (and their imports). */
@@ -117,6 +125,8 @@ export class ReloadPipeline {
       const { compiled, rebuilt } = await this.compileChanged(next, changedFiles);
       const diff = diffJobs(this.current?.jobs ?? [], next.jobs);
       const replacedModules = this.apply(next, compiled, diff);
+      // The pool's size follows the manifest's `threads`: a reload resizes it, runs in flight finish where they are.
+      (this.options.executors.thread as Executor & { resize?: (n: number) => void }).resize?.(next.threads ?? availableParallelism());
       if (replacedModules.some((job) => job.def.mode === "thread")) this.recycler.afterReload();
       if (isStarted()) this.preloadInline();
       if (isStarted()) await this.options.onApplied(next);
@@ -170,6 +180,7 @@ export class ReloadPipeline {
       }
     }
     this.current = next;
+    this.afterIndex = new AfterIndex(next.jobs);
     return replaced;
   }
 

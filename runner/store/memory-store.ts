@@ -52,6 +52,7 @@ export class MemoryStore implements RunStore {
       reason: run.reason ?? null,
     };
     if (run.trigger) record.trigger = run.trigger;
+    if (run.upstreamRunId) record.upstreamRunId = run.upstreamRunId;
     // Kept as text, as the SQLite store keeps it: parsed when read, not on every write.
     const result = run.result === null || run.result === undefined ? null : encodeResult(run.result, this.maxResultBytes);
     const owner = run.owner ?? null;

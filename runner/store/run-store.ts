@@ -30,6 +30,7 @@ export function storedRun(record: RunRecord, owner: RunOwner): StoredRun {
     result: record.result,
     reason: record.reason,
     trigger: record.trigger,
+    upstreamRunId: record.upstreamRunId ?? null,
     owner: record.status === "running" ? owner : null,
   };
 }

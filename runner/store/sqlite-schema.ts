@@ -44,6 +44,13 @@ export const migrations: ReadonlyArray<{ version: number; sql: string }> = [
       PRAGMA application_id = ${APPLICATION_ID};
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- A run started by the end of another job's run (trigger 'after'): that run's id.
+      ALTER TABLE runs ADD COLUMN upstream_run_id TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

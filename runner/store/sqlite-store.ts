@@ -45,6 +45,7 @@ interface RunRow {
   result: string;
   reason: string | null;
   trigger_kind: RunTrigger | null;
+  upstream_run_id: string | null;
   owner_pid: number | null;
   owner_host: string | null;
 }
@@ -162,7 +163,7 @@ export class SqliteStore implements RunStore {
       this.sql.upsert.run(
         run.runId, run.job, run.status, run.scheduledAt, run.startedAt, run.finishedAt, run.attempt,
         error ? JSON.stringify(error) : null, encodeResult(run.result, this.maxResultBytes),
-        run.reason ?? null, run.trigger ?? null, run.owner?.pid ?? null, run.owner?.host ?? null,
+        run.reason ?? null, run.trigger ?? null, run.upstreamRunId ?? null, run.owner?.pid ?? null, run.owner?.host ?? null,
       );
       if (run.status !== "running") jobs.add(run.job);
     }
@@ -194,11 +195,11 @@ export class SqliteStore implements RunStore {
 function prepareStatements(db: Database.Database) {
   return {
     upsert: db.prepare(
-      `INSERT INTO runs (run_id, job, status, scheduled_at, started_at, finished_at, attempt, error, result, reason, trigger_kind, owner_pid, owner_host)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO runs (run_id, job, status, scheduled_at, started_at, finished_at, attempt, error, result, reason, trigger_kind, upstream_run_id, owner_pid, owner_host)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (run_id) DO UPDATE SET job = excluded.job, status = excluded.status, scheduled_at = excluded.scheduled_at,
          started_at = excluded.started_at, finished_at = excluded.finished_at, attempt = excluded.attempt, error = excluded.error,
-         result = excluded.result, reason = excluded.reason, trigger_kind = excluded.trigger_kind,
+         result = excluded.result, reason = excluded.reason, trigger_kind = excluded.trigger_kind, upstream_run_id = excluded.upstream_run_id,
          owner_pid = excluded.owner_pid, owner_host = excluded.owner_host`,
     ),
     setState: db.prepare(
@@ -232,5 +233,6 @@ function toRecord(row: RunRow): RunRecord {
     reason: row.reason,
   };
   if (row.trigger_kind !== null) record.trigger = row.trigger_kind;
+  if (row.upstream_run_id) record.upstreamRunId = row.upstream_run_id;
   return record;
 }

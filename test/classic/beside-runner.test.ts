@@ -61,6 +61,10 @@ describe("class jobs beside a runner", () => {
       enabled: true,
       timezone: null,
       next: ["2030-01-02T00:00:00.000Z", "2030-01-03T00:00:00.000Z"],
+      after: [],
+      afterText: null,
+      overlap: "skip",
+      concurrency: null,
     });
     expect(runtime.nextFireOf("cleanup")?.getUTCHours()).toBe(0);
   });

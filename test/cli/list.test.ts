@@ -31,7 +31,7 @@ jobs:
   const result = runCli(["list", "--json", "--next", "5", "--env", "staging", "--store", "memory"], { cwd: project.dir });
   expect(result.status).toBe(0);
   const jobs = JSON.parse(result.stdout) as Array<Record<string, unknown>>;
-  expect(jobs.map((j) => Object.keys(j).sort())[0]).toEqual(["description", "enabled", "human", "lastRunAt", "lastStatus", "mode", "name", "next", "schedule", "timezone"]);
+  expect(jobs.map((j) => Object.keys(j).sort())[0]).toEqual(["after", "afterText", "concurrency", "description", "enabled", "human", "lastRunAt", "lastStatus", "mode", "name", "next", "overlap", "schedule", "timezone"]);
   const byName = Object.fromEntries(jobs.map((j) => [j.name, j]));
 
   expect(byName.nightly!.next).toEqual(nodeScheduleFires({ rule: "30 2 * 3 0", tz: "America/New_York" } as unknown as string, before, 5));
@@ -43,6 +43,6 @@ jobs:
   expect(byName.manual).toMatchObject({ schedule: null, next: [], human: "Invoked manually only" });
 
   const table = runCli(["list", "--env", "staging", "--store", "memory"], { cwd: project.dir }).stdout;
-  expect(table.split("\n")[0]).toMatch(/^NAME\s+SCHEDULE\s+WHEN\s+MODE\s+ENABLED\s+NEXT \(UTC\)\s+LAST RUN$/);
+  expect(table.split("\n")[0]).toMatch(/^NAME\s+SCHEDULE\s+WHEN\s+MODE\s+OVERLAP\s+ENABLED\s+NEXT \(UTC\)\s+LAST RUN$/);
   expect(table).toContain("no (staging)");
 });

@@ -75,7 +75,7 @@ describe.each(Object.keys(modes) as Array<keyof typeof modes>)("handler contract
       env: "staging",
       signalIsLive: true,
       // What a copy of ctx carries: its data and log, nothing of runlet's own (signal is a getter).
-      keys: ["attempt", "env", "fireDate", "job", "log", "params", "runId"],
+      keys: ["attempt", "env", "fireDate", "job", "log", "params", "runId", "trigger"],
       destructured: true,
     });
   });

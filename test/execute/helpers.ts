@@ -76,6 +76,7 @@ export function request(modulePath: string, over: Partial<RunRequest> = {}): Run
     attempt: 1,
     params: null,
     env: "test",
+    trigger: { kind: "invoke" },
     signal: new AbortController().signal,
     log: pino({ level: "silent" }),
     memoryMb: null,

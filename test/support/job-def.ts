@@ -9,6 +9,7 @@ export function jobDef(name: string, overrides: Partial<JobDefinition> = {}): Jo
     mode: "inline",
     overlap: "skip",
     catchUp: "none",
+    after: [],
     name,
     handler: "x",
     handlerPath: "x",

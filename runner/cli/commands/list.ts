@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { COMMON_FLAGS, intFlag, parseFlags, STORE_FLAG } from "../args.js";
 import { loadProject, openStoreToRead } from "../project.js";
 import { silentLogger } from "../../log/logger.js";
@@ -28,13 +29,15 @@ export async function listCommand(argv: string[]): Promise<number> {
   }
   const rows = listings.map((l) => [
     l.name,
-    typeof l.schedule === "string" ? l.schedule : l.schedule === null ? "-" : JSON.stringify(l.schedule),
+    typeof l.schedule === "string" ? l.schedule : l.schedule !== null ? JSON.stringify(l.schedule) : (l.afterText ?? "-"),
     l.human,
     l.mode,
+    l.concurrency === null ? l.overlap : `${l.overlap}, ${l.concurrency}`,
     l.enabled ? "yes" : `no (${manifest.env})`,
     l.next.join(", ") || "-",
     l.lastStatus ? `${l.lastStatus} ${l.lastRunAt}` : "-",
   ]);
-  process.stdout.write(`${table(["NAME", "SCHEDULE", "WHEN", "MODE", "ENABLED", "NEXT (UTC)", "LAST RUN"], rows)}\n`);
+  process.stdout.write(`${table(["NAME", "SCHEDULE", "WHEN", "MODE", "OVERLAP", "ENABLED", "NEXT (UTC)", "LAST RUN"], rows)}\n`);
+  process.stdout.write(`threads: ${manifest.threads ?? `${availableParallelism()} (one per core)`}\n`);
   return EXIT.ok;
 }

@@ -78,6 +78,13 @@ export const migrations: ReadonlyArray<{ version: number; sql: string }> = [
       );
     `,
   },
+  {
+    version: 2,
+    sql: `
+      -- A run started by the end of another job's run (trigger 'after'): that run's id.
+      ALTER TABLE {s}.runs ADD COLUMN upstream_run_id text;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

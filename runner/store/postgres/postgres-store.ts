@@ -64,6 +64,7 @@ interface RunRow {
   result: string;
   reason: string | null;
   trigger_kind: RunTrigger | null;
+  upstream_run_id: string | null;
 }
 
 /**
@@ -327,7 +328,7 @@ export class PostgresStore implements RunStore, FireClaims {
     return {
       run_id: run.runId, job: run.job, status: run.status, scheduled_at: run.scheduledAt, started_at: run.startedAt, finished_at: run.finishedAt,
       attempt: run.attempt, error: run.error ? JSON.stringify(encodeError(run.error)) : null, result: encodeResult(run.result, this.maxResultBytes),
-      reason: run.reason ?? null, trigger_kind: run.trigger ?? null, owner_pid: run.owner?.pid ?? null, owner_host: run.owner?.host ?? null, fence: run.fence ?? null,
+      reason: run.reason ?? null, trigger_kind: run.trigger ?? null, upstream_run_id: run.upstreamRunId ?? null, owner_pid: run.owner?.pid ?? null, owner_host: run.owner?.host ?? null, fence: run.fence ?? null,
     };
   }
 
@@ -386,5 +387,6 @@ function toRecord(row: RunRow): RunRecord {
     reason: row.reason,
   };
   if (row.trigger_kind !== null) record.trigger = row.trigger_kind;
+  if (row.upstream_run_id) record.upstreamRunId = row.upstream_run_id;
   return record;
 }
