@@ -36,7 +36,7 @@ export async function loadProject(options: ProjectOptions): Promise<LoadedProjec
   const compiler = new HandlerCompiler({ root: manifest.root });
   try {
     const compiled = await compiler.compileAll([...new Set(manifest.jobs.map((j) => j.handlerPath))]);
-    problems.push(...compiled.problems);
+    for (const problem of compiled.problems) problems.push(problem);
     if (problems.length > 0) throw new ManifestError(problems);
     warnUnnamedEnvironment(manifest, options.env);
     return { manifest, compiled: compiled.compiled };

@@ -55,7 +55,7 @@ export function inspectManifest(file: string, text: string, options: LoadOptions
   const root = realpathSync(dirname(absolute));
   const source = parseYamlSource((options.displayPath ?? defaultDisplayPath)(absolute), text);
   const report = new Report(source);
-  const jobs: JobDefinition[] = [];
+  let jobs: JobDefinition[] = [];
   const environments = new Set<string>();
   let threads: number | null = null;
 
@@ -65,7 +65,9 @@ export function inspectManifest(file: string, text: string, options: LoadOptions
       report.at([], `must be a map with version and jobs (got ${shown(value)})`);
     } else {
       checkSchema(value, report);
-      jobs.push(...checkJobs(value as Record<string, unknown>, root, env, report));
+      // Assigned, not spread into push(): a spread passes every job as an argument on the
+      // stack, which overflows at ~130,000 jobs.
+      jobs = checkJobs(value as Record<string, unknown>, root, env, report);
       for (const name of environmentsOf(value as Record<string, unknown>)) environments.add(name);
       if (typeof (value as { threads?: unknown }).threads === "number") threads = (value as { threads: number }).threads;
     }
