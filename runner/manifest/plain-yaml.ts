@@ -1,4 +1,5 @@
 import { CORE_SCHEMA, defineMappingTag, load } from "js-yaml";
+import { MAX_NESTING, NestingTooDeep } from "./nesting.js";
 
 /** What readPlainYaml returns for a text it leaves to the `yaml` package. */
 export const DECLINED: unique symbol = Symbol("declined");
@@ -18,14 +19,17 @@ export const DECLINED: unique symbol = Symbol("declined");
  * a root that is not a map (a manifest problem either way), and the text below, which
  * the two read differently. test/manifest/plain-yaml.test.ts holds them to that on
  * generated and randomly broken documents.
+ *
+ * A text nested deeper than MAX_NESTING is not declined but answered with where it goes
+ * too deep: `yaml` would run out of stack on it.
  */
 export function readPlainYaml(text: string): unknown {
   if (UNSUPPORTED.some((pattern) => pattern.test(text)) || hasUnsupportedLine(text)) return DECLINED;
   let value: unknown;
   try {
-    value = load(text, { schema: SCHEMA, maxAliases: 0 });
-  } catch {
-    return DECLINED;
+    value = load(text, { schema: SCHEMA, maxAliases: 0, maxDepth: MAX_NESTING });
+  } catch (err) {
+    return NestingTooDeep.from(err) ?? DECLINED;
   }
   return value !== null && typeof value === "object" && !Array.isArray(value) ? value : DECLINED;
 }

@@ -1,5 +1,6 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type Scalar, type YAMLMap } from "yaml";
 import type { Problem } from "../errors.js";
+import { isStackOverflow, NESTING_MESSAGE, NestingTooDeep, tooDeepPath } from "./nesting.js";
 import { DECLINED, readPlainYaml } from "./plain-yaml.js";
 
 /** A path into the parsed manifest, as ajv and the checks name it: keys and indexes. */
@@ -33,6 +34,7 @@ const MAX_ALIAS_COUNT = 100;
 export function parseYamlSource(file: string, text: string): YamlSource {
   const value = readPlainYaml(text);
   if (value === DECLINED) return parsePositioned(file, text);
+  if (value instanceof NestingTooDeep) return tooDeepSource(file, text, value);
   let positioned: YamlSource | undefined;
   const positions = () => (positioned ??= parsePositioned(file, text));
   return {
@@ -48,10 +50,28 @@ export function parseYamlSource(file: string, text: string): YamlSource {
 
 /** Parses with `yaml`, keeping every node's position: what parseYamlSource falls back to. */
 export function parsePositioned(file: string, text: string): YamlSource {
+  try {
+    return parseWithPositions(file, text);
+  } catch (err) {
+    // `yaml` recurses once per level of nesting: thousands of levels exhaust the stack.
+    if (isStackOverflow(err)) return tooDeepSource(file, text, NestingTooDeep.locate(text));
+    throw err;
+  }
+}
+
+/** A text nested too deeply to read: one problem, where js-yaml found it (else at 1:1), and no value. */
+function tooDeepSource(file: string, text: string, where: NestingTooDeep | null): YamlSource {
+  const position = where ? { line: where.line, col: where.col } : { line: 1, col: 1 };
+  return { file, text, value: undefined, problems: [{ file, ...position, message: NESTING_MESSAGE }], at: () => position, inScalar: () => position };
+}
+
+function parseWithPositions(file: string, text: string): YamlSource {
   const lineCounter = new LineCounter();
   // yaml's own duplicate-key check compares each key with every earlier one (quadratic:
   // ~0.5 s of a 10,000-job manifest); duplicateKeys() below does it in one walk.
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false, prettyErrors: false, strict: true });
+  // Some of yaml's parse steps catch a stack overflow and keep it as an error of the document.
+  if (doc.errors.some((e) => /call stack/i.test(e.message))) throw new RangeError("Maximum call stack size exceeded");
   const pos = (offset: number) => lineCounter.linePos(offset);
   const problems: Problem[] = [...doc.errors, ...doc.warnings].map((e) => ({ file, ...pos(e.pos[0]), message: firstLine(e.message) }));
   for (const key of duplicateKeys(doc)) {
@@ -65,13 +85,14 @@ export function parsePositioned(file: string, text: string): YamlSource {
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (err) {
+      if (isStackOverflow(err)) throw err;
       // The yaml package throws (without a position) when aliases expand too far.
       problems.push({ file, ...pos(firstAliasOffset(doc)), message: `${(err as Error).message} (at most ${MAX_ALIAS_COUNT} alias expansions)` });
     }
   }
 
   const nodeAt = (path: ValuePath, part: "key" | "value"): Node | null => findNode(doc, path, part);
-  return {
+  const source: YamlSource = {
     file,
     text,
     value,
@@ -90,6 +111,14 @@ export function parsePositioned(file: string, text: string): YamlSource {
       return pos(node.range[0] + (quoted ? 1 : 0) + offset);
     },
   };
+  // js-yaml bounds the nesting of what it reads; this bounds the texts it leaves to `yaml`
+  // (shallow enough not to overflow, deeper than the limit), so the limit is the same for both.
+  const deep = value === undefined ? null : tooDeepPath(value);
+  if (deep) {
+    source.value = undefined;
+    problems.push({ file, ...source.at(deep), message: NESTING_MESSAGE });
+  }
+  return source;
 }
 
 function firstLine(message: string): string {
