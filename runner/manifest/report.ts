@@ -4,25 +4,43 @@ import type { ValuePath, YamlSource } from "./yaml-source.js";
 /** Collects problems against a YAML source, positioned at the offending key or value. */
 export class Report {
   readonly problems: Problem[] = [];
-  private readonly paths: ValuePath[] = [];
+  /**
+   * The key of every path a problem was reported at, and of each of its parents: asking
+   * whether a job has problems is one lookup, not a scan of every problem so far (which
+   * made reporting 16,000 invalid jobs take 22 s).
+   */
+  private readonly problemPaths = new Set<string>();
   constructor(readonly source: YamlSource) {}
 
   /** Whether a problem was reported at `path` or anywhere inside it. */
   hasProblemsUnder(path: ValuePath): boolean {
-    return this.paths.some((p) => path.every((segment, i) => String(p[i]) === String(segment)));
+    return this.problemPaths.has(pathKey(path));
   }
 
   /** A problem with the value at `path` (or its key). `message` is prefixed with the dotted path. */
   at(path: ValuePath, message: string, part: "key" | "value" = "value"): void {
-    this.paths.push(path);
+    this.remember(path);
     this.problems.push({ file: this.source.file, ...this.source.at(path, part), message: `${dotted(path)} ${message}` });
   }
 
   /** A problem at a character inside the scalar at `path` (a cron field). */
   inScalar(path: ValuePath, offset: number, message: string): void {
-    this.paths.push(path);
+    this.remember(path);
     this.problems.push({ file: this.source.file, ...this.source.inScalar(path, offset), message: `${dotted(path)}: ${message}` });
   }
+
+  private remember(path: ValuePath): void {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const key = pathKey(path.slice(0, depth));
+      if (this.problemPaths.has(key)) return; // its parents are in already
+      this.problemPaths.add(key);
+    }
+  }
+}
+
+/** A path as one string, keys and indexes alike (ajv names list items "0", the checks 0). */
+export function pathKey(path: ValuePath): string {
+  return path.join("\u0000");
 }
 
 /** `["jobs", "report", "retries", "max"]` → `jobs.report.retries.max`. */

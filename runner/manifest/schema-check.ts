@@ -4,7 +4,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import formatsPlugin from "ajv-formats";
 import { packageRoot } from "../package-root.js";
 import { DURATION_EXPECTED } from "./duration.js";
-import { shown, type Report } from "./report.js";
+import { pathKey, shown, type Report } from "./report.js";
 import type { ValuePath } from "./yaml-source.js";
 
 // ajv-formats is CommonJS: under NodeNext its default import is the module object.
@@ -53,17 +53,41 @@ export function checkSchema(value: unknown, report: Report): void {
 
   // For a value that matched no branch of an anyOf: if a branch of the right shape got
   // further (errors deeper inside the value), report those; else one "must be ..." line.
-  const composite = errors.filter(({ error }) => error.keyword === "anyOf");
-  const isUnder = (path: ValuePath, parent: ValuePath) => parent.every((p, i) => String(path[i]) === String(p));
+  // Both questions are lookups by path key, so reporting stays linear in the errors.
+  const owners = new Map<string, Owner>();
+  const withDeeperErrors = new Set<string>();
+  for (const [order, { error, path }] of errors.entries()) {
+    const key = pathKey(path);
+    if (error.keyword === "anyOf" && !owners.has(key)) owners.set(key, { error, key, depth: path.length, order });
+    for (let depth = 0; depth < path.length; depth++) withDeeperErrors.add(pathKey(path.slice(0, depth)));
+  }
   for (const { error, path } of errors) {
-    const owner = composite.find((c) => isUnder(path, c.path));
+    const owner = owners.size > 0 ? ownerOf(path, owners) : null;
     if (owner) {
-      const deeper = errors.some((e) => e.path.length > owner.path.length && isUnder(e.path, owner.path));
+      const deeper = withDeeperErrors.has(owner.key);
       if (error.keyword === "anyOf" && error === owner.error && !deeper) report.at(path, `must be ${expectedOf(error)} (got ${shown(valueAt(value, path))})`);
-      if (path.length === owner.path.length) continue;
+      if (path.length === owner.depth) continue;
     }
     reportError(error, path, valueAt(value, path), report);
   }
+}
+
+interface Owner {
+  error: ErrorObject;
+  key: string;
+  depth: number;
+  /** Its index in ajv's errors: ajv lists an inner anyOf before the one around it. */
+  order: number;
+}
+
+/** Of the anyOf errors at `path` or its parents, the one ajv listed first. */
+function ownerOf(path: ValuePath, owners: Map<string, Owner>): Owner | null {
+  let found: Owner | null = null;
+  for (let depth = 0; depth <= path.length; depth++) {
+    const owner = owners.get(pathKey(path.slice(0, depth)));
+    if (owner && (!found || owner.order < found.order)) found = owner;
+  }
+  return found;
 }
 
 function reportError(error: ErrorObject, path: ValuePath, got: unknown, report: Report): void {
