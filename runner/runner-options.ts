@@ -1,4 +1,4 @@
-import type { Clock, Executor, RunMode, RunRecord } from "./contracts/index.js";
+import type { Clock, Executor, LiveLogLine, RunLogs, RunMode, RunRecord } from "./contracts/index.js";
 import type { Logger } from "./log/logger.js";
 import type { ReloadResult } from "./reload/reload-pipeline.js";
 import type { RunStore } from "./store/run-store.js";
@@ -29,4 +29,10 @@ export interface RunnerEvents {
   record: [RunRecord];
   /** A reload was applied (or refused: `error` set, the last good manifest kept). */
   reload: [ReloadResult];
+  /** A `ctx.log` line a run in flight kept (see `logs:` in the manifest). */
+  log: [LiveLogLine];
+  /** Lines of a run's log dropped to keep it within its bounds. */
+  "log-dropped": [{ job: string; count: number }];
+  /** A run's kept log, handed to the store as the run ended. */
+  logs: [RunLogs];
 }

@@ -1,13 +1,14 @@
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
 import { AttachedParts, type AttachedJobs } from "./attach/attached-jobs.js";
-import { type ActiveJob, type Clock, type Executor, type JobDefinition, type Manifest, type RunMode, type RunRecord, systemClock } from "./contracts/index.js";
+import { type ActiveJob, type Clock, type Executor, type JobDefinition, type Manifest, type RunMode, type RunRecord, LOG_POLICY_DEFAULTS, systemClock } from "./contracts/index.js";
 import { RunletError } from "./errors.js";
 import { Dispatcher } from "./execute/dispatcher.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
 import { emitRecord } from "./execute/record-events.js";
 import { ThreadExecutor } from "./execute/thread-executor.js";
 import { silentLogger, type Logger } from "./log/logger.js";
+import { RunLogCapture } from "./log/run-log-capture.js";
 import { resolveEnvironment } from "./manifest/index.js";
 import { catchUpMissedFires, recoverAtStart } from "./recovery/start-recovery.js";
 import { ReplicaLink } from "./recovery/replica-link.js";
@@ -47,6 +48,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   private readonly owner = currentOwner();
   private started = false;
   private stopping: Promise<void> | null = null;
+  /** The `ctx.log` lines of runs in flight, kept with each run when it ends. */
+  readonly runLogs: RunLogCapture;
 
   constructor(private readonly options: RunnerOptions = {}) {
     super();
@@ -67,8 +70,21 @@ export class Runner extends EventEmitter<RunnerEvents> {
       jobFor: (name) => (this.stopping ? null : (this.active.get(name) ?? null)),
       resume: (job, run, claim) => void this.dispatcher.resume(job, { runId: run.runId, fireDate: run.scheduledAt, trigger: run.trigger, attempt: run.attempt, claim }),
     });
+    this.runLogs = new RunLogCapture({
+      now: () => this.clock.now(),
+      // Heard inside the handler's ctx.log call: a listener that throws must not fail the run.
+      onLine: (line) => {
+        try {
+          this.emit("log", line);
+        } catch (err) {
+          this.logger.error({ err, runId: line.runId }, "a 'log' listener threw; the run goes on");
+        }
+      },
+      onDropped: (job, count) => this.emit("log-dropped", { job, count }),
+    });
     this.dispatcher = new Dispatcher({
       executors: this.executors,
+      handlerLog: (def, runId, attempt, log) => this.runLogs.attempt(def.name, def.logs ?? LOG_POLICY_DEFAULTS, runId, attempt, log),
       logger: this.logger,
       clock: this.clock,
       env: this.env,
@@ -277,7 +293,18 @@ export class Runner extends EventEmitter<RunnerEvents> {
       this.logger.error({ err, runId: record.runId }, "could not record a run");
     });
     emitRecord(this, record, this.logger);
+    if (record.status !== "running") this.keepLogs(record.runId);
     if (record.status !== "running" && !this.pipeline.after.isEmpty) this.startAfter(record);
+  }
+
+  /** A run ended: its kept lines go to the store, queued behind its final record. */
+  private keepLogs(runId: string): void {
+    const logs = this.runLogs.end(runId);
+    if (!logs) return;
+    this.store.recordLogs(logs).catch((err: unknown) => {
+      this.logger.error({ err, runId }, "could not keep a run's log lines");
+    });
+    this.emit("logs", logs);
   }
 
   /**

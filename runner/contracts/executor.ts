@@ -1,5 +1,5 @@
 import type { JobTrigger } from "../context.js";
-import type { Logger } from "../log/logger.js";
+import type { RunLogger } from "./run-logs.js";
 
 /** One attempt of a handler, as the dispatcher asks for it. */
 export interface RunRequest {
@@ -20,8 +20,8 @@ export interface RunRequest {
    * when read; see run-abort.ts). Callers that only have a signal leave it out.
    */
   aborts?: AbortSource;
-  /** Already bound to job and runId; ctx.log writes here in either mode. */
-  log: Logger;
+  /** Already bound to job and runId; ctx.log writes here in either mode (and, through it, to the run's kept log). */
+  log: RunLogger;
   /** Heap limit of a thread run in MB; `null` = Node's default. Inline runs ignore it. */
   memoryMb: number | null;
   /**

@@ -14,6 +14,8 @@
  * - **run record**: what the store keeps of a run ({@link RunRecord}).
  */
 
+import type { LogPolicy } from "./run-logs.js";
+
 /** A value of a recurrence-rule field: a number, a range, or a list of either. */
 export type RuleRange = { start: number; end: number; step?: number };
 export type RuleValue = number | RuleRange | Array<number | RuleRange>;
@@ -95,6 +97,8 @@ export interface JobDefinition {
    * `queue`, fires waiting); `null`: the overlap policy's own bound.
    */
   concurrency: number | null;
+  /** Which `ctx.log` lines of a run are kept with it (`logs:`); absent: the defaults of LOG_POLICY_DEFAULTS. */
+  logs?: LogPolicy;
   /**
    * A hash of what decides how the job runs, set only where the fields do not say it
    * (class-based jobs); manifest jobs leave it out and `specHashOf` (manifest/spec-hash.ts)

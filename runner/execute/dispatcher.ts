@@ -1,7 +1,7 @@
 import type { JobTrigger } from "../context.js";
 import { RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
-import type { ActiveJob, Clock, Executor, GateClaim, JobDefinition, RunError, RunGate, RunMode, RunRecord, RunRequest, RunStatus, RunTrigger } from "../contracts/index.js";
+import type { ActiveJob, Clock, Executor, GateClaim, JobDefinition, RunError, RunGate, RunLogger, RunMode, RunRecord, RunRequest, RunStatus, RunTrigger } from "../contracts/index.js";
 import { retryDelay } from "./retry-delay.js";
 import { RunAbort } from "./run-abort.js";
 import { IsoTimes } from "./iso-time.js";
@@ -15,6 +15,12 @@ export interface DispatcherOptions {
   env: string;
   /** Called with every record: once when a run starts (`running`), once when it ends. */
   onRecord: (record: RunRecord) => void;
+  /**
+   * The logger an attempt's handler writes `ctx.log` to, in place of the run's own (which
+   * keeps the runner's "run started/ended" lines): the runner keeps these lines with the run.
+   * @default the run's logger
+   */
+  handlerLog?: (def: JobDefinition, runId: string, attempt: number, log: Logger) => RunLogger;
   /** How long a run may go on after its signal aborted before it is given up on. @default 2000 */
   abortGraceMs?: number;
   /**
@@ -413,7 +419,8 @@ export class Dispatcher {
     // run (replace, shutdown) or by the timeout.
     const abort = def.timeoutMs === null ? run : new RunAbort();
     if (abort !== run && run.aborted) abort.abort(run.reason);
-    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, run.cause, abort, log, startedAtMs, this.strays);
+    const handlerLog = this.options.handlerLog ? this.options.handlerLog(def, run.runId, attempt, log) : log;
+    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, run.cause, abort, handlerLog, startedAtMs, this.strays);
     try {
       begun.execution = this.options.executors[def.mode].run(begun);
     } catch (error) {
@@ -530,7 +537,7 @@ class Attempt implements RunRequest {
     readonly env: string,
     readonly trigger: JobTrigger,
     readonly aborts: RunAbort,
-    readonly log: Logger,
+    readonly log: RunLogger,
     readonly startedAtMs: number,
     private readonly strays: (attempt: Attempt, error: Error) => void,
   ) {

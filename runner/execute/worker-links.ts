@@ -1,6 +1,7 @@
 import type { EventEmitter } from "node:events";
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import type { Logger } from "../log/logger.js";
+import type { RunLogger } from "../contracts/index.js";
 import { LOG_LEVELS, isWorkerHello, type ControlMessage, type SerializedError, type WorkerHello, type WorkerMessage } from "./protocol.js";
 import { deserializeError, unpackLogObject } from "./serialize.js";
 
@@ -11,7 +12,7 @@ import { deserializeError, unpackLogObject } from "./serialize.js";
 export class WorkerLinks {
   private readonly ports = new Map<number, MessagePort>();
   /** Runs in flight on this pool, by key: where their log lines go. */
-  private readonly runs = new Map<number, Logger>();
+  private readonly runs = new Map<number, RunLogger>();
   /** Runs in flight whose signal aborted: a worker that starts later is told too. */
   private readonly aborted = new Map<number, SerializedError>();
 
@@ -26,7 +27,7 @@ export class WorkerLinks {
     });
   }
 
-  begin(key: number, log: Logger): void {
+  begin(key: number, log: RunLogger): void {
     this.runs.set(key, log);
   }
 

@@ -1,4 +1,5 @@
 import type { AfterEdge, JobDefinition, RetryPolicy, Schedule } from "../contracts/index.js";
+import { LOG_POLICY_DEFAULTS, type LogLevelName, type LogPolicy } from "../contracts/index.js";
 import { isEnabledIn } from "./environment.js";
 import { parseDuration } from "./duration.js";
 
@@ -41,6 +42,7 @@ export const JOB_DEFAULTS = {
 export const JOB_FIELDS = [
   "handler", "schedule", "description", "mode", "enabled", "params", "timeout", "overlap",
   "retries", "timezone", "memory", "lateness", "catchUp", "startingDeadline", "history", "after", "concurrency",
+  "logs",
 ] as const;
 
 /** The raw job fields after schema and semantic checks passed (defaults not yet applied). */
@@ -88,8 +90,15 @@ export function normalizeJob(input: NormalizeInput): JobDefinition {
     historyKeep: ((pick("history") as { keep?: number } | undefined)?.keep) ?? JOB_DEFAULTS.historyKeep,
     after: input.after,
     concurrency: (pick("concurrency") as number | undefined) ?? JOB_DEFAULTS.concurrency,
+    logs: logPolicy(pick("logs")),
   };
   return job;
+}
+
+/** A job's `logs:` (a map, replaced whole like `retries`) over the defaults. */
+function logPolicy(raw: unknown): LogPolicy {
+  const r = (raw ?? {}) as { keep?: number; level?: LogLevelName; redact?: string[] };
+  return { keep: r.keep ?? LOG_POLICY_DEFAULTS.keep, maxBytes: LOG_POLICY_DEFAULTS.maxBytes, level: r.level ?? LOG_POLICY_DEFAULTS.level, redact: r.redact ?? LOG_POLICY_DEFAULTS.redact };
 }
 
 function retryPolicy(raw: unknown): RetryPolicy {

@@ -1,5 +1,5 @@
 import { RunletError } from "../errors.js";
-import type { RunRecord } from "../contracts/index.js";
+import type { RunLogs, RunRecord } from "../contracts/index.js";
 import { lostError } from "./owner.js";
 import { encodeError, encodeResult } from "./result-json.js";
 import { handled } from "./write-queue.js";
@@ -26,6 +26,8 @@ export class MemoryStore implements RunStore {
   /** Finished entries by job: what retention counts, without walking runs still going. */
   private readonly finishedByJob = new Map<string, Map<string, Entry>>();
   private readonly states = new Map<string, JobState>();
+  /** Kept log lines by run id: deleted with their run (see trim). */
+  private readonly logs = new Map<string, RunLogs>();
   private seq = 0;
   private closed = false;
   private readonly keepFor: (job: string) => number;
@@ -125,6 +127,29 @@ export class MemoryStore implements RunStore {
     this.trim(job, keep);
   }
 
+  recordLogs(logs: RunLogs): Promise<void> {
+    if (this.closed) return this.refuse(`the log of run ${logs.runId}`);
+    // A run no longer here was trimmed already: its log goes with it.
+    if (!this.runs.has(logs.runId)) return Promise.resolve();
+    // A copy of the lines: the caller's array is its own.
+    this.logs.set(logs.runId, structuredClone(logs));
+    return Promise.resolve();
+  }
+
+  async runLogs(runId: string): Promise<RunLogs | null> {
+    this.readable();
+    const logs = this.logs.get(runId);
+    return logs ? structuredClone(logs) : null;
+  }
+
+  async findRun(id: string): Promise<RunRecord | null> {
+    this.readable();
+    const exact = this.runs.get(id);
+    if (exact) return read(exact);
+    const matches = [...this.runs.values()].filter((e) => e.record.runId.startsWith(id));
+    return matches.length === 0 ? null : read(matches.sort(newestFirst)[0]!);
+  }
+
   pending(): number {
     return 0;
   }
@@ -156,6 +181,7 @@ export class MemoryStore implements RunStore {
     for (const entry of [...finished.values()].sort(newestFirst).slice(Math.max(0, keep))) {
       this.unlist(entry);
       this.runs.delete(entry.record.runId);
+      this.logs.delete(entry.record.runId);
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Logger } from "../log/logger.js";
-import type { RunRecord } from "../contracts/index.js";
+import type { RunLogs, RunRecord } from "../contracts/index.js";
 
 /** The runner process a `running` record belongs to, so a later start can tell it is gone. */
 export interface RunOwner {
@@ -69,6 +69,16 @@ export interface RunStore {
   reapLost(isGone: (owner: RunOwner) => boolean): Promise<RunRecord[]>;
   /** Deletes all but the newest `keep` finished runs of `job`; `running` ones are kept. */
   prune(job: string, keep: number): Promise<void>;
+  /**
+   * Keeps a run's log lines, replacing what was kept of it before (a live run's lines so
+   * far, then all of them once it ended). Queued and batched like `record`, written after
+   * the records of the same turn; trimmed with the run when history drops it.
+   */
+  recordLogs(logs: RunLogs): Promise<void>;
+  /** A run's kept log lines; null when it kept none (or it was trimmed). */
+  runLogs(runId: string): Promise<RunLogs | null>;
+  /** One run by its id, or by a prefix of it (the short id `history` shows: the newest run it starts); null if none. */
+  findRun(id: string): Promise<RunRecord | null>;
   /** Records and state changes queued and not yet durable (non-zero while the store is failing). */
   pending(): number;
   /** Writes what is queued, then releases the store; later calls reject with STORE_WRITE. */

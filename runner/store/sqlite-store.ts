@@ -6,6 +6,8 @@ import { lostError } from "./owner.js";
 import { encodeError, encodeResult } from "./result-json.js";
 import { storeDefaults, type JobState, type RunOwner, type RunStore, type StoreOptions, type StoredRun } from "./run-store.js";
 import { openDatabase } from "./sqlite-schema.js";
+import { SqliteLogs } from "./sqlite-logs.js";
+import type { RunLogs } from "../contracts/index.js";
 import { WriteQueue, type WriteBatch } from "./write-queue.js";
 
 export interface SqliteStoreOptions extends StoreOptions {
@@ -66,6 +68,7 @@ export class SqliteStore implements RunStore {
   private readonly maxResultBytes: number;
   private readonly sql: ReturnType<typeof prepareStatements>;
   private readonly openTimeoutMs: number;
+  private readonly logs: SqliteLogs;
 
   /** Opens synchronously; {@link openSqliteStore} is the async door the interface expects. */
   constructor(file: string, options: SqliteStoreOptions) {
@@ -87,6 +90,23 @@ export class SqliteStore implements RunStore {
       target: file,
       retryMs: options.retryMs ?? sqliteDefaults.retryMs,
     });
+    this.logs = new SqliteLogs(this.db, options.logger, file, () => this.queue.settle());
+  }
+
+  recordLogs(logs: RunLogs): Promise<void> {
+    return this.logs.add(logs);
+  }
+
+  async runLogs(runId: string): Promise<RunLogs | null> {
+    await this.queue.settle();
+    await this.logs.settle();
+    return this.read(() => this.logs.read(runId));
+  }
+
+  async findRun(id: string): Promise<RunRecord | null> {
+    await this.queue.settle();
+    const row = this.read(() => this.sql.findRun.get({ id, prefix: id.replace(/[\\%_]/g, "\\$&") })) as RunRow | undefined;
+    return row ? toRecord(row) : null;
   }
 
   record(run: StoredRun): Promise<void> {
@@ -141,7 +161,7 @@ export class SqliteStore implements RunStore {
   }
 
   pending(): number {
-    return this.queue.size;
+    return this.queue.size + this.logs.size;
   }
 
   async close(): Promise<void> {
@@ -150,6 +170,7 @@ export class SqliteStore implements RunStore {
       // Shutdown is off the hot path: the last flush may wait for a lock as long as opening does.
       this.db.pragma(`busy_timeout = ${this.openTimeoutMs}`);
       await this.queue.close();
+      await this.logs.close();
     } finally {
       this.db.close();
     }
@@ -215,6 +236,8 @@ function prepareStatements(db: Database.Database) {
        JOIN runs AS r ON r.id = (SELECT id FROM runs WHERE job = j.job ${NEWEST_FIRST} LIMIT 1)`,
     ),
     running: db.prepare("SELECT * FROM runs WHERE status = 'running' AND owner_pid IS NOT NULL"),
+    // The exact id first, else the newest run the prefix starts (LIKE on run_id, escaped).
+    findRun: db.prepare(`SELECT * FROM runs WHERE run_id = @id OR run_id LIKE @prefix || '%' ESCAPE '\\' ORDER BY run_id = @id DESC, scheduled_at DESC, started_at DESC, id DESC LIMIT 1`),
     markLost: db.prepare("UPDATE runs SET status = 'lost', error = ?, owner_pid = NULL, owner_host = NULL WHERE id = ? AND status = 'running'"),
   };
 }

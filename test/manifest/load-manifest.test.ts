@@ -134,12 +134,12 @@ jobs:
 `),
     ).toMatchInlineSnapshot(`
       [
-        "jobs.yaml:3:3: defaults.handler is not a known key; defaults may set any job field except handler, schedule and after; supported keys are: description, mode, enabled, params, timeout, overlap, retries, timezone, memory, lateness, catchUp, startingDeadline, history, concurrency",
+        "jobs.yaml:3:3: defaults.handler is not a known key; defaults may set any job field except handler, schedule and after; supported keys are: description, mode, enabled, params, timeout, overlap, retries, timezone, memory, lateness, catchUp, startingDeadline, history, concurrency, logs",
         "jobs.yaml:7:16: jobs.report.schedule: cron minute field "*/0": step must be at least 1 (got 0)",
         "jobs.yaml:7:20: jobs.report.schedule: cron hour field "61": 61 is out of range (expected 0-23)",
         "jobs.yaml:8:14: jobs.report.overlap must be one of skip, queue, allow, replace (got "sometimes")",
         "jobs.yaml:9:21: jobs.report.retries.max must be at least 0 (got -1)",
-        "jobs.yaml:10:5: jobs.report.foo is not a known key; supported keys are: handler, schedule, after, description, mode, enabled, params, timeout, overlap, concurrency, retries, timezone, memory, lateness, catchUp, startingDeadline, history",
+        "jobs.yaml:10:5: jobs.report.foo is not a known key; supported keys are: handler, schedule, after, description, mode, enabled, params, timeout, overlap, concurrency, retries, timezone, memory, lateness, catchUp, startingDeadline, history, logs",
         "jobs.yaml:12:14: jobs.b.handler file "jobs/missing.ts" does not exist (relative to the manifest's folder)",
         "jobs.yaml:13:24: jobs.b.schedule.every must be a duration like 500ms, 30s, 5m, 1h, 1d or a number of milliseconds, greater than 0 (got "0s")",
         "jobs.yaml:14:14: jobs.b.timeout must be a duration like 500ms, 30s, 5m, 1h, 1d or a number of milliseconds (got "5 minutes")",

@@ -48,6 +48,8 @@ export function historyStatements(schema: string) {
     history: `SELECT ${columns} FROM ${runs} ${NEWEST_FIRST} LIMIT $1`,
     jobHistory: `SELECT ${columns} FROM ${runs} WHERE job = $1 ${NEWEST_FIRST} LIMIT $2`,
     lastRuns: `SELECT DISTINCT ON (job) ${columns} FROM ${runs} ORDER BY job, scheduled_at DESC, started_at DESC NULLS LAST, seq DESC`,
+    /** $1 an id, $2 the same escaped for LIKE: the exact run, else the newest run the prefix starts. */
+    findRun: `SELECT ${columns} FROM ${runs} WHERE run_id = $1 OR run_id LIKE $2 || '%' ORDER BY run_id = $1 DESC, ${NEWEST_FIRST.slice("ORDER BY ".length)} LIMIT 1`,
     /** $1 jobs, $2 how many finished runs each keeps. */
     prune: `
       DELETE FROM ${runs} d USING (

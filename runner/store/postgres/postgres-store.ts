@@ -12,6 +12,8 @@ import type { AcquiredRun, ExpiredRun, FencedRun, FireClaim, FireClaimRequest, F
 import { historyStatements } from "./history-sql.js";
 import { postgresSettings, type PostgresSettings } from "./pg-config.js";
 import { migrate } from "./pg-schema.js";
+import { ensureLogTable, PostgresLogs } from "./pg-logs.js";
+import type { RunLogs } from "../../contracts/index.js";
 import { TurnBatch, type Waiting } from "./turn-batch.js";
 
 export interface PostgresStoreOptions extends StoreOptions {
@@ -43,6 +45,7 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   const store = new PostgresStore(settings, options);
   try {
     await migrate(store.pool, settings.schema, options.logger);
+    await ensureLogTable(store.pool, settings.schema);
   } catch (err) {
     await store.pool.end().catch((endErr: unknown) => options.logger.warn({ err: endErr }, "closing the pool after a failed open failed"));
     if (err instanceof RunletError) throw err;
@@ -89,6 +92,7 @@ export class PostgresStore implements RunStore, FireClaims {
   private readonly claimBatch = new TurnBatch<FireClaimRequest, FireClaim>((chunk) => this.claimAll(chunk), CLAIM_BATCH_MAX);
   private pruneTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly logs: PostgresLogs;
 
   constructor(settings: PostgresSettings, options: PostgresStoreOptions) {
     this.logger = options.logger;
@@ -105,6 +109,22 @@ export class PostgresStore implements RunStore, FireClaims {
     // and the next query opens a new connection.
     this.pool.on("error", (err) => this.logger.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, `PostgreSQL connection lost (${this.where}); reconnecting on the next query`));
     this.queue = new WriteQueue({ write: (batch) => this.writeBatch(batch), logger: this.logger, target: this.where });
+    this.logs = new PostgresLogs(this.pool, settings.schema, this.logger, this.where, () => this.queue.settle());
+  }
+
+  recordLogs(logs: RunLogs): Promise<void> {
+    return this.logs.add(logs);
+  }
+
+  async runLogs(runId: string): Promise<RunLogs | null> {
+    await this.queue.settle();
+    return this.read(() => this.logs.read(runId));
+  }
+
+  async findRun(id: string): Promise<RunRecord | null> {
+    await this.queue.settle();
+    const { rows } = await this.read(() => this.pool.query<RunRow>(this.sql.findRun, [id, id.replace(/[\\%_]/g, "\\$&")]));
+    return rows[0] ? toRecord(rows[0]) : null;
   }
 
   record(run: FencedRun): Promise<void> {
@@ -148,7 +168,7 @@ export class PostgresStore implements RunStore, FireClaims {
   }
 
   pending(): number {
-    return this.queue.size;
+    return this.queue.size + this.logs.size;
   }
 
   async close(): Promise<void> {
@@ -157,6 +177,7 @@ export class PostgresStore implements RunStore, FireClaims {
     if (this.pruneTimer) clearInterval(this.pruneTimer);
     try {
       await this.queue.close();
+      await this.logs.close();
     } finally {
       await this.pool.end();
     }

@@ -1,0 +1,132 @@
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { createRunner } from "../../runner/index.js";
+import { silentLogger } from "../../runner/log/logger.js";
+import { MemoryStore } from "../../runner/store/memory-store.js";
+import { openSqliteStore } from "../../runner/store/sqlite-store.js";
+import { openPostgresStore } from "../../runner/store/postgres/postgres-store.js";
+import type { RunStore } from "../../runner/store/run-store.js";
+import { testSchema, type TestSchema } from "../replicas/pg-support.js";
+import { tempProject } from "../support/temp-project.js";
+
+const HANDLERS = {
+  // Inline and thread handlers log the same lines: a string, an object with a message, an Error.
+  "jobs/chatty.ts": `export default async (ctx) => {
+    ctx.log.info("first");
+    ctx.log.warn({ n: 2, user: { name: "ada", token: "s3cret" }, password: "hunter2" }, "second");
+    ctx.log.debug("below the kept level");
+    ctx.log.error(new Error("third"));
+    for (let i = 0; i < (ctx.params.more ?? 0); i++) ctx.log.info({ i }, "line " + i);
+    if (ctx.params.fail) throw new Error("failed on purpose");
+    return "done";
+  };\n`,
+};
+
+const MANIFEST = `version: 1
+defaults:
+  logs: { redact: [password, "*.token"] }
+jobs:
+  inline: { handler: jobs/chatty.ts }
+  thread: { handler: jobs/chatty.ts, mode: thread }
+  bounded: { handler: jobs/chatty.ts, params: { more: 20 }, logs: { keep: 5 } }
+  trimmed: { handler: jobs/chatty.ts, history: { keep: 2 } }
+  retried: { handler: jobs/chatty.ts, params: { fail: true }, retries: { max: 1, delay: 1ms } }
+`;
+
+const schemas: TestSchema[] = [];
+afterAll(async () => {
+  for (const schema of schemas) await schema.drop();
+});
+
+const stores: Array<[string, (dir: string, keepFor: (job: string) => number) => Promise<RunStore>]> = [
+  ["memory", async (_dir, keepFor) => new MemoryStore({ logger: silentLogger(), keepFor })],
+  ["sqlite", (dir, keepFor) => openSqliteStore(join(dir, ".runlet", "runs.db"), { logger: silentLogger(), keepFor })],
+  [
+    "postgres",
+    async (_dir, keepFor) => {
+      // A schema per test: a stopped runner's published job specs would make the next one's stale.
+      const schema = await testSchema();
+      schemas.push(schema);
+      return openPostgresStore(schema.url(), { logger: silentLogger(), keepFor });
+    },
+  ],
+];
+
+describe.each(stores)("%s store: a run's ctx.log lines are kept with it", (_name, open) => {
+  async function setup() {
+    const project = tempProject({ ...HANDLERS, "jobs.yaml": MANIFEST });
+    const holder: { keep: (job: string) => number } = { keep: () => 100 };
+    const store = await open(project.dir, (job) => holder.keep(job));
+    const runner = createRunner({ manifest: project.path("jobs.yaml"), store });
+    holder.keep = (job) => runner.historyKeep(job);
+    await runner.load();
+    return {
+      runner,
+      store,
+      async [Symbol.asyncDispose]() {
+        await runner.stop();
+        project[Symbol.dispose]();
+      },
+    };
+  }
+
+  test("inline and thread runs: lines read back in order, with level, time, fields, redacted", async () => {
+    await using t = await setup();
+    for (const job of ["inline", "thread"]) {
+      const run = await t.runner.invoke(job);
+      expect(run.status).toBe("ok");
+      const logs = await t.store.runLogs(run.runId);
+      expect(logs).toMatchObject({ runId: run.runId, job, dropped: 0 });
+      expect(logs!.lines.map((l) => [l.level, l.msg, l.attempt])).toEqual([
+        ["info", "first", 1],
+        ["warn", "second", 1],
+        ["error", "third", 1],
+      ]);
+      expect(logs!.lines[1]!.fields).toEqual({ n: 2, user: { name: "ada", token: "[Redacted]" }, password: "[Redacted]" });
+      expect(logs!.lines[2]!.fields).toMatchObject({ err: { type: "Error", message: "third", stack: expect.stringContaining("chatty.ts") } });
+      for (const line of logs!.lines) expect(Date.parse(line.time)).toBeGreaterThanOrEqual(Date.parse(run.startedAt!));
+      expect(JSON.stringify(logs)).not.toContain("hunter2");
+      expect(JSON.stringify(logs)).not.toContain("s3cret");
+    }
+  });
+
+  test("bounded: only the last `logs.keep` lines, the rest counted as dropped", async () => {
+    await using t = await setup();
+    const run = await t.runner.invoke("bounded");
+    const logs = await t.store.runLogs(run.runId);
+    expect(logs!.lines.map((l) => l.msg)).toEqual(["line 15", "line 16", "line 17", "line 18", "line 19"]);
+    expect(logs!.dropped).toBe(18);
+  });
+
+  test("each attempt's lines are kept, marked with their attempt", async () => {
+    await using t = await setup();
+    const run = await t.runner.invoke("retried");
+    expect(run).toMatchObject({ status: "failed", attempt: 2 });
+    const logs = await t.store.runLogs(run.runId);
+    expect(logs!.lines.map((l) => `${l.attempt}:${l.msg}`)).toEqual(["1:first", "1:second", "1:third", "2:first", "2:second", "2:third"]);
+  });
+
+  test("trimmed with history: the logs of a run history drops are gone", async () => {
+    await using t = await setup();
+    const runs = [];
+    for (let i = 0; i < 4; i++) {
+      runs.push(await t.runner.invoke("trimmed"));
+      // Read back before the next invoke: under a shared store the next claim waits for this run's end to be written.
+      expect(await t.store.runLogs(runs[i]!.runId)).not.toBeNull();
+    }
+    await t.store.prune("trimmed", 2);
+    expect((await t.store.history({ job: "trimmed", limit: 10 })).map((r) => r.runId)).toEqual([runs[3]!.runId, runs[2]!.runId]);
+    expect(await t.store.runLogs(runs[0]!.runId)).toBeNull();
+    expect(await t.store.runLogs(runs[1]!.runId)).toBeNull();
+    expect((await t.store.runLogs(runs[3]!.runId))!.lines).toHaveLength(3);
+  });
+
+  test("a run is found by its id or the short id history shows", async () => {
+    await using t = await setup();
+    const run = await t.runner.invoke("inline");
+    expect(await t.store.findRun(run.runId)).toMatchObject({ runId: run.runId, job: "inline", status: "ok" });
+    expect(await t.store.findRun(run.runId.slice(0, 8))).toMatchObject({ runId: run.runId });
+    expect(await t.store.findRun("%")).toBeNull();
+    expect(await t.store.findRun("ffffffff-no-such-run")).toBeNull();
+  });
+});
