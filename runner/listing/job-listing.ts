@@ -31,7 +31,7 @@ export function listJob(job: JobDefinition, count: number, now: Date): JobListin
     description: job.description,
     schedule: job.scheduleSource,
     // A job that only runs after others reads as that, not as "invoked manually only".
-    human: afterText === null ? describeSchedule(job.schedule) : job.schedule ? `${describeSchedule(job.schedule)}; ${afterText}` : afterText,
+    human: afterText === null ? humanSchedule(job) : job.schedule ? `${humanSchedule(job)}; ${afterText}` : afterText,
     mode: job.mode,
     enabled: job.enabled,
     timezone: job.timezone,
@@ -41,6 +41,12 @@ export function listJob(job: JobDefinition, count: number, now: Date): JobListin
     overlap: job.overlap,
     concurrency: job.concurrency,
   };
+}
+
+/** A schedule written with `${env:...}` reads as that: its reading would print the value. */
+function humanSchedule(job: JobDefinition): string {
+  const fromEnv = job.scheduleSource !== null && JSON.stringify(job.scheduleSource).includes("${env:");
+  return fromEnv ? "Read from the environment" : describeSchedule(job.schedule);
 }
 
 /** `after: extract, load (success)`; edges of different `on` each in their own part. */

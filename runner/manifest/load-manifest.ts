@@ -3,6 +3,7 @@ import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { ManifestError, type Problem } from "../errors.js";
 import type { JobDefinition, Manifest } from "../contracts/index.js";
 import { readAfterEdges } from "./after-edges.js";
+import { manifestEnv, redactProblems, resolveEnvValues, type EnvSource } from "./env-values.js";
 import { DURATION_EXPECTED, parseDuration } from "./duration.js";
 import { environmentsNamed, resolveEnvironment } from "./environment.js";
 import { resolveHandlerPath } from "./handler-path.js";
@@ -15,6 +16,8 @@ import { parseYamlSource } from "./yaml-source.js";
 export interface LoadOptions {
   /** The environment `enabled` is read for. @default resolveEnvironment() */
   env?: string;
+  /** Where `${env:NAME}` values come from. @default the process's environment, then `.env` next to the manifest */
+  envSource?: EnvSource;
   /** How file names appear in problems. @default relative to the current directory */
   displayPath?: (file: string) => string;
 }
@@ -58,22 +61,27 @@ export function inspectManifest(file: string, text: string, options: LoadOptions
   let jobs: JobDefinition[] = [];
   const environments = new Set<string>();
   let threads: number | null = null;
+  let used = new Map<string, string>();
 
   if (source.value !== undefined) {
-    const value = source.value;
+    const written = source.value;
+    let value: unknown = written;
+    // Most manifests hold no reference: a test of the text spares them the walk and the .env read.
+    if (text.includes("${env:")) ({ value, used } = resolveEnvValues(written, options.envSource ?? manifestEnv(dirname(absolute)), report));
     if (value === null || typeof value !== "object" || Array.isArray(value)) {
       report.at([], `must be a map with version and jobs (got ${shown(value)})`);
     } else {
       checkSchema(value, report);
       // Assigned, not spread into push(): a spread passes every job as an argument on the
       // stack, which overflows at ~130,000 jobs.
-      jobs = checkJobs(value as Record<string, unknown>, root, env, report);
+      jobs = checkJobs(value as Record<string, unknown>, written as Record<string, unknown>, root, env, report);
       for (const name of environmentsOf(value as Record<string, unknown>)) environments.add(name);
       if (typeof (value as { threads?: unknown }).threads === "number") threads = (value as { threads: number }).threads;
     }
   }
 
-  const problems: Problem[] = [...source.problems, ...report.problems].sort((a, b) => a.line - b.line || a.col - b.col);
+  // A problem never prints a value that came from the environment (it prints the reference).
+  const problems: Problem[] = redactProblems([...source.problems, ...report.problems], used).sort((a, b) => a.line - b.line || a.col - b.col);
   return { manifest: { file: absolute, root, env, environments: [...environments].sort(), jobs, threads }, problems };
 }
 
@@ -84,7 +92,7 @@ function environmentsOf(manifest: Record<string, unknown>): string[] {
 }
 
 /** The checks a JSON Schema cannot make, and normalization of the jobs that pass. */
-function checkJobs(manifest: Record<string, unknown>, root: string, env: string, report: Report): JobDefinition[] {
+function checkJobs(manifest: Record<string, unknown>, written: Record<string, unknown>, root: string, env: string, report: Report): JobDefinition[] {
   const defaults = isMap(manifest.defaults) ? manifest.defaults : {};
   const defaultZone = defaults.timezone === undefined ? null : readZone(defaults.timezone, ["defaults", "timezone"], report);
   checkDurations(defaults, ["defaults"], report);
@@ -112,7 +120,9 @@ function checkJobs(manifest: Record<string, unknown>, root: string, env: string,
     }
     // Only a job free of problems (schema errors included) is built.
     if (!handlerPath || report.hasProblemsUnder(path)) continue;
-    jobs.push(normalizeJob({ name, raw, defaults, handlerPath, schedule, timezone: zone, environment: env, after: after.get(name) ?? [] }));
+    // Without references the written manifest is the same object: the job is its own written form.
+    const shown = written === manifest ? { raw, defaults } : { raw: (written.jobs as Record<string, RawJob>)[name]!, defaults: isMap(written.defaults) ? written.defaults : {} };
+    jobs.push(normalizeJob({ name, raw, defaults, handlerPath, schedule, timezone: zone, environment: env, after: after.get(name) ?? [], written: shown }));
   }
   return jobs;
 }

@@ -1,4 +1,5 @@
 import type { AfterEdge, JobDefinition, RetryPolicy, Schedule } from "../contracts/index.js";
+import { createHash } from "node:crypto";
 import { LOG_POLICY_DEFAULTS, type LogLevelName, type LogPolicy } from "../contracts/index.js";
 import { isEnabledIn } from "./environment.js";
 import { parseDuration } from "./duration.js";
@@ -58,6 +59,12 @@ export interface NormalizeInput {
   environment: string;
   /** The job's `after` edges, already checked against the other jobs. */
   after: AfterEdge[];
+  /**
+   * The job and defaults as written, before `${env:...}` references were resolved: what
+   * is shown (description, schedule) and hashed comes from here, so a value taken from
+   * the environment is never printed, stored or hashed into anything shown.
+   */
+  written: { raw: RawJob; defaults: RawJob };
 }
 
 /** Builds the typed, defaults-applied definition later stages consume. Input is already valid. */
@@ -68,13 +75,14 @@ export function normalizeJob(input: NormalizeInput): JobDefinition {
     const value = pick(key);
     return value === undefined ? fallback : parseDuration(value);
   };
+  const { written } = input;
   const job: JobDefinition = {
     name: input.name,
-    description: (pick("description") as string | undefined) ?? JOB_DEFAULTS.description,
+    description: ((written.raw.description ?? written.defaults.description) as string | undefined) ?? JOB_DEFAULTS.description,
     handler: raw.handler as string,
     handlerPath: input.handlerPath,
     schedule: input.schedule,
-    scheduleSource: raw.schedule ?? null,
+    scheduleSource: written.raw.schedule ?? null,
     mode: (pick("mode") as JobDefinition["mode"] | undefined) ?? JOB_DEFAULTS.mode,
     enabled: isEnabledIn(pick("enabled") ?? JOB_DEFAULTS.enabled, input.environment),
     params: pick("params") ?? structuredClone(JOB_DEFAULTS.params),
@@ -92,7 +100,18 @@ export function normalizeJob(input: NormalizeInput): JobDefinition {
     concurrency: (pick("concurrency") as number | undefined) ?? JOB_DEFAULTS.concurrency,
     logs: logPolicy(pick("logs")),
   };
+  // A job that reads the environment is hashed as written: its spec hash (kept in a shared
+  // store) must not be a function of a secret. A changed value then does not change it.
+  if (written.raw !== raw || written.defaults !== defaults) job.specHash = writtenHash(written, input.handlerPath);
   return job;
+}
+
+/** What decides a run (as spec-hash.ts picks it), as written: the description does not count. */
+const DECISIVE = ["handler", "schedule", "timezone", "mode", "params", "timeout", "overlap", "retries", "memory", "enabled", "concurrency"] as const;
+
+function writtenHash(written: { raw: RawJob; defaults: RawJob }, handlerPath: string): string {
+  const decisive = DECISIVE.map((key) => written.raw[key] ?? written.defaults[key] ?? null);
+  return createHash("sha256").update(JSON.stringify([handlerPath, decisive])).digest("hex").slice(0, 16);
 }
 
 /** A job's `logs:` (a map, replaced whole like `retries`) over the defaults. */

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+import { dirname, join } from "node:path";
 import { HandlerCompiler, type CompiledHandler } from "../compile/index.js";
 import type { ActiveJob, Executor, JobDefinition, Manifest, RunMode } from "../contracts/index.js";
 import { ManifestError, RunletError } from "../errors.js";
@@ -186,7 +187,8 @@ export class ReloadPipeline {
 
   /** The manifest, every local file each handler imports, and handler files not there yet. */
   private watchedFiles(): string[] {
-    const files = new Set<string>([this.options.manifestPath, ...handlerPathsIn(this.options.manifestPath)]);
+    // `.env` too: an edit of a value the manifest reads with ${env:...} reloads it.
+    const files = new Set<string>([this.options.manifestPath, join(dirname(this.options.manifestPath), ".env"), ...handlerPathsIn(this.options.manifestPath)]);
     for (const compiled of this.compiled.values()) for (const input of compiled.inputs) files.add(input);
     return [...files];
   }
