@@ -9,8 +9,11 @@ import { apiRoutes } from "./api-routes.js";
 import { bearerCheck } from "./auth.js";
 import { dashboardRoute } from "./dashboard.js";
 import { EventStreams } from "./event-stream.js";
-import { sendError, toHttpError } from "./http-error.js";
+import { HttpError, sendError, toHttpError } from "./http-error.js";
+import { allowedHostsFor, checkAllowedHost } from "./allowed-hosts.js";
+import { checkExposure } from "./exposure.js";
 import { checkLoopbackHost, isLoopback } from "./loopback.js";
+import { hasUnreadBody, refuseUnread } from "./refuse-unread.js";
 import { opsRoutes } from "./ops-routes.js";
 import { matchRoute, type Route } from "./router.js";
 import { createRunMetrics } from "./run-metrics.js";
@@ -22,8 +25,12 @@ export interface HttpServerOptions {
   port: number;
   /** The address to bind. Anything but loopback exposes the API to the network. @default "127.0.0.1" */
   host?: string;
-  /** Bearer token that routes changing state require; without one they are refused (403). Never logged. */
+  /** Bearer token that routes changing state require (off loopback: every `/api` route); without one they are refused (403). Never logged. */
   token?: string;
+  /** Serve off loopback without a token (reads open to the network). Without it, that is refused. @default false */
+  insecure?: boolean;
+  /** Off loopback, the Host names served: comma-separated, `*` for any. @default RUNLET_ALLOWED_HOSTS, else the bound address and its names */
+  allowedHosts?: string;
   logger: Logger;
   /** Largest request body, in bytes; larger ones get 413. @default 65536 */
   maxBodyBytes?: number;
@@ -50,17 +57,28 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
+/** A declared body over the limit is refused before a byte of it is read. */
+function checkDeclaredSize(req: IncomingMessage, maxBytes: number): void {
+  if (Number(req.headers["content-length"] ?? "0") > maxBytes) {
+    throw new HttpError(413, "PAYLOAD_TOO_LARGE", `the body is larger than ${maxBytes} bytes`);
+  }
+}
+
 /** Starts the HTTP server: probes, metrics, the JSON API, live events and the dashboard. */
 export async function startHttpServer(options: HttpServerOptions): Promise<HttpServer> {
   const { runner, logger } = options;
   const host = options.host ?? httpDefaults.host;
+  checkExposure({ host, token: options.token, insecure: options.insecure });
   const loopback = isLoopback(host);
+  const allowedHosts = loopback ? null : allowedHostsFor(host, options.allowedHosts ?? process.env.RUNLET_ALLOWED_HOSTS);
+  const requireToken = bearerCheck(options.token);
+  const maxBodyBytes = options.maxBodyBytes ?? httpDefaults.maxBodyBytes;
   const metrics = createRunMetrics(runner);
   const streams = new EventStreams(runner, { heartbeatMs: options.heartbeatMs ?? httpDefaults.heartbeatMs, maxBufferedBytes: 1024 * 1024 });
   const routes: Route[] = [
     dashboardRoute(),
     ...opsRoutes(runner, metrics),
-    ...apiRoutes({ runner, logger, requireToken: bearerCheck(options.token), maxBodyBytes: options.maxBodyBytes ?? httpDefaults.maxBodyBytes }),
+    ...apiRoutes({ runner, logger, requireToken, maxBodyBytes }),
     { method: "GET", path: "/api/events", handle: ({ req, res }) => streams.serve(req, res) },
   ];
 
@@ -68,16 +86,29 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     const began = performance.now();
     const target = req.url?.startsWith("/") ? req.url : "/";
     const url = new URL(`http://runlet.invalid${target}`);
-    res.on("finish", () => logger.debug({ method: req.method, path: url.pathname, status: res.statusCode, durationMs: Math.round(performance.now() - began) }, "HTTP request"));
+    const logRequest = () => logger.debug({ method: req.method, path: url.pathname, status: res.statusCode, durationMs: Math.round(performance.now() - began) }, "HTTP request");
+    res.on("finish", logRequest);
     try {
-      if (loopback) checkLoopbackHost(req);
+      // Everything a request could be refused for is checked before its body is read.
+      if (allowedHosts) checkAllowedHost(req, allowedHosts);
+      else checkLoopbackHost(req);
+      // Off loopback, reads need the token too: run results and errors may hold secrets.
+      if (allowedHosts && options.token && (url.pathname === "/api" || url.pathname.startsWith("/api/"))) requireToken(req);
+      checkDeclaredSize(req, maxBodyBytes);
       const { route, params } = matchRoute(routes, req.method ?? "GET", url.pathname);
       await route.handle({ req, res, url, params });
     } catch (err) {
       const error = toHttpError(err);
       if (error.status >= 500) logger.error({ err, method: req.method, path: url.pathname }, "HTTP request failed");
-      if (res.headersSent) res.destroy();
-      else sendError(res, error);
+      if (res.headersSent) {
+        res.destroy();
+      } else if (hasUnreadBody(req)) {
+        busy.delete(req.socket);
+        refuseUnread(req, res, error);
+        logRequest();
+      } else {
+        sendError(res, error);
+      }
     }
   };
   const server = createServer((req, res) => {
@@ -107,9 +138,9 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const address = server.address() as AddressInfo;
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${shown}:${address.port}`;
-  logger.info({ url, auth: options.token ? "bearer token" : "none: routes that change state are refused" }, "HTTP server listening");
+  logger.info({ url, auth: options.token ? (loopback ? "bearer token for routes that change state" : "bearer token for every /api route") : "none: routes that change state are refused" }, "HTTP server listening");
   if (!loopback && !options.token) {
-    logger.warn({ host }, `HTTP server listens on ${host}, which is not loopback, with no token set: jobs and runs can be read from the network (set RUNLET_TOKEN; routes that change state stay refused without it)`);
+    logger.warn({ host }, `HTTP server listens on ${host}, which is not loopback, with no token (--insecure): jobs and runs can be read from the network (set RUNLET_TOKEN; routes that change state stay refused without it)`);
   }
 
   let closing: Promise<void> | undefined;

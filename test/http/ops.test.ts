@@ -90,17 +90,18 @@ describe("binding", () => {
     expect(evil).toMatchObject({ status: 403, body: { error: { code: "HOST_NOT_ALLOWED" } } });
   });
 
-  test("warns when bound beyond loopback with no token, not when a token is set", async () => {
+  test("warns when bound beyond loopback with no token (--insecure), not when a token is set", async () => {
     stack = await startStack();
     for (const token of [undefined, TOKEN]) {
       const { logger, logs } = capturingLogger();
-      const server = await startHttpServer({ runner: stack.runner, port: 0, host: "0.0.0.0", logger, ...(token ? { token } : {}) });
+      const server = await startHttpServer({ runner: stack.runner, port: 0, host: "0.0.0.0", logger, ...(token ? { token } : { insecure: true }), allowedHosts: "runner.internal" });
       try {
         const warnings = logs().filter((l) => l.level === 40);
         if (token) expect(warnings).toEqual([]);
-        else expect(warnings).toEqual([expect.objectContaining({ host: "0.0.0.0", msg: expect.stringContaining("not loopback, with no token set") })]);
-        // Beyond loopback any Host is served.
+        else expect(warnings).toEqual([expect.objectContaining({ host: "0.0.0.0", msg: expect.stringContaining("not loopback, with no token (--insecure)") })]);
+        // Beyond loopback, the Host names allowed are served.
         expect((await withHost(`http://127.0.0.1:${server.port}/healthz`, "runner.internal")).status).toBe(200);
+        expect((await withHost(`http://127.0.0.1:${server.port}/healthz`, "other.internal")).status).toBe(403);
       } finally {
         await server.close();
       }

@@ -5,14 +5,15 @@ import { createRunner } from "../../runner.js";
 import { manifestFile, openProjectStore, unnamedEnvironmentWarning } from "../project.js";
 import { parseDuration } from "../../manifest/index.js";
 import { RunletError } from "../../errors.js";
-import { startHttpServer, type HttpServer } from "../../http/index.js";
+import { checkExposure, httpDefaults, startHttpServer, type HttpServer } from "../../http/index.js";
 
 export const startFlags = {
   ...COMMON_FLAGS,
   ...STORE_FLAG,
   watch: { type: "boolean", description: "hot-reload on changes to the manifest and handlers" },
   port: { type: "string", description: "serve HTTP (health, metrics, API, dashboard) on this port (RUNLET_PORT); state-changing routes need RUNLET_TOKEN" },
-  host: { type: "string", description: "HTTP bind address (default 127.0.0.1)" },
+  host: { type: "string", description: "HTTP bind address (default 127.0.0.1); off loopback every /api route needs RUNLET_TOKEN and Host must be in RUNLET_ALLOWED_HOSTS" },
+  insecure: { type: "boolean", description: "serve HTTP off loopback with no RUNLET_TOKEN (reads open to the network)" },
   grace: { type: "string", description: "on SIGINT/SIGTERM, how long runs in flight may finish (default 30s)" },
   pretty: { type: "boolean", description: "human-readable logs (default when stderr is a terminal)" },
 } as const;
@@ -23,6 +24,9 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
   const graceMs = flags.grace === undefined ? 30_000 : parseDuration(flags.grace);
   if (graceMs === null) throw new RunletError("BAD_INPUT", `--grace must be a duration like 30s (got "${flags.grace}")`);
   const port = portOf(flags.port ?? process.env.RUNLET_PORT);
+  const token = process.env.RUNLET_TOKEN || undefined;
+  // Refused before anything starts: exit 2, nothing scheduled, nothing run.
+  if (port !== null) checkExposure({ host: flags.host ?? httpDefaults.host, token, insecure: flags.insecure });
   manifestFile(flags.manifest);
   const logger = createLogger({ pretty: flags.pretty ?? preset.pretty ?? process.stderr.isTTY });
   const store = await openProjectStore(flags.store, flags.manifest, logger, (job) => runner.historyKeep(job));
@@ -63,7 +67,7 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
     const warning = unnamedEnvironmentWarning(runner.manifest, flags.env);
     if (warning) logger.warn({ env: runner.manifest.env, named: runner.manifest.environments }, warning);
     if (port !== null) {
-      http = await startHttpServer({ runner, port, host: flags.host, token: process.env.RUNLET_TOKEN || undefined, logger });
+      http = await startHttpServer({ runner, port, host: flags.host, token, insecure: flags.insecure, logger });
     }
     return await exit;
   } catch (err) {
