@@ -60,15 +60,14 @@ function describe(e: ErrorObject): string {
 }
 
 /**
- * The body's bytes, refusing more than `max`. On refusal the rest is still read (and
- * dropped) up to a bound, so the client gets the 413 instead of a reset connection.
+ * The body's bytes, refusing more than `max`. A refusal stops reading there: the server
+ * answers it without reading the rest (see refuse-unread.ts).
  */
 function readLimited(req: IncomingMessage, max: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? "0");
   return new Promise((resolve, reject) => {
-    const tooLarge = () => new HttpError(413, "PAYLOAD_TOO_LARGE", `the body is larger than ${max} bytes`, { connection: "close" });
+    const tooLarge = () => new HttpError(413, "PAYLOAD_TOO_LARGE", `the body is larger than ${max} bytes`);
     if (declared > max) {
-      drain(req, max);
       reject(tooLarge());
       return;
     }
@@ -78,7 +77,7 @@ function readLimited(req: IncomingMessage, max: number): Promise<Buffer> {
       size += chunk.length;
       if (size > max) {
         cleanup();
-        drain(req, max);
+        req.pause();
         reject(tooLarge());
         return;
       }
@@ -101,14 +100,4 @@ function readLimited(req: IncomingMessage, max: number): Promise<Buffer> {
     req.on("end", onEnd);
     req.on("error", onError);
   });
-}
-
-/** Reads and drops what is left of a refused body; past 16× the limit, gives up and cuts the connection. */
-function drain(req: IncomingMessage, max: number): void {
-  let dropped = 0;
-  req.on("data", (chunk: Buffer) => {
-    dropped += chunk.length;
-    if (dropped > 16 * max) req.socket.destroy();
-  });
-  req.resume();
 }
