@@ -27,7 +27,7 @@ export class ManualFire {
 export interface ClassicExecutorOptions {
   /** The target of a job by name, as registered now. */
   targetOf(job: string): ClassicTarget | undefined;
-  /** Runs worker entries; closed with this executor. */
+  /** Runs worker entries: the core's worker pool, which the core closes. */
   threads: Executor;
 }
 
@@ -47,9 +47,8 @@ export class ClassicExecutor implements Executor {
     return resultOf(outcome as WorkerOutcome);
   }
 
-  async close(): Promise<void> {
-    await this.options.threads.close();
-  }
+  /** Nothing of its own to close: the pool is the core's. */
+  async close(): Promise<void> {}
 }
 
 async function runCallback(req: RunRequest, callback: JobCallback, fireDate: Date): Promise<unknown> {

@@ -1,140 +1,86 @@
 /**
- * Where class jobs (JobFactory, ThreadJobFactory) run. node-schedule fires them, since
- * `create()` must return its `Job`; every fire then goes through runlet's Dispatcher, as a
- * manifest job's does: overlap, timeout, run records at start and end, logs bound to job
- * and run, errors caught and recorded while the job stays scheduled. Thread jobs run on
- * runlet's worker-thread pool (ThreadExecutor).
+ * Where class jobs (JobFactory, ThreadJobFactory) run: on the same runtime as manifest
+ * jobs (RunCore): one timer heap, one dispatcher (overlap, timeout, records at start and
+ * end, logs bound to job and run, errors caught and recorded while the job stays
+ * scheduled), one worker pool for thread jobs, and, when replicas share a PostgreSQL
+ * store, the same claim gate, so each fire of a class job runs once across the replicas.
  *
- * A runtime stands alone (its own store, a memory one by default), or beside a Runner
- * (`{ runner }`): then its records go to the runner's store and out as the runner's `record`
- * events, so class jobs show up with manifest jobs in history, metrics and the dashboard's
- * run feed.
+ * A runtime stands alone (a core of its own, with a memory store by default), or beside a
+ * Runner (`{ runner }`): then its jobs are hosted by the runner's core, so they share its
+ * store, pool, gate and `record` events, and show up with manifest jobs in history,
+ * metrics and the dashboard.
  */
 import { EventEmitter } from "node:events";
 import { dirname } from "node:path";
-import schedule from "node-schedule";
+import type schedule from "node-schedule";
+import { systemClock, type JobDefinition, type RunRecord } from "../contracts/index.js";
+import { RunCore } from "../core/run-core.js";
 import { RunletError } from "../errors.js";
-import { Dispatcher } from "../execute/dispatcher.js";
+import { InlineExecutor } from "../execute/inline-executor.js";
 import { emitRecord } from "../execute/record-events.js";
 import { ThreadExecutor } from "../execute/thread-executor.js";
 import { createLogger, type Logger } from "../log/logger.js";
 import { resolveEnvironment } from "../manifest/index.js";
 import { MemoryStore } from "../store/memory-store.js";
-import { currentOwner } from "../store/owner.js";
-import { storedRun, type RunStore } from "../store/run-store.js";
-import { type ActiveJob, type Clock, type JobDefinition, type RunRecord, systemClock } from "../contracts/index.js";
-import { ClassicExecutor, ManualFire, type ClassicTarget } from "./classic-executor.js";
-import { definitionOf } from "./definition.js";
-import { FACTORY_PARTS, type FactoryParts } from "./factory-parts.js";
+import type { RunStore } from "../store/run-store.js";
+import { classJobHandle } from "./class-job-handle.js";
+import { ClassicExecutor, ManualFire } from "./classic-executor.js";
+import { CLASSIC_DEFAULTS, checkBesideRunner, type ClassicRuntimeOptions } from "./classic-options.js";
+import { ClassEntries, type ClassicFactory, type Entry } from "./class-entries.js";
+import { OwnRuns } from "./own-runs.js";
 import { WorkerBuilds } from "./worker-build.js";
 
-/** The part of a Runner a runtime beside it uses (a `Runner` has it). */
-export interface RunnerLink {
-  readonly env: string;
-  readonly manifestPath: string;
-  readonly store: RunStore;
-  /** Its manifest's jobs: a class job may not take one of their names. */
-  readonly jobs: JobDefinition[];
-  emit(event: "record", record: RunRecord): boolean;
-  /** The runner lists, counts and stops this runtime's jobs with its own (Runner.attach). */
-  attach?(part: { readonly jobs: JobDefinition[]; nextFireOf(job: string): Date | null; readonly inFlight: number; stop(): Promise<void> }): () => void;
-}
-
-export interface ClassicRuntimeOptions {
-  /**
-   * Run beside this runner: its environment, store and project root, and every record also
-   * emitted as the runner's `record` event. The runner closes its store when it stops, so
-   * stop this runtime first.
-   * @default none: a runtime of its own
-   */
-  runner?: RunnerLink;
-  /** @default a pino logger writing JSON lines to stderr */
-  logger?: Logger;
-  /** Where runs are recorded; closed by `stop()` unless it is the runner's. @default the runner's store, else an in-memory store */
-  store?: RunStore;
-  /** The environment name in logs. @default the runner's, else RUNLET_ENV, NODE_ENV, "development" */
-  env?: string;
-  /** The project root thread workers are compiled in (`<root>/.runlet/`). @default the runner's manifest folder, else the nearest folder with a package.json above each worker file */
-  root?: string;
-  /** How long `stop()` waits for runs in flight before aborting them. @default 30000 */
-  shutdownGraceMs?: number;
-  /** How long an aborted run may go on before it is terminated (thread) or given up on (inline). @default 2000 */
-  abortGraceMs?: number;
-  /** Worker threads in the pool. @default os.availableParallelism() */
-  maxThreads?: number;
-  /** The dispatcher's clock (timeouts, lateness, retries); node-schedule reads the global one. @default the system clock */
-  clock?: Clock;
-}
-
-const defaults = { shutdownGraceMs: 30_000, abortGraceMs: 2000 } satisfies ClassicRuntimeOptions;
-
-/** Anything with factory parts: a JobFactory (typed structurally to keep the import one way). */
-export interface ClassicFactory {
-  [FACTORY_PARTS](): FactoryParts;
-}
-
-/** One class job known to the runtime. */
-interface Entry {
-  factory: ClassicFactory;
-  parts: FactoryParts;
-  def: JobDefinition;
-  target: ClassicTarget | null;
-  /** The node-schedule job of the last `create()`. */
-  job: schedule.Job | null;
-}
+export type { ClassicRuntimeOptions, RunnerLink } from "./classic-options.js";
+export type { ClassicFactory } from "./class-entries.js";
 
 export class ClassicRuntime extends EventEmitter<{ record: [RunRecord] }> {
   readonly env: string;
   readonly store: RunStore;
   private readonly options: ClassicRuntimeOptions;
   private readonly logger: Logger;
-  private readonly entries = new Map<string, Entry>();
-  private readonly dispatcher: Dispatcher;
+  private readonly core: RunCore;
+  /** Whether the core is this runtime's own (standalone), so stop() stops it. */
+  private readonly ownCore: boolean;
+  private readonly entries: ClassEntries;
   private readonly executor: ClassicExecutor;
   private readonly builds: WorkerBuilds;
-  private readonly owner = currentOwner();
-  private lastId = 0;
+  private readonly runs: OwnRuns;
   private stopping: Promise<void> | null = null;
 
   constructor(options: ClassicRuntimeOptions = {}) {
     super();
+    checkBesideRunner(options);
     this.options = options;
     const { runner } = options;
     this.logger = options.logger ?? createLogger();
-    this.env = options.env ?? runner?.env ?? resolveEnvironment();
-    this.store = options.store ?? runner?.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => this.entries.get(job)?.def.historyKeep ?? 100 });
+    this.ownCore = !runner;
+    this.core = runner?.core ?? this.ownRuntime();
+    this.env = this.core.env;
+    this.store = this.core.store;
+    this.entries = new ClassEntries(runner ?? null);
     this.builds = new WorkerBuilds(options.root ?? (runner ? dirname(runner.manifestPath) : null));
-    const abortGraceMs = options.abortGraceMs ?? defaults.abortGraceMs;
-    this.executor = new ClassicExecutor({
-      targetOf: (job) => this.entries.get(job)?.target ?? undefined,
-      threads: new ThreadExecutor({ logger: this.logger, graceMs: abortGraceMs, ...(options.maxThreads ? { maxThreads: options.maxThreads } : {}) }),
+    this.executor = new ClassicExecutor({ targetOf: (job) => this.entries.get(job)?.target ?? undefined, threads: this.core.executors.thread });
+    this.runs = new OwnRuns(this.core);
+    this.core.on("record", (record) => {
+      if (!this.entries.has(record.job)) return;
+      this.runs.track(record);
+      emitRecord(this, record, this.logger);
     });
-    this.dispatcher = new Dispatcher({
-      executors: { inline: this.executor, thread: this.executor },
-      logger: this.logger,
-      clock: options.clock ?? systemClock,
-      env: this.env,
-      abortGraceMs,
-      onRecord: (record) => this.onRecord(record),
-    });
-    runner?.attach?.(this);
   }
 
   /** The class jobs known here, as job definitions (what `list` and the dashboard show of a job). */
   get jobs(): JobDefinition[] {
-    return [...this.entries.values()].map((e) => ({ ...e.def, enabled: isScheduled(e.job) }));
+    return this.entries.definitions();
   }
 
-  /** When a class job fires next (node-schedule's next invocation), or null. */
+  /** When a class job fires next, or null. */
   nextFireOf(name: string): Date | null {
-    const job = this.entries.get(name)?.job;
-    const next = isScheduled(job) ? job!.nextInvocation() : null;
-    return next ? new Date(next.getTime()) : null;
+    return this.entries.get(name)?.def.enabled ? this.core.nextFireOf(name) : null;
   }
 
   /** Runs of class jobs in flight now. */
   get inFlight(): number {
-    return this.dispatcher.inFlight;
+    return this.runs.size;
   }
 
   get stopped(): boolean {
@@ -142,53 +88,60 @@ export class ClassicRuntime extends EventEmitter<{ record: [RunRecord] }> {
   }
 
   /**
-   * Schedules a factory with node-schedule (what `create()` calls) and returns the Job.
-   * Throws RunletError BAD_INPUT when node-schedule cannot schedule the spec.
+   * Schedules a factory's job on the runtime's timer heap (what `create()` calls) and returns
+   * its node-schedule `Job` handle. Throws RunletError BAD_INPUT for a spec that cannot be
+   * scheduled, leaving nothing scheduled.
    */
   schedule(factory: ClassicFactory): schedule.Job {
     const entry = this.register(factory);
     const spec = entry.parts.spec();
-    entry.def = definitionOf(entry.parts, spec);
-    entry.target = this.targetFor(entry);
-    // A name of its own per create(): node-schedule orphans a job whose name is reused.
-    const name = `runlet:${entry.parts.name}#${++this.lastId}`;
-    const job = schedule.scheduleJob(name, spec, (fireDate: Date) => this.fire(entry, fireDate));
-    if (!job) {
-      // node-schedule keeps a job it could not schedule in its registry.
-      schedule.cancelJob(name);
+    const def = { ...this.entries.definitionOf(entry, spec), enabled: true };
+    const target = this.targetFor(entry);
+    try {
+      if (!def.schedule || !this.host(entry, def)) throw new Error("no fire ahead");
+    } catch (err) {
+      this.host(entry, { ...def, enabled: false });
       throw new RunletError(
         "BAD_INPUT",
         `${entry.parts.className} (job "${entry.parts.name}"): node-schedule cannot schedule what getSpec() returned (${describe(spec)}); expected a cron string of 5 or 6 fields, a RecurrenceRule, an object such as { hour: 0, minute: 0 }, or a Date in the future`,
+        { cause: err },
       );
     }
-    entry.job = job;
-    this.logger.info({ job: entry.parts.name, class: entry.parts.className, mode: entry.def.mode, next: job.nextInvocation()?.toISOString() }, "class job scheduled");
-    return job;
+    entry.target = target;
+    const handle = classJobHandle(`runlet:${entry.parts.name}#${this.entries.nextId()}`, {
+      next: () => (entry.handle === handle && entry.def.enabled ? this.core.nextFireOf(entry.parts.name) : null),
+      cancel: () => {
+        if (entry.handle === handle && entry.def.enabled) this.host(entry, { ...entry.def, enabled: false });
+      },
+    });
+    entry.handle = handle;
+    this.logger.info({ job: entry.parts.name, class: entry.parts.className, mode: def.mode, next: handle.nextInvocation()?.toISOString() }, "class job scheduled");
+    return handle;
   }
 
   /** Runs a factory's job now (a manual trigger); resolves with the final record, failed or not. */
   async invoke(factory: ClassicFactory, fireDate: Date): Promise<RunRecord> {
     const entry = this.register(factory);
     entry.target ??= this.targetFor(entry);
-    return this.dispatcher.invoke({ def: entry.def, modulePath: entry.def.handlerPath }, new ManualFire(fireDate));
+    if (!this.core.jobOf(entry.parts.name)) this.host(entry, entry.def);
+    return this.core.dispatcher.invoke({ def: entry.def, modulePath: entry.def.handlerPath }, new ManualFire(fireDate));
   }
 
   /**
-   * Cancels every class job, lets runs in flight finish for up to `shutdownGraceMs`, then
-   * aborts the rest and closes the worker pool (and the store, unless it is the runner's).
-   * Safe to call twice.
+   * Unschedules every class job, lets runs in flight finish for up to `shutdownGraceMs`, then
+   * aborts the rest (and, standalone, closes the worker pool and the store). Safe to call twice.
    */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
-      for (const entry of this.entries.values()) if (isScheduled(entry.job)) entry.job!.cancel();
-      const drained = await this.dispatcher.drain(this.options.shutdownGraceMs ?? defaults.shutdownGraceMs);
-      if (!drained) {
-        this.logger.warn({ inFlight: this.dispatcher.inFlight }, "shutdown grace period over: aborting class-job runs still in flight");
-        await this.dispatcher.abortAll("the class-job runtime is shutting down");
+      for (const entry of this.entries.all()) if (entry.def.enabled && !this.core.isStopping) this.host(entry, { ...entry.def, enabled: false });
+      const graceMs = this.options.shutdownGraceMs ?? CLASSIC_DEFAULTS.shutdownGraceMs;
+      if (this.ownCore) {
+        this.core.beginStop();
+        await this.core.finishStop(graceMs);
+      } else {
+        await this.runs.drain(graceMs, "the class-job runtime is shutting down", this.logger);
       }
-      await this.executor.close();
       await this.builds.dispose();
-      if (this.store !== this.options.runner?.store) await this.store.close();
     })();
     return this.stopping;
   }
@@ -197,55 +150,49 @@ export class ClassicRuntime extends EventEmitter<{ record: [RunRecord] }> {
     await this.stop();
   }
 
+  /** A core of its own: the class jobs' timer heap, dispatcher and pool. */
+  private ownRuntime(): RunCore {
+    const options = this.options;
+    const abortGraceMs = options.abortGraceMs ?? CLASSIC_DEFAULTS.abortGraceMs;
+    const core = new RunCore({
+      env: options.env ?? resolveEnvironment(),
+      logger: this.logger,
+      clock: options.clock ?? systemClock,
+      store: options.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => this.entries.get(job)?.def.historyKeep ?? 100 }),
+      executors: {
+        inline: new InlineExecutor({ logger: this.logger }),
+        thread: new ThreadExecutor({ logger: this.logger, graceMs: abortGraceMs, ...(options.maxThreads ? { maxThreads: options.maxThreads } : {}) }),
+      },
+      abortGraceMs,
+      manifestPath: null,
+      name: "the class-job runtime",
+      runsName: "class-job runs",
+    });
+    core.start([]).catch((err: unknown) => this.logger.error({ err }, "the class-job runtime could not join its replica group; its fires go unclaimed until it can"));
+    return core;
+  }
+
+  /** Hands the job to the core; true when it has a fire ahead (or is not scheduled). */
+  private host(entry: Entry, def: JobDefinition): boolean {
+    this.core.host({ def, modulePath: def.handlerPath, executor: this.executor });
+    entry.def = def;
+    return !def.enabled || this.core.nextFireOf(def.name) !== null;
+  }
+
   private register(factory: ClassicFactory): Entry {
     if (this.stopping) throw new RunletError("BAD_INPUT", "this class-job runtime has stopped; create a new one (or call configureRuntime()) to schedule jobs again");
-    const parts = factory[FACTORY_PARTS]();
-    const existing = this.entries.get(parts.name);
-    if (existing?.factory === factory) {
-      existing.parts = parts;
-      return existing;
-    }
-    if (existing && isScheduled(existing.job)) {
-      throw new RunletError("BAD_INPUT", `two class jobs are named "${parts.name}" (${existing.parts.className} and ${parts.className}); give one another name: super({ name: "..." })`);
-    }
-    const runner = this.options.runner;
-    if (runner?.jobs.some((j) => j.name === parts.name)) {
-      throw new RunletError("BAD_INPUT", `${parts.className}: "${parts.name}" is already a job of ${runner.manifestPath}; give the class job another name: super({ name: "..." })`);
-    }
-    const entry: Entry = { factory, parts, def: definitionOf(parts, null), target: null, job: null };
-    this.entries.set(parts.name, entry);
-    return entry;
+    return this.entries.register(factory);
   }
 
   /** The callback is taken once per create(), as node-schedule took it in the original API. */
-  private targetFor(entry: Entry): ClassicTarget {
+  private targetFor(entry: Entry) {
     const file = entry.parts.workerFile();
-    if (file === null) return { kind: "callback", callback: entry.parts.callback() };
+    if (file === null) return { kind: "callback" as const, callback: entry.parts.callback() };
     const compiled = this.builds.build(file, `${entry.parts.className} (job "${entry.parts.name}")`);
     // Reported now, where it is found; each fire then records it as its run's error.
     compiled.catch((err: unknown) => this.logger.error({ err, job: entry.parts.name }, "a class job's worker did not compile; its runs fail until it is created again"));
-    return { kind: "worker", compiled };
+    return { kind: "worker" as const, compiled };
   }
-
-  private fire(entry: Entry, fireDate: Date): void {
-    if (this.stopping) return;
-    const active: ActiveJob = { def: entry.def, modulePath: entry.def.handlerPath };
-    this.dispatcher.fire(active, fireDate).catch((err: unknown) => {
-      this.logger.error({ err, job: entry.parts.name }, "a class job's fire could not be dispatched");
-    });
-  }
-
-  private onRecord(record: RunRecord): void {
-    this.store.record(storedRun(record, this.owner)).catch((err: unknown) => {
-      this.logger.error({ err, runId: record.runId, job: record.job }, "could not record a run");
-    });
-    emitRecord(this, record, this.logger);
-    if (this.options.runner) emitRecord(this.options.runner, record, this.logger);
-  }
-}
-
-function isScheduled(job: schedule.Job | null | undefined): boolean {
-  return !!job && schedule.scheduledJobs[job.name] === job;
 }
 
 function describe(spec: unknown): string {

@@ -8,7 +8,8 @@ import { fireClaimsOf, type AcquiredRun } from "../store/postgres/fire-claims.js
 export interface ReplicaLinkOptions {
   store: RunStore;
   logger: Logger;
-  manifestPath: string;
+  /** Its modification time orders the replicas' specs; null: no manifest (generation 0). */
+  manifestPath: string | null;
   /** Aborts a run in flight here whose claim was lost. */
   abortRun: (runId: string, reason: Error) => void;
   /** The job a taken-over run resumes as, or null when it is gone here (or the runner is stopping). */
@@ -71,6 +72,7 @@ export class ReplicaLink {
    * (a deploy or an edit writes it; an old replica restarting does not).
    */
   private manifestGeneration(): number {
+    if (this.options.manifestPath === null) return 0;
     try {
       return Math.floor(statSync(this.options.manifestPath).mtimeMs);
     } catch (err) {

@@ -73,7 +73,8 @@ afterEach(async () => {
 });
 
 const fakeTime = (iso: string) => vi.useFakeTimers({ now: new Date(iso), toFake: ["setTimeout", "clearTimeout", "Date"] });
-const isScheduled = (job: schedule.Job | null) => !!job && schedule.scheduledJobs[job.name] === job;
+/** Scheduled on the runtime's own timer heap: node-schedule keeps no timer (nor registry entry) of its own for it. */
+const isScheduled = (job: schedule.Job | null) => !!job && job.nextInvocation() !== null && !(job.name in schedule.scheduledJobs);
 
 describe("JobFactory", () => {
   it("a midnight RecurrenceRule fires at midnight; the callback gets the fire date and the run is recorded", async () => {
@@ -145,9 +146,8 @@ describe("JobFactory", () => {
     const factory = new CleanupFactory({ runtime });
     factory.setEnable(false);
     expect(factory.isEnabled()).toBe(false);
-    const before = Object.keys(schedule.scheduledJobs).length;
     expect(factory.create()).toBeNull();
-    expect(Object.keys(schedule.scheduledJobs)).toHaveLength(before);
+    expect(runtime.jobs.filter((j) => j.enabled)).toEqual([]);
     factory.setEnable(true);
     expect(isScheduled(factory.create())).toBe(true);
   });
@@ -201,12 +201,18 @@ describe("JobFactory", () => {
   });
 
   it("a spec node-schedule cannot schedule: create() throws and leaves nothing scheduled", () => {
-    const before = Object.keys(schedule.scheduledJobs).length;
     const factory = new TestFactory("every day at noon", () => {}, { runtime, name: "typo" });
     expect(() => factory.create()).toThrowErrorMatchingInlineSnapshot(
       `[RunletError: TestFactory (job "typo"): node-schedule cannot schedule what getSpec() returned (the string "every day at noon"); expected a cron string of 5 or 6 fields, a RecurrenceRule, an object such as { hour: 0, minute: 0 }, or a Date in the future]`,
     );
-    expect(Object.keys(schedule.scheduledJobs)).toHaveLength(before);
+    expect(runtime.jobs).toMatchObject([{ name: "typo", enabled: false }]);
+    expect(runtime.nextFireOf("typo")).toBeNull();
+  });
+
+  it("a Date in the past: create() throws, as node-schedule refuses it", () => {
+    const factory = new TestFactory(new Date("2000-01-01T00:00:00.000Z"), () => {}, { runtime, name: "past" });
+    expect(() => factory.create()).toThrow(expect.objectContaining({ code: "BAD_INPUT", message: expect.stringContaining("the Date 2000-01-01T00:00:00.000Z") }));
+    expect(runtime.nextFireOf("past")).toBeNull();
   });
 
   it("names: from the class by default; two scheduled factories may not share one", () => {

@@ -44,7 +44,8 @@ afterEach(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
-const isScheduled = (job: schedule.Job | null) => !!job && schedule.scheduledJobs[job.name] === job;
+/** Scheduled on the runtime's own timer heap: node-schedule keeps no timer (nor registry entry) of its own for it. */
+const isScheduled = (job: schedule.Job | null) => !!job && job.nextInvocation() !== null && !(job.name in schedule.scheduledJobs);
 
 describe("ThreadJobFactory", () => {
   it("the worker runs in a worker thread; what it posts on parentPort is the run's result", async () => {

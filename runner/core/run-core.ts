@@ -1,0 +1,229 @@
+import { EventEmitter } from "node:events";
+import { LOG_POLICY_DEFAULTS, type ActiveJob, type Clock, type Executor, type JobDefinition, type LiveLogLine, type RunLogs, type RunMode, type RunRecord } from "../contracts/index.js";
+import { Dispatcher } from "../execute/dispatcher.js";
+import { emitRecord } from "../execute/record-events.js";
+import type { Logger } from "../log/logger.js";
+import { RunLogCapture } from "../log/run-log-capture.js";
+import { ReplicaLink } from "../recovery/replica-link.js";
+import { Scheduler, type FireBatch } from "../schedule/index.js";
+import { currentOwner } from "../store/owner.js";
+import { storedRun, type RunStore } from "../store/run-store.js";
+import type { FencedRun } from "../store/postgres/fire-claims.js";
+import { HostedJobs, type HostedJob } from "./hosted-jobs.js";
+
+export type { HostedJob } from "./hosted-jobs.js";
+
+export interface RunCoreOptions {
+  env: string;
+  logger: Logger;
+  clock: Clock;
+  store: RunStore;
+  executors: Record<RunMode, Executor>;
+  abortGraceMs?: number;
+  /** The manifest whose modification time orders the replicas' specs; null without one (class jobs only). */
+  manifestPath: string | null;
+  /** What shuts down, in the reason runs aborted at shutdown get. @default "the runner" */
+  name?: string;
+  /** What its runs are called in the log at shutdown. @default "runs" */
+  runsName?: string;
+}
+
+export interface RunCoreEvents {
+  record: [RunRecord];
+  /** A `ctx.log` line a run in flight kept (see `logs:` in the manifest). */
+  log: [LiveLogLine];
+  /** Lines of a run's log dropped to keep it within its bounds. */
+  "log-dropped": [{ job: string; count: number }];
+  /** A run's kept log, handed to the store as the run ended. */
+  logs: [RunLogs];
+}
+
+/**
+ * The one runtime every job runs on: one timer heap (Scheduler), one dispatcher over one
+ * pair of executors (one worker pool), one claim gate when replicas share the store, one
+ * record path into the store. Manifest jobs are swapped in by the reload pipeline
+ * (`active`); jobs defined in code (class jobs) are hosted beside them with executors of
+ * their own (`host`).
+ */
+export class RunCore extends EventEmitter<RunCoreEvents> {
+  readonly env: string;
+  readonly store: RunStore;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  /** The executors by mode, as given (the pipeline preloads and recycles them). */
+  readonly executors: Record<RunMode, Executor>;
+  /** Manifest jobs by name. */
+  readonly active = new Map<string, ActiveJob>();
+  readonly paused = new Set<string>();
+  readonly scheduler: Scheduler;
+  readonly dispatcher: Dispatcher;
+  /** The `ctx.log` lines of runs in flight, kept with each run when it ends. */
+  readonly runLogs: RunLogCapture;
+  private readonly hosted = new HostedJobs();
+  private readonly replicas: ReplicaLink;
+  private readonly owner = currentOwner();
+  private manifestJobs: JobDefinition[] = [];
+  private started = false;
+  private stopping = false;
+
+  constructor(private readonly options: RunCoreOptions) {
+    super();
+    ({ env: this.env, store: this.store, logger: this.logger, clock: this.clock, executors: this.executors } = options);
+    this.replicas = new ReplicaLink({
+      store: this.store,
+      logger: this.logger,
+      manifestPath: options.manifestPath,
+      abortRun: (runId, reason) => this.dispatcher.abortRun(runId, reason),
+      jobFor: (name) => (this.stopping ? null : (this.jobOf(name) ?? null)),
+      resume: (job, run, claim) => void this.dispatcher.resume(job, { runId: run.runId, fireDate: run.scheduledAt, trigger: run.trigger, attempt: run.attempt, claim }),
+    });
+    this.runLogs = new RunLogCapture({
+      now: () => this.clock.now(),
+      // Heard inside the handler's ctx.log call: a listener that throws must not fail the run.
+      onLine: (line) => {
+        try {
+          this.emit("log", line);
+        } catch (err) {
+          this.logger.error({ err, runId: line.runId }, "a 'log' listener threw; the run goes on");
+        }
+      },
+      onDropped: (job, count) => this.emit("log-dropped", { job, count }),
+    });
+    this.dispatcher = new Dispatcher({
+      executors: { inline: this.hosted.routing(this.executors.inline), thread: this.hosted.routing(this.executors.thread) },
+      handlerLog: (def, runId, attempt, log) => this.runLogs.attempt(def.name, def.logs ?? LOG_POLICY_DEFAULTS, runId, attempt, log),
+      logger: this.logger,
+      clock: this.clock,
+      env: this.env,
+      abortGraceMs: options.abortGraceMs,
+      onRecord: (record) => this.onRecord(record),
+      gate: this.replicas.gate,
+    });
+    this.scheduler = new Scheduler({
+      clock: this.clock,
+      onFire: (batch) => this.onFire(batch),
+      // A bug in dispatch must not stop the timer or the process: log it, keep firing.
+      onError: (err, batch) => this.logger.error({ err, jobs: batch?.jobs, fireDate: batch?.fireDate }, "dispatching a fire failed"),
+    });
+  }
+
+  /** A manifest job, else a hosted one. */
+  jobOf(name: string): ActiveJob | undefined {
+    return this.active.get(name) ?? this.hosted.get(name);
+  }
+
+  /** The hosted jobs' definitions, in the order they were first hosted. */
+  get hostedJobs(): JobDefinition[] {
+    return [...this.hosted.values()].map((job) => job.def);
+  }
+
+  /**
+   * Hosts a job defined in code, or replaces its definition: scheduled when it is enabled
+   * and has a schedule, unscheduled otherwise. Throws what the scheduler throws for a
+   * schedule it cannot compute, and then changes nothing.
+   */
+  host(job: HostedJob): void {
+    if (job.def.enabled && job.def.schedule) this.scheduler.add(job.def.name, job.def.schedule);
+    else this.scheduler.remove(job.def.name);
+    this.hosted.set(job);
+    if (this.started) void this.replicas.publish(this.allJobs());
+  }
+
+  /** When a job fires next; null once stopping. */
+  nextFireOf(name: string): Date | null {
+    return this.stopping ? null : this.scheduler.nextFireOf(name);
+  }
+
+  /** Joins the replica group (when the store is shared) and starts firing. */
+  async start(manifestJobs: JobDefinition[]): Promise<void> {
+    this.manifestJobs = manifestJobs;
+    await this.replicas.join(this.allJobs());
+    this.started = true;
+    this.scheduler.start();
+  }
+
+  /** After a reload: the group learns the new manifest's jobs. */
+  async publish(manifestJobs: JobDefinition[]): Promise<void> {
+    this.manifestJobs = manifestJobs;
+    await this.replicas.publish(this.allJobs());
+  }
+
+  /** One caught-up fire; false once the job may no longer fire. */
+  async fireMissed(name: string, fireDate: Date): Promise<boolean> {
+    const job = this.active.get(name);
+    if (!job || this.stopping || this.paused.has(name)) return false;
+    this.rememberFire(name, fireDate);
+    await this.dispatcher.fire(job, fireDate, "catch-up");
+    return true;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Stops firing and taking over other replicas' runs, at once. */
+  beginStop(): void {
+    this.stopping = true;
+    this.scheduler.stop();
+    this.replicas.stopReaping();
+  }
+
+  /** Lets runs in flight finish for up to `graceMs`, aborts the rest, leaves the group, closes executors and store. */
+  async finishStop(graceMs: number): Promise<void> {
+    const drained = await this.dispatcher.drain(graceMs);
+    if (!drained) {
+      this.logger.warn({ inFlight: this.dispatcher.inFlight }, `shutdown grace period over: aborting ${this.options.runsName ?? "runs"} still in flight`);
+      await this.dispatcher.abortAll(`${this.options.name ?? "the runner"} is shutting down`);
+    }
+    await this.replicas.leave();
+    await Promise.all(Object.values(this.executors).map((e) => e.close()));
+    await this.store.close();
+  }
+
+  private allJobs(): JobDefinition[] {
+    return this.hosted.size === 0 ? this.manifestJobs : [...this.manifestJobs, ...this.hostedJobs];
+  }
+
+  private onFire(batch: FireBatch): void {
+    const jobs: ActiveJob[] = [];
+    for (const name of batch.jobs) {
+      const job = this.jobOf(name);
+      if (job && !this.paused.has(name)) jobs.push(job);
+    }
+    try {
+      this.dispatcher.fireAll(jobs, batch.fireDate);
+    } finally {
+      // After every job of the batch has started: bookkeeping must not delay the last start.
+      for (const job of jobs) this.rememberFire(job.def.name, batch.fireDate);
+    }
+  }
+
+  private onRecord(record: RunRecord): void {
+    const stored: FencedRun = storedRun(record, this.owner);
+    // A claimed run's records are written only while its claim still holds this fence.
+    const fence = this.replicas.fenceOf(record.runId);
+    if (fence !== undefined) stored.fence = fence;
+    this.store.record(stored).catch((err: unknown) => {
+      this.logger.error({ err, runId: record.runId }, "could not record a run");
+    });
+    emitRecord(this, record, this.logger);
+    if (record.status !== "running") this.keepLogs(record.runId);
+  }
+
+  /** A run ended: its kept lines go to the store, queued behind its final record. */
+  private keepLogs(runId: string): void {
+    const logs = this.runLogs.end(runId);
+    if (!logs) return;
+    this.store.recordLogs(logs).catch((err: unknown) => {
+      this.logger.error({ err, runId }, "could not keep a run's log lines");
+    });
+    this.emit("logs", logs);
+  }
+
+  /** The last fire time per job, for catch-up after a restart. Batched by the store. */
+  private rememberFire(job: string, fireDate: Date): void {
+    this.store.setJobState(job, { lastFireAt: fireDate }).catch((err: unknown) => {
+      this.logger.error({ err, job }, "could not record the last fire time");
+    });
+  }
+}
