@@ -1,52 +1,55 @@
 /**
  * The worker's side of its one port to the main thread (see runner/execute/protocol.ts):
- * aborts come in, log lines go out, each naming its run by `key`.
+ * aborts come in; log lines, stray errors and the worker's retirement go out.
+ *
+ * Each run is called in an AsyncLocalStorage context, so an error raised by a timer or a
+ * promise is charged to the run whose code made it: while that run is in flight it fails
+ * the run; after, it is reported as that run's stray error and the worker retires (its
+ * state is no longer known to be sound). A retiring worker starts no more tasks and ends
+ * itself once its last run has answered.
  */
+import { AsyncLocalStorage } from "node:async_hooks";
 import { MessageChannel, parentPort, receiveMessageOnPort, threadId, type MessagePort } from "node:worker_threads";
 import type { JobLogger } from "../runner/context.js";
-import { LOG_LEVELS, type ControlMessage, type LogLevel, type LogMessage, type SerializedError, type WorkerHello, type WorkerMessage } from "../runner/execute/protocol.js";
-import { RunAbort } from "../runner/execute/run-abort.js";
-import { deserializeError, packLogObject, serializeError } from "../runner/execute/serialize.js";
+import { RunletError } from "../runner/errors.js";
+import { jsonSizeUpTo } from "../runner/execute/json-budget.js";
+import {
+  LOG_BYTES_PER_RUN,
+  LOG_LEVELS,
+  LOG_LINES_PER_RUN,
+  RETIRED_EXIT_CODE,
+  type ControlMessage,
+  type LogBatch,
+  type LogLevel,
+  type SerializedError,
+  type WorkerHello,
+  type WorkerMessage,
+} from "../runner/execute/protocol.js";
+import { packLogObject, serializeError } from "../runner/execute/serialize.js";
+import { RunState } from "./run-state.js";
 
 /** Aborts seen for runs this worker has not started (yet, or ever: every worker hears every abort). */
 const EARLY_ABORTS_KEPT = 1024;
-
-/** One run on this worker: its ctx.signal, and how an uncaught error reaches it. */
-export class RunState {
-  /** Its AbortSignal is made only when the handler reads ctx.signal. */
-  private readonly aborts = new RunAbort();
-  /** Set while the handler runs: fails the run with an error thrown outside its promise chain. */
-  onUncaught: ((err: unknown) => void) | null = null;
-  /** Whether the run has posted a log line (see TaskOutcome.logsOn). */
-  logged = false;
-
-  /** Why the run was aborted, if it was. */
-  get abortReason(): Error | null {
-    return this.aborts.aborted ? (this.aborts.reason as Error) : null;
-  }
-
-  get signal(): AbortSignal {
-    return this.aborts.signal;
-  }
-
-  abort(reason: SerializedError): void {
-    if (!this.aborts.aborted) this.aborts.abort(deserializeError(reason));
-  }
-}
+/** Lines sent in one message: one post per line cost the main thread more than the line itself. */
+const LINES_PER_BATCH = 64;
 
 export class MainLink {
   private readonly port: MessagePort;
   private readonly running = new Map<number, RunState>();
   private readonly earlyAborts = new Map<number, SerializedError>();
+  private readonly scope = new AsyncLocalStorage<RunState>();
+  private readonly realExit = process.exit.bind(process);
+  /** Set once the worker must start no more tasks. */
+  retiring = false;
 
   constructor() {
     // An error thrown from a timer or an unawaited promise would end the worker, and piscina
-    // would then fail whatever task it has, even one that already returned (its answer and
-    // the worker's death race to the main thread). Handled here instead: the run in flight
-    // fails with it (it most likely threw it); with none in flight it is logged. The worker,
-    // and its loaded modules, go on.
+    // would then fail whatever task it has, even one that already returned. Handled here
+    // instead (see uncaught), and process.exit is turned into a failure of the run that
+    // called it, so that a worker ends only when runlet ends it.
     process.on("uncaughtException", (err) => this.uncaught(err));
     process.on("unhandledRejection", (reason) => this.uncaught(reason));
+    process.exit = (code?: number | string | null) => this.exitCalled(code);
     if (!parentPort) throw new Error("workers/pool-worker.js runs only as a piscina worker thread (no parentPort)");
     const { port1, port2 } = new MessageChannel();
     this.port = port1;
@@ -58,13 +61,13 @@ export class MainLink {
   }
 
   /** Registers a run; its signal is already aborted if an abort for it came first. */
-  start(key: number): RunState {
+  start(key: number, job: string, runId: string): RunState {
     // An abort posted before this task was dispatched is already queued on the port, but
     // its 'message' event may not have run yet: read it now.
     for (let next = receiveMessageOnPort(this.port); next !== undefined; next = receiveMessageOnPort(this.port)) {
       this.onControl(next.message as ControlMessage);
     }
-    const run = new RunState();
+    const run = new RunState(key, job, runId);
     const early = this.earlyAborts.get(key);
     if (early) {
       this.earlyAborts.delete(key);
@@ -74,28 +77,122 @@ export class MainLink {
     return run;
   }
 
-  end(key: number): void {
-    this.running.delete(key);
+  /** Calls `fn` in the run's async context: what it leaves behind stays charged to the run. */
+  inRun<T>(run: RunState, fn: () => T): T {
+    return this.scope.run(run, fn);
   }
 
-  /** ctx.log for a run: lines below the main logger's level are dropped here, the rest posted. */
-  logger(key: number, minLevel: number): JobLogger {
+  /** The run has answered: its last log lines go out, later ones are dropped. */
+  end(run: RunState): void {
+    this.flush(run);
+    run.ended = true;
+    this.running.delete(run.key);
+    if (this.retiring && this.running.size === 0) this.exitSoon();
+  }
+
+  /**
+   * The worker runs no more tasks and ends once its runs have answered. `job`: the job
+   * whose run left it unfit, if one did.
+   */
+  retire(reason: string, job?: string): void {
+    if (this.retiring) return;
+    this.retiring = true;
+    this.port.postMessage({ type: "retire", reason, job } satisfies WorkerMessage);
+    if (this.running.size === 0) this.exitSoon();
+  }
+
+  /** ctx.log for a run: lines below the main logger's level, or after the run answered, are dropped here. */
+  logger(run: RunState, minLevel: number): JobLogger {
     const method = (level: LogLevel) => {
       if (LOG_LEVELS[level] < minLevel) return noop;
-      return (obj: object | string, msg?: string) => this.post({ type: "log", key, level, obj: packLogObject(obj), msg });
+      return (obj: object | string, msg?: string) => {
+        if (!run.ended) this.log(run, level, obj, msg);
+      };
     };
     return { trace: method("trace"), debug: method("debug"), info: method("info"), warn: method("warn"), error: method("error"), fatal: method("fatal") };
   }
 
-  private uncaught(err: unknown): void {
-    let claimed = false;
-    for (const run of this.running.values()) {
-      if (run.onUncaught) {
-        run.onUncaught(err);
-        claimed = true;
-      }
+  /** Keeps a line for the run's next batch, within the run's bounds (beyond them it is counted as dropped). */
+  private log(run: RunState, level: LogLevel, obj: object | string, msg: string | undefined): void {
+    if (run.linesKept >= LOG_LINES_PER_RUN) {
+      run.dropped++;
+      return;
     }
-    if (!claimed) this.port.postMessage({ type: "stray", error: serializeError(err) } satisfies WorkerMessage);
+    const left = LOG_BYTES_PER_RUN - run.bytesKept;
+    const size = jsonSizeUpTo(obj, left);
+    const total = size === null ? null : size + (msg?.length ?? 0);
+    if (total === null || total > left) {
+      run.dropped++;
+      return;
+    }
+    run.linesKept++;
+    run.bytesKept += total;
+    run.lines.push({ level, obj: packLogObject(obj), msg });
+    if (!run.flushQueued) {
+      // The first line of a burst goes at once (a handler may never yield again); the rest
+      // of the burst goes in batches.
+      this.flush(run);
+      run.flushQueued = true;
+      setImmediate(() => {
+        run.flushQueued = false;
+        this.flush(run);
+      });
+    } else if (run.lines.length >= LINES_PER_BATCH) this.flush(run);
+  }
+
+  private flush(run: RunState): void {
+    if (run.lines.length === 0 && run.droppedSent === run.dropped) return;
+    const batch: LogBatch = { type: "logs", key: run.key, lines: run.lines, dropped: run.dropped };
+    run.lines = [];
+    run.droppedSent = run.dropped;
+    run.logged = true;
+    try {
+      this.port.postMessage(batch);
+    } catch (err) {
+      // A logged object holding a function or a socket cannot be cloned: send what JSON keeps
+      // of each line rather than fail the handler over a log line.
+      this.port.postMessage({ ...batch, lines: batch.lines.map((line) => ({ ...line, obj: jsonSafe(line.obj, err) })) } satisfies LogBatch);
+    }
+  }
+
+  private uncaught(err: unknown): void {
+    const run = this.scope.getStore();
+    if (run && !run.ended) {
+      run.fail(err);
+      return;
+    }
+    if (!run) {
+      // No context (a callback that lost it): the run in flight most likely raised it.
+      let claimed = false;
+      for (const live of this.running.values()) claimed = live.fail(err) || claimed;
+      if (claimed) return;
+    }
+    const stray: WorkerMessage = { type: "stray", error: serializeError(err), ...(run ? { key: run.key, job: run.job, runId: run.runId } : {}) };
+    this.port.postMessage(stray);
+    this.retire(run ? `job "${run.job}" raised an error after its run ended` : "an error was raised outside any run", run?.job);
+  }
+
+  /** A handler's process.exit: fails its run (even if it catches this) and retires the worker. */
+  private exitCalled(code: number | string | null | undefined): never {
+    const run = this.scope.getStore();
+    if (!run) return this.realExit(code ?? undefined);
+    run.exitCode = code ?? 0;
+    this.retire(`job "${run.job}" called process.exit`, run.job);
+    throw new RunletError(
+      "JOB_EXITED",
+      `job "${run.job}" called process.exit(${code ?? ""}) in its worker thread; the call failed, the run is failed and the worker replaced: a handler should return or throw instead`,
+    );
+  }
+
+  /** Ends the worker now: a task it was handed and has not started is rejected with RETIRED_EXIT_CODE, and handed on by the main thread. */
+  exitNow(): never {
+    return this.realExit(RETIRED_EXIT_CODE);
+  }
+
+  private exitSoon(): void {
+    // After the answer piscina is posting now. A task that reaches this worker first ends it
+    // at once (pool-worker.ts), and is handed on.
+    setImmediate(() => this.exitNow());
   }
 
   private onControl(message: ControlMessage): void {
@@ -110,18 +207,6 @@ export class MainLink {
       // Maps iterate in insertion order: drop the oldest.
       const oldest = this.earlyAborts.keys().next().value as number;
       this.earlyAborts.delete(oldest);
-    }
-  }
-
-  private post(message: LogMessage): void {
-    const run = this.running.get(message.key);
-    if (run) run.logged = true;
-    try {
-      this.port.postMessage(message);
-    } catch (err) {
-      // A logged object holding a function or a socket cannot be cloned: log what JSON keeps
-      // of it rather than fail the handler over a log line.
-      this.port.postMessage({ ...message, obj: jsonSafe(message.obj, err) } satisfies LogMessage);
     }
   }
 }

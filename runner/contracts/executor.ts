@@ -29,13 +29,20 @@ export interface RunRequest {
    * promise its handler left behind. Callers that leave it out get it logged on `log`.
    */
   strayAfterEnd?(error: Error): void;
+  /**
+   * A thread run that waits for a thread until later than this (epoch ms) is not started:
+   * it rejects with JOB_LATE. Null or absent: it waits as long as it must.
+   */
+  lateAfter?: number | null;
+  /** Told when the handler really started (epoch ms), where that is later than the request (a thread run waits for a thread). */
+  handlerStarted?(atMs: number): void;
 }
 
 /**
  * Runs one attempt of a handler and settles with its result (structured-cloned) or a
  * RunletError whose code says what happened: JOB_FAILED (the handler threw or rejected;
  * `cause` is its error, message and stack are its own), JOB_EXITED, JOB_OUT_OF_MEMORY,
- * JOB_CANCELLED, RESULT_NOT_CLONEABLE, HANDLER_NO_DEFAULT. An error the run's code raises
+ * JOB_CANCELLED, JOB_LATE, RESULT_NOT_CLONEABLE, HANDLER_NO_DEFAULT. An error the run's code raises
  * outside its promise chain while it runs fails it (JOB_FAILED); one raised after it
  * settled goes to `strayAfterEnd`.
  * Overlap, retries, timeouts and records are the dispatcher's.

@@ -365,25 +365,32 @@ export class Dispatcher {
       onRecord(record("running", attempt, null, null, null));
       const outcome = await pending;
       const endedAtMs = clock.now();
-      const durationMs = endedAtMs - begun.startedAtMs;
+      // A thread run may have waited for a thread: its record starts when its handler did.
+      if (begun === run.first && begun.handlerStartedAtMs !== null) startedAt = this.runTimes.at(begun.handlerStartedAtMs);
+      const durationMs = endedAtMs - (begun.handlerStartedAtMs ?? begun.startedAtMs);
       const finishedAt = this.runTimes.at(endedAtMs);
 
       if (outcome.status === "ok") {
         if (log.isLevelEnabled("info")) log.info({ status: "ok", durationMs, attempt }, "run ended");
         const ended = record("ok", attempt, finishedAt, null, outcome.result ?? null);
-        begun.final = ended;
-        onRecord(ended);
+        this.endWith(begun, ended);
         return ended;
       }
-      const retryable = outcome.status !== "cancelled" && !run.aborted && attempt <= def.retries.max;
+      const retryable = outcome.status !== "cancelled" && outcome.status !== "skipped" && !run.aborted && attempt <= def.retries.max;
       const level = retryable ? "warn" : "error";
       log[level]({ status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
       if (!retryable) {
         const ended = record(outcome.status, attempt, finishedAt, outcome.error, null);
-        begun.final = ended;
-        onRecord(ended);
+        if (outcome.status === "skipped") {
+          // It waited for a worker thread past its lateness limit and never started.
+          ended.reason = "late";
+          ended.startedAt = null;
+          ended.finishedAt = null;
+        }
+        this.endWith(begun, ended);
         return ended;
       }
+      if (begun.pendingStray) log.error({ err: begun.pendingStray, attempt }, "the code of this attempt raised an error after it ended; the run is retried");
       await this.sleep(retryDelay(def.retries, attempt), run);
       if (run.aborted) {
         const ended = record("cancelled", attempt, finishedAt, toRunError(run.reason), null);
@@ -400,6 +407,11 @@ export class Dispatcher {
    */
   private readonly strays = (attempt: Attempt, error: Error): void => {
     const { final, log } = attempt;
+    if (!final && attempt.settling) {
+      // The executor has answered but the run's record is not written yet: charge it then.
+      attempt.pendingStray = error;
+      return;
+    }
     if (final?.status !== "ok") {
       log.error({ err: error, attempt: attempt.attempt }, final ? "the run's code raised an error after the run ended (already recorded as failed)" : "the code of an earlier attempt of this run raised an error after that attempt ended");
       return;
@@ -409,6 +421,13 @@ export class Dispatcher {
     log.error({ err: error, attempt: attempt.attempt }, "the run's code raised an error after the run ended ok; the run is recorded as failed");
     this.options.onRecord(amended);
   };
+
+  /** The run's last record: written, and charged with a stray error that came before it. */
+  private endWith(begun: Attempt, ended: RunRecord): void {
+    begun.final = ended;
+    this.options.onRecord(ended);
+    if (begun.pendingStray) this.strays(begun, begun.pendingStray);
+  }
 
   /** Starts one try on the job's executor, synchronously: nothing is waited for here. */
   private beginAttempt(job: ActiveJob, run: LiveRun, fireDate: Date, attempt: number, params: unknown, log: Logger, logStart: boolean): Attempt {
@@ -420,7 +439,9 @@ export class Dispatcher {
     const abort = def.timeoutMs === null ? run : new RunAbort();
     if (abort !== run && run.aborted) abort.abort(run.reason);
     const handlerLog = this.options.handlerLog ? this.options.handlerLog(def, run.runId, attempt, log) : log;
-    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, run.cause, abort, handlerLog, startedAtMs, this.strays);
+    // Only a scheduled fire's first try can be late (while it waits for a worker thread).
+    const lateAfter = run.trigger === "schedule" && attempt === run.attempt ? fireDate.getTime() + def.latenessMs : null;
+    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, run.cause, abort, handlerLog, startedAtMs, this.strays, lateAfter);
     try {
       begun.execution = this.options.executors[def.mode].run(begun);
     } catch (error) {
@@ -446,7 +467,7 @@ export class Dispatcher {
     run: LiveRun,
     begun: Attempt,
     log: Logger,
-  ): Promise<{ status: "ok"; result: unknown } | { status: "failed" | "timeout" | "cancelled"; error: RunError }> {
+  ): Promise<{ status: "ok"; result: unknown } | { status: "failed" | "timeout" | "cancelled" | "skipped"; error: RunError }> {
     const { def } = job;
     const { clock } = this.options;
     const abort = begun.aborts;
@@ -492,8 +513,10 @@ export class Dispatcher {
     if (timedOut) return { status: "timeout", error: { message: `timed out after ${def.timeoutMs}ms`, code: "JOB_TIMEOUT" } };
     if (abort.aborted) return { status: "cancelled", error: toRunError(abort.reason) };
     if (!outcome.settled) return { status: "failed", error: { message: "run did not settle", code: "JOB_FAILED" } };
+    begun.settling = true;
     if (outcome.ok) return { status: "ok", result: outcome.result };
-    return { status: "failed", error: toRunError(outcome.error) };
+    const error = toRunError(outcome.error);
+    return { status: error.code === "JOB_LATE" ? "skipped" : "failed", error };
   }
 
   /** Waits `ms`, or less when the run is aborted meanwhile. */
@@ -526,6 +549,14 @@ class Attempt implements RunRequest {
   execution!: Promise<unknown>;
   /** The run's last record, once this attempt ended it: what a stray error amends. */
   final: RunRecord | null = null;
+  /** Set once the executor answered (the record follows). */
+  settling = false;
+  /** A stray error that came after the executor answered but before the record was written. */
+  pendingStray: Error | null = null;
+  /** When the handler really started, if the executor said (a thread run waits for a thread). */
+  handlerStartedAtMs: number | null = null;
+  /** Scheduled runs wait for a thread at most until their lateness limit (see RunRequest.lateAfter). */
+  readonly lateAfter: number | null;
 
   constructor(
     def: JobDefinition,
@@ -540,9 +571,15 @@ class Attempt implements RunRequest {
     readonly log: RunLogger,
     readonly startedAtMs: number,
     private readonly strays: (attempt: Attempt, error: Error) => void,
+    lateAfter: number | null,
   ) {
     this.job = def.name;
     this.memoryMb = def.memoryMb;
+    this.lateAfter = lateAfter;
+  }
+
+  handlerStarted(atMs: number): void {
+    this.handlerStartedAtMs = atMs;
   }
 
   get signal(): AbortSignal {

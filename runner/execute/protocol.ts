@@ -7,8 +7,8 @@
  * - Each worker, as it loads (before piscina reports it ready, so before its first task),
  *   sends the main thread a {@link WorkerHello} carrying the MessagePort it keeps for its
  *   life. On that port the main thread sends {@link ControlMessage}s (abort, naming the run by
- *   `key`) and the worker sends {@link WorkerMessage}s (log lines of a run; errors thrown
- *   while no run was in flight).
+ *   `key`) and the worker sends {@link WorkerMessage}s (log lines of a run, in batches;
+ *   errors raised while no run was in flight; that it is retiring).
  *
  * A port per worker rather than per run: creating a MessageChannel costs ~12 µs here, more
  * than half of piscina's own per-task cost.
@@ -52,6 +52,21 @@ export interface SerializedError {
   cause?: SerializedError;
 }
 
+/** Largest result JSON, in bytes, a worker sends whole; a bigger result is cut in the worker (json-budget.ts). As the store keeps. */
+export const RESULT_MAX_BYTES = 64 * 1024;
+
+/** Log lines of one run a worker sends the main thread at most; the rest are dropped and counted. */
+export const LOG_LINES_PER_RUN = 1000;
+/** Bytes of log lines (message and fields, as JSON) of one run a worker sends at most. */
+export const LOG_BYTES_PER_RUN = 256 * 1024;
+
+/**
+ * The exit code of a worker that ends itself because it must not run more tasks (see
+ * workers/main-link.ts `retire`). Handlers cannot exit with it: their process.exit is
+ * caught. A task rejected with it never started, so it is handed to the pool again.
+ */
+export const RETIRED_EXIT_CODE = 86;
+
 /** The answer to a task, worker -> main. A handler's failure is an outcome, not a rejection. */
 export type TaskOutcome = {
   /**
@@ -60,9 +75,15 @@ export type TaskOutcome = {
    * Undefined when it posted none (most runs): nothing to read.
    */
   logsOn: number | undefined;
+  /** When the handler was called (epoch ms, read before the handler could touch the clock). */
+  startedAt: number;
 } & (
   | { ok: true; value: unknown }
-  | { ok: false; code: "JOB_FAILED" | "JOB_CANCELLED" | "HANDLER_NO_DEFAULT" | "RESULT_NOT_CLONEABLE"; error: SerializedError }
+  | {
+      ok: false;
+      code: "JOB_FAILED" | "JOB_CANCELLED" | "JOB_EXITED" | "JOB_OUT_OF_MEMORY" | "HANDLER_NO_DEFAULT" | "RESULT_NOT_CLONEABLE";
+      error: SerializedError;
+    }
 );
 
 /** worker -> main, once, on the worker's parentPort (piscina emits it as the pool's 'message'). */
@@ -80,23 +101,45 @@ export type ControlMessage = {
   reason: SerializedError;
 };
 
-/** worker -> main, on the worker's port: a line a handler logged through ctx.log. */
-export interface LogMessage {
-  type: "log";
-  key: number;
+/** A line a handler logged through ctx.log. */
+export interface LogLine {
   level: LogLevel;
   /** pino's merging object (Errors in it packed, see serialize.ts), absent for `log.info("msg")`. */
   obj?: unknown;
   msg?: string;
 }
 
-/** worker -> main, on the worker's port: an uncaught error or unhandled rejection while no run was in flight. */
+/** worker -> main, on the worker's port: log lines of a run, several at a time. */
+export interface LogBatch {
+  type: "logs";
+  key: number;
+  lines: LogLine[];
+  /** Lines of the run dropped so far for going over its bounds (LOG_LINES_PER_RUN, LOG_BYTES_PER_RUN). */
+  dropped: number;
+}
+
+/**
+ * worker -> main, on the worker's port: an uncaught error or unhandled rejection raised
+ * while no run was in flight. `key`, `job` and `runId` name the run whose code raised it
+ * (its async context), when that is known.
+ */
 export interface StrayErrorMessage {
   type: "stray";
   error: SerializedError;
+  key?: number;
+  job?: string;
+  runId?: string;
 }
 
-export type WorkerMessage = LogMessage | StrayErrorMessage;
+/** worker -> main, on the worker's port: the worker will run no more tasks and is ending, and why. */
+export interface RetireMessage {
+  type: "retire";
+  reason: string;
+  /** The job whose run left the worker unfit, when one did. */
+  job?: string;
+}
+
+export type WorkerMessage = LogBatch | StrayErrorMessage | RetireMessage;
 
 export function isWorkerHello(message: unknown): message is WorkerHello {
   return typeof message === "object" && message !== null && (message as { type?: unknown }).type === "runlet:hello";

@@ -6,7 +6,7 @@ import { RunletError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/logger.js";
 import { abortsOf, notStarted } from "./executor.js";
 import { KillSwitch } from "./kill-switch.js";
-import type { TaskOutcome, TaskPayload } from "./protocol.js";
+import { RETIRED_EXIT_CODE, type TaskOutcome, type TaskPayload } from "./protocol.js";
 import { serializeError } from "./serialize.js";
 import { abortedWhileWaiting, outcomeError, rejectionError } from "./thread-errors.js";
 import { WaitQueue, type Queueable } from "./wait-queue.js";
@@ -97,13 +97,18 @@ export class ThreadExecutor implements Executor {
           this.handOn(entry);
           throw this.closed ? closedError(req.job) : abortedWhileWaiting(req.job, aborts.reason);
         }
+        const late = req.lateAfter == null ? null : lateError(req, Date.now());
+        if (late) {
+          this.handOn(entry);
+          throw late;
+        }
       }
     } catch (err) {
       this.release(entry);
       throw err;
     }
     const key = ++this.lastKey;
-    entry.links.begin(key, req.log);
+    entry.links.begin(key, req);
     // piscina terminates the worker when this fires: only once the grace period is over.
     const kill = new KillSwitch();
     let grace: NodeJS.Timeout | undefined;
@@ -126,7 +131,7 @@ export class ThreadExecutor implements Executor {
     };
     let outcome: TaskOutcome;
     try {
-      outcome = await entry.pool.run(task, { signal: kill });
+      outcome = await this.runOnWorker(entry, task, kill);
     } catch (err) {
       entry.links.settleLost(key);
       this.wakeIfStalled(entry);
@@ -145,8 +150,24 @@ export class ThreadExecutor implements Executor {
       this.release(entry);
     }
     entry.links.settle(key, outcome.logsOn);
+    req.handlerStarted?.(outcome.startedAt);
     if (outcome.ok) return outcome.value;
     throw outcomeError(outcome);
+  }
+
+  /**
+   * Runs the task on a worker of the pool. A retiring worker (see workers/main-link.ts) ends
+   * before it starts the task; piscina rejects it with RETIRED_EXIT_CODE, and it is handed to
+   * the pool again (which starts a fresh worker), a bounded number of times.
+   */
+  private async runOnWorker(entry: PoolEntry, task: TaskPayload, kill: KillSwitch): Promise<TaskOutcome> {
+    for (let tries = 1; ; tries++) {
+      try {
+        return await entry.pool.run(task, { signal: kill });
+      } catch (err) {
+        if (tries >= MAX_HAND_OVERS || kill.aborted || this.closed || !isRetiredExit(err)) throw err;
+      }
+    }
   }
 
   /**
@@ -222,6 +243,8 @@ export class ThreadExecutor implements Executor {
     });
     entry = { pool, links: new WorkerLinks(pool, this.logger), inFlight: 0, handed: 0, waiting: new WaitQueue(), onIdle: null };
     const created = entry;
+    // A worker that retired (or died) while runs wait in piscina's queue leaves them there.
+    pool.on("workerDestroy", () => this.wakeIfStalled(created));
     // Without a listener, a worker failing outside any run (e.g. while it starts) crashes the process.
     pool.on("error", (err: unknown) => {
       this.logger.error({ err, memoryMb }, "a worker thread failed outside any run; it was replaced");
@@ -295,6 +318,22 @@ export class ThreadExecutor implements Executor {
       this.retiring.delete(entry);
     }
   }
+}
+
+/** How many times a task is handed to the pool again when a retiring worker did not start it. */
+const MAX_HAND_OVERS = 8;
+
+/** Whether piscina rejected a task because its worker ended itself to retire (it never started the task). */
+function isRetiredExit(err: unknown): boolean {
+  return err instanceof Error && err.message === `worker exited with code: ${RETIRED_EXIT_CODE}`;
+}
+
+/** JOB_LATE when a run that waited for a thread would start after its lateness limit. */
+function lateError(req: RunRequest, now: number): RunletError | null {
+  if (req.lateAfter == null || now <= req.lateAfter) return null;
+  const lateMs = now - req.fireDate.getTime();
+  const limitMs = req.lateAfter - req.fireDate.getTime();
+  return new RunletError("JOB_LATE", `job "${req.job}" waited for a worker thread until ${lateMs}ms after its scheduled time (lateness limit ${limitMs}ms); it was not started`);
 }
 
 function closedError(job: string): RunletError {

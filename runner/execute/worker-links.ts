@@ -1,9 +1,22 @@
 import type { EventEmitter } from "node:events";
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import type { RunRequest } from "../contracts/index.js";
 import type { Logger } from "../log/logger.js";
-import type { RunLogger } from "../contracts/index.js";
-import { LOG_LEVELS, isWorkerHello, type ControlMessage, type SerializedError, type WorkerHello, type WorkerMessage } from "./protocol.js";
+import { strayError } from "./inline-containment.js";
+import { LOG_BYTES_PER_RUN, LOG_LEVELS, LOG_LINES_PER_RUN, isWorkerHello, type ControlMessage, type LogBatch, type SerializedError, type StrayErrorMessage, type WorkerHello, type WorkerMessage } from "./protocol.js";
 import { deserializeError, unpackLogObject } from "./serialize.js";
+
+/** Runs remembered after they settle, so that a stray error their code raises later is charged to them. */
+const ENDED_KEPT = 1024;
+
+/** A run in flight on the pool, as its worker's messages reach it. */
+interface LinkedRun {
+  req: RunRequest;
+  /** Lines the worker dropped for going over the run's bounds. */
+  dropped: number;
+  /** A stray error that arrived before the run settled here (the answer and the port race). */
+  stray: Error | null;
+}
 
 /**
  * The main thread's side of one pool's worker ports (see protocol.ts): routes each worker's
@@ -12,7 +25,9 @@ import { deserializeError, unpackLogObject } from "./serialize.js";
 export class WorkerLinks {
   private readonly ports = new Map<number, MessagePort>();
   /** Runs in flight on this pool, by key: where their log lines go. */
-  private readonly runs = new Map<number, RunLogger>();
+  private readonly runs = new Map<number, LinkedRun>();
+  /** The last ENDED_KEPT runs settled, by key. */
+  private readonly ended = new Map<number, RunRequest>();
   /** Runs in flight whose signal aborted: a worker that starts later is told too. */
   private readonly aborted = new Map<number, SerializedError>();
 
@@ -27,8 +42,8 @@ export class WorkerLinks {
     });
   }
 
-  begin(key: number, log: RunLogger): void {
-    this.runs.set(key, log);
+  begin(key: number, req: RunRequest): void {
+    this.runs.set(key, { req, dropped: 0, stray: null });
   }
 
   /**
@@ -63,8 +78,18 @@ export class WorkerLinks {
   }
 
   private forget(key: number): void {
+    const run = this.runs.get(key);
     this.runs.delete(key);
     this.aborted.delete(key);
+    if (!run) return;
+    if (run.dropped > 0) {
+      run.req.log.warn({ droppedLines: run.dropped }, `${run.dropped} log lines of this run were dropped: a run sends at most ${LOG_LINES_PER_RUN} lines and ${LOG_BYTES_PER_RUN / 1024} KiB of log lines from its worker`);
+    }
+    this.ended.set(key, run.req);
+    if (this.ended.size > ENDED_KEPT) this.ended.delete(this.ended.keys().next().value as number);
+    // After the run's own settling, which the caller does next.
+    const { stray } = run;
+    if (stray) queueMicrotask(() => reportStray(run.req, stray));
   }
 
   private add({ threadId, port }: WorkerHello): void {
@@ -85,20 +110,51 @@ export class WorkerLinks {
   }
 
   private route(message: WorkerMessage, threadId: number): void {
-    if (message.type === "stray") {
-      this.logger.error(
-        { err: deserializeError(message.error), threadId },
-        "an error was thrown in a worker thread outside any run (a timer or promise a handler left behind); the worker goes on",
-      );
-      return;
-    }
-    if (message.type !== "log" || !(message.level in LOG_LEVELS)) return;
-    // A line for a run that has settled (a timer it left behind) has no record to join.
-    const log = this.runs.get(message.key);
-    if (!log) return;
-    const method = log[message.level].bind(log) as (obj: unknown, msg?: string) => void;
-    const obj = unpackLogObject(message.obj);
-    if (message.msg === undefined) method(obj);
-    else method(obj, message.msg);
+    if (message.type === "logs") this.deliver(message);
+    else if (message.type === "stray") this.stray(message, threadId);
+    else if (message.type === "retire") this.logger.info({ threadId, job: message.job }, `a worker thread retires and will be replaced: ${message.reason}`);
   }
+
+  private deliver(batch: LogBatch): void {
+    // Lines for a run that has settled (a timer it left behind) have no record to join.
+    const run = this.runs.get(batch.key);
+    if (!run) return;
+    run.dropped = batch.dropped;
+    const { log } = run.req;
+    for (const line of batch.lines) {
+      if (!(line.level in LOG_LEVELS)) continue;
+      const method = log[line.level].bind(log) as (obj: unknown, msg?: string) => void;
+      const obj = unpackLogObject(line.obj);
+      if (line.msg === undefined) method(obj);
+      else method(obj, line.msg);
+    }
+  }
+
+  /** An error a run's code raised after the worker saw it end: charged to that run, if it is still known. */
+  private stray(message: StrayErrorMessage, threadId: number): void {
+    const err = deserializeError(message.error);
+    if (message.key !== undefined) {
+      const live = this.runs.get(message.key);
+      if (live) {
+        live.stray = strayError(live.req.job, err);
+        return;
+      }
+      const req = this.ended.get(message.key);
+      if (req) {
+        reportStray(req, strayError(req.job, err));
+        return;
+      }
+    }
+    this.logger.error(
+      { err, threadId, job: message.job, runId: message.runId },
+      message.job === undefined
+        ? "an error was raised in a worker thread outside any run; the worker is replaced"
+        : `job "${message.job}" raised an error after its run ended (the run is too old to be recorded again); the worker is replaced`,
+    );
+  }
+}
+
+function reportStray(req: RunRequest, err: Error): void {
+  if (req.strayAfterEnd) req.strayAfterEnd(err);
+  else req.log.error({ err }, "the run's code raised an error after the run ended");
 }

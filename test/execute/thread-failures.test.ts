@@ -3,7 +3,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { pathToFileURL } from "node:url";
 import { ThreadExecutor, type ThreadExecutorOptions } from "../../runner/execute/thread-executor.js";
 import { RunletError } from "../../runner/errors.js";
-import { handlerDir, memoryLogger, rejectionOf, request } from "./helpers.js";
+import { eventually, handlerDir, memoryLogger, rejectionOf, request } from "./helpers.js";
 
 const files = handlerDir({
   "ok.mjs": `export default async () => (await import("node:worker_threads")).threadId;\n`,
@@ -16,7 +16,7 @@ const files = handlerDir({
   "busy-loop.mjs": `export default (ctx) => { ctx.log.info("looping"); for (;;) {} };\n`,
   "slow.mjs": `export default (ctx) => { ctx.log.info("sleeping"); return new Promise((resolve) => setTimeout(() => resolve("slow done"), ctx.params.ms)); };\n`,
   "hog.mjs": `export default () => { const kept = []; for (;;) kept.push(new Array(100_000).fill({ x: Math.random() })); };\n`,
-  "late-throw.mjs": `export default () => { setTimeout(() => { throw new Error("thrown from a timer after the run"); }, 5); return "returned"; };\n`,
+  "late-throw.mjs": `export default (ctx) => { setTimeout(() => { throw new Error("thrown from a timer after the run"); }, ctx.params?.ms ?? 5); return "returned"; };\n`,
   "last-words.mjs": `export default (ctx) => { ctx.log.info("last words"); return 1; };\n`,
   "late-reject.mjs": `export default () => { setTimeout(() => Promise.reject(new Error("rejected after the run")), 5); return "returned"; };\n`,
   "callback-throw.mjs": `export default () => new Promise(() => { setTimeout(() => { throw new Error("thrown in a callback"); }, 1); });\n`,
@@ -37,7 +37,7 @@ describe("thread executor: failures stay in their run", () => {
     const err = await rejectionOf(exec.run(request(files.path("exits.mjs"), { job: "quitter" })));
     expect(err).toBeInstanceOf(RunletError);
     expect(err.code).toBe("JOB_EXITED");
-    expect(err.message).toBe('job "quitter" ended its worker thread with process.exit(3); a handler should return or throw instead');
+    expect(err.message).toBe('job "quitter" called process.exit(3) in its worker thread; the call failed, the run is failed and the worker replaced: a handler should return or throw instead');
     await expect(exec.run(request(files.path("ok.mjs")))).resolves.toBeGreaterThan(0);
   });
 
@@ -109,23 +109,42 @@ describe("thread executor: failures stay in their run", () => {
     await expect(exec.run(request(files.path("ok.mjs"), { memoryMb: 16 }))).resolves.toBeGreaterThan(0);
   });
 
-  it("an error thrown from a timer after a run returned is logged; the run, the next run, the worker and the process go on", async () => {
-    const logs = memoryLogger();
-    const exec = make({ maxThreads: 1, logger: logs.root });
+  it("an error thrown from a timer after a run returned is charged to that run, and its worker is replaced", async () => {
+    const exec = make({ maxThreads: 1 });
     const ranOn = await exec.run(request(files.path("ok.mjs")));
-    await expect(exec.run(request(files.path("late-throw.mjs")))).resolves.toBe("returned");
-    const line = await logs.waitFor((l) => l.level === 50);
-    expect(line.msg).toBe("an error was thrown in a worker thread outside any run (a timer or promise a handler left behind); the worker goes on");
-    expect(line.err).toMatchObject({ message: "thrown from a timer after the run", stack: expect.stringContaining("late-throw.mjs") });
-    await expect(exec.run(request(files.path("ok.mjs")))).resolves.toBe(ranOn);
+    const strays: Array<Error & { code?: string }> = [];
+    await expect(exec.run(request(files.path("late-throw.mjs"), { job: "leaver", strayAfterEnd: (e) => strays.push(e) }))).resolves.toBe("returned");
+    await eventually(() => strays.length === 1, 10_000, "the stray error reached its run");
+    expect(strays[0]).toMatchObject({
+      code: "JOB_STRAY_ERROR",
+      message: 'job "leaver" raised an error after its run ended (from a timer or promise its handler left behind): thrown from a timer after the run',
+      stack: expect.stringContaining("late-throw.mjs"),
+    });
+    // The next run, of another job, gets a fresh worker.
+    const next = await exec.run(request(files.path("ok.mjs"), { job: "other" }));
+    expect(next).toBeGreaterThan(0);
+    expect(next).not.toBe(ranOn);
   });
 
-  it("an unhandled rejection after a run returned is logged the same way", async () => {
-    const logs = memoryLogger();
-    const exec = make({ maxThreads: 1, logger: logs.root });
-    await expect(exec.run(request(files.path("late-reject.mjs")))).resolves.toBe("returned");
-    const line = await logs.waitFor((l) => l.level === 50);
-    expect(line.err).toMatchObject({ message: "rejected after the run" });
+  it("a stray error raised while another job's run is on the same worker fails neither that run nor the next: it is the leaver's", async () => {
+    const exec = make({ maxThreads: 1 });
+    const strays: Error[] = [];
+    const otherStrays: Error[] = [];
+    await exec.run(request(files.path("late-throw.mjs"), { job: "leaver", params: { ms: 100 }, strayAfterEnd: (e) => strays.push(e) }));
+    // On the only worker while the leaver's timer fires.
+    await expect(exec.run(request(files.path("slow.mjs"), { job: "bystander", params: { ms: 400 }, strayAfterEnd: (e) => otherStrays.push(e) }))).resolves.toBe("slow done");
+    await eventually(() => strays.length === 1, 10_000, "the stray error reached its run");
+    expect(strays[0]!.message).toContain('job "leaver" raised an error after its run ended');
+    await expect(exec.run(request(files.path("ok.mjs"), { job: "bystander" }))).resolves.toBeGreaterThan(0);
+    expect(otherStrays).toEqual([]);
+  });
+
+  it("an unhandled rejection after a run returned is charged the same way", async () => {
+    const exec = make({ maxThreads: 1 });
+    const strays: Error[] = [];
+    await expect(exec.run(request(files.path("late-reject.mjs"), { job: "rejecter", strayAfterEnd: (e) => strays.push(e) }))).resolves.toBe("returned");
+    await eventually(() => strays.length === 1, 10_000, "the stray rejection reached its run");
+    expect(strays[0]).toMatchObject({ code: "JOB_STRAY_ERROR", message: expect.stringContaining("rejected after the run") });
     await expect(exec.run(request(files.path("ok.mjs")))).resolves.toBeGreaterThan(0);
   });
 
