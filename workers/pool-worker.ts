@@ -57,24 +57,26 @@ export default function runTask(task: TaskPayload): Promise<TaskOutcome> {
 }
 
 async function answer(task: TaskPayload, run: RunState): Promise<TaskOutcome> {
-  const startedAt = performance.timeOrigin + performance.now();
   let outcome: TaskOutcome;
   if (run.abortReason) {
     // Aborted while it waited for a thread: not started, as a run aborted before run() is not.
     const err = abortedWhileWaiting(task.job, run.abortReason.message);
-    outcome = { logsOn: undefined, startedAt, ok: false, code: "JOB_CANCELLED", error: serializeError(err) };
+    outcome = { logsOn: undefined, startedAt: now(), ok: false, code: "JOB_CANCELLED", error: serializeError(err) };
   } else {
-    outcome = await call(task, run, startedAt);
+    outcome = await call(task, run);
   }
   link.end(run);
   outcome.logsOn = run.logged ? threadId : undefined;
   return outcome;
 }
 
-async function call(task: TaskPayload, run: RunState, startedAt: number): Promise<TaskOutcome> {
+async function call(task: TaskPayload, run: RunState): Promise<TaskOutcome> {
   const watchMemory = limitMb === null ? undefined : setInterval(() => checkMemory(task.job, run), MEMORY_CHECK_MS);
+  let startedAt = now();
   try {
     const handler = handlers.ready(task.modulePath) ?? (await handlers.load(task.modulePath));
+    // Read before the handler is called, so a handler that changes the clock cannot change it.
+    startedAt = now();
     const ctx = new RunContext(task.job, task.runId, new Date(task.fireDate), task.attempt, task.params, task.env, task.trigger, link.logger(run, task.logLevel), run);
     const value = await new Promise((resolve, reject) => {
       run.onUncaught = (err) => reject(err instanceof RunletError ? err : failed(err));
@@ -98,6 +100,11 @@ async function call(task: TaskPayload, run: RunState, startedAt: number): Promis
   } finally {
     clearInterval(watchMemory);
   }
+}
+
+/** Epoch ms, not from Date.now(): a handler of this worker may have replaced it. */
+function now(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** Fails the run in flight, and retires the worker, once the worker holds more than the job's limit. */

@@ -3,6 +3,10 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { ThreadExecutor, type ThreadExecutorOptions } from "../../runner/execute/thread-executor.js";
 import { RunletError } from "../../runner/errors.js";
+import { Dispatcher } from "../../runner/execute/dispatcher.js";
+import { systemClock, type RunRecord } from "../../runner/contracts/index.js";
+import { silentLogger } from "../../runner/log/logger.js";
+import { jobDef } from "../support/job-def.js";
 import { handlerDir, memoryLogger, rejectionOf, request } from "./helpers.js";
 
 const files = handlerDir({
@@ -125,5 +129,22 @@ describe("waiting for a thread", () => {
     // Told the handler's own start, after the busy run freed the thread.
     expect(startedAt - fireDate.getTime()).toBeGreaterThanOrEqual(500);
     expect(Math.abs(startedAt - handlerNow)).toBeLessThan(50);
+  });
+
+  it("recorded: a fire that waited past its lateness is skipped (late); a started one's startedAt is its handler's start", async () => {
+    const exec = make();
+    const records: RunRecord[] = [];
+    const dispatcher = new Dispatcher({ executors: { inline: exec, thread: exec }, logger: silentLogger(), clock: systemClock, env: "test", onRecord: (r) => records.push(r) });
+    const thread = (name: string, file: string, overrides = {}) => ({ def: jobDef(name, { mode: "thread", ...overrides }), modulePath: files.path(file) });
+    const busy = dispatcher.invoke(thread("busy", "slow.mjs", { params: { ms: 600 } }));
+    const fireDate = new Date();
+    const late = dispatcher.fire(thread("late", "started.mjs", { latenessMs: 100 }), fireDate);
+    const patient = dispatcher.fire(thread("patient", "started.mjs", { latenessMs: 60_000 }), fireDate);
+    await busy;
+    expect(await late).toMatchObject({ status: "skipped", reason: "late", startedAt: null, error: { code: "JOB_LATE" } });
+    const started = (await patient)!;
+    expect(started.status).toBe("ok");
+    expect(Date.parse(started.startedAt!) - fireDate.getTime()).toBeGreaterThanOrEqual(500);
+    expect(Math.abs(Date.parse(started.startedAt!) - (started.result as number))).toBeLessThan(50);
   });
 });
