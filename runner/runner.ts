@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
-import { systemClock, type JobDefinition, type Manifest, type RunRecord } from "./contracts/index.js";
+import { systemClock, type JobDefinition, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
 import { RunCore } from "./core/run-core.js";
 import { RunletError } from "./errors.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
@@ -87,6 +87,11 @@ export class Runner extends EventEmitter<RunnerEvents> {
   /** The `ctx.log` lines of runs in flight, kept with each run when it ends. */
   get runLogs(): RunLogCapture {
     return this.core.runLogs;
+  }
+
+  /** The lines kept so far of a run in flight here; null when it is not (read the store). */
+  liveLogs(runId: string): RunLogs | null {
+    return this.core.runLogs.live(runId);
   }
 
   /** Every job: the manifest's, then those defined in code beside it (class jobs). */

@@ -22,6 +22,10 @@ const COMMANDS: Record<string, Command> = {
   list: { usage: "list [flags]", summary: "every job, its schedule, mode, enabled, next fires, last run", load: async () => { const m = await import("./commands/list.js"); return { run: m.listCommand, flags: m.listFlags }; } },
   invoke: { usage: "invoke JOB [flags]", summary: "run one job now and print its result as JSON", load: async () => { const m = await import("./commands/invoke.js"); return { run: m.invokeCommand, flags: m.invokeFlags }; } },
   history: { usage: "history [JOB] [flags]", summary: "recent runs from the store, newest first", load: async () => { const m = await import("./commands/history.js"); return { run: m.historyCommand, flags: m.historyFlags }; } },
+  logs: { usage: "logs RUNID|JOB [flags]", summary: "the ctx.log lines of a run (or a job's latest run); --follow streams a live one", load: async () => { const m = await import("./commands/logs.js"); return { run: m.logsCommand, flags: m.logsFlags }; } },
+  pause: { usage: "pause JOB [flags]", summary: "pause a job in a running runner (RUNLET_URL, RUNLET_TOKEN)", load: async () => { const m = await import("./commands/control.js"); return { run: m.pauseCommand(true), flags: m.pauseFlags }; } },
+  resume: { usage: "resume JOB [flags]", summary: "resume a paused job in a running runner", load: async () => { const m = await import("./commands/control.js"); return { run: m.pauseCommand(false), flags: m.pauseFlags }; } },
+  trigger: { usage: "trigger JOB [flags]", summary: "run a job now in a running runner; prints the run's record", load: async () => { const m = await import("./commands/control.js"); return { run: m.triggerCommand, flags: m.triggerFlags }; } },
 };
 
 const USAGE = `usage: runlet <command> [flags]

@@ -55,6 +55,8 @@ export const LOG_POLICY_DEFAULTS = {
 export interface LiveLogLine extends RunLogLine {
   runId: string;
   job: string;
+  /** The line's place in its run's log from 0, counting dropped lines: `lines[i]` of a kept log has seq `dropped + i`. */
+  seq: number;
 }
 
 /** What an executor writes a run's `ctx.log` lines to: pino's call shapes and its numeric level. */

@@ -88,6 +88,11 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
         }
       },
       onDropped: (job, count) => this.emit("log-dropped", { job, count }),
+      // A long run's lines so far reach the store too: `logs --follow` reads them from another process.
+      liveEveryMs: 200,
+      onLive: (logs) => {
+        this.store.recordLogs(logs).catch((err: unknown) => this.logger.warn({ err, runId: logs.runId }, "could not keep the log lines of a run in flight"));
+      },
     });
     this.dispatcher = new Dispatcher({
       executors: { inline: this.hosted.routing(this.executors.inline), thread: this.hosted.routing(this.executors.thread) },

@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { RunRecord } from "../contracts/index.js";
+import type { LiveLogLine, RunRecord } from "../contracts/index.js";
 import type { ReloadView, RunnerView } from "./runner-view.js";
 
 export interface EventStreamOptions {
@@ -10,8 +10,9 @@ export interface EventStreamOptions {
 }
 
 /**
- * `GET /api/events`: Server-Sent Events of the runner's `record` and `reload` events.
- * Each stream holds two listeners on the runner and a timer; all go when the client
+ * `GET /api/events`: Server-Sent Events of the runner's `record`, `reload` and `log`
+ * (a kept `ctx.log` line of a run in flight) events; `?job=NAME` and `?run=RUNID` keep
+ * the records and lines of that job or run only. Each stream holds its listeners on the runner and a timer; all go when the client
  * disconnects or the server closes, so streams that come and go leak nothing.
  */
 export class EventStreams {
@@ -27,7 +28,7 @@ export class EventStreams {
     return this.open.size;
   }
 
-  serve(req: IncomingMessage, res: ServerResponse): void {
+  serve(req: IncomingMessage, res: ServerResponse, url?: URL): void {
     const headers = {
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-store",
@@ -50,7 +51,15 @@ export class EventStreams {
       }
       res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     };
-    const onRecord = (record: RunRecord) => send("record", record);
+    const job = url?.searchParams.get("job") ?? null;
+    const run = url?.searchParams.get("run") ?? null;
+    const wanted = (r: { job: string; runId: string }) => (job === null || r.job === job) && (run === null || r.runId === run);
+    const onRecord = (record: RunRecord) => {
+      if (wanted(record)) send("record", record);
+    };
+    const onLog = (line: LiveLogLine) => {
+      if (wanted(line)) send("log", line);
+    };
     const onReload = (result: ReloadView) => send("reload", reloadEvent(result));
     const heartbeat = setInterval(() => res.write(": heartbeat\n\n"), this.options.heartbeatMs);
     heartbeat.unref();
@@ -60,10 +69,12 @@ export class EventStreams {
       clearInterval(heartbeat);
       this.runner.off("record", onRecord);
       this.runner.off("reload", onReload);
+      this.runner.off("log", onLog);
       res.end();
     };
     this.runner.on("record", onRecord);
     this.runner.on("reload", onReload);
+    this.runner.on("log", onLog);
     this.open.add(end);
     req.on("close", end);
     res.on("error", end);

@@ -18,6 +18,7 @@ export type HttpErrorCode =
   | "INVALID_BODY"
   | "INVALID_QUERY"
   | "NOT_READY"
+  | "RUN_UNKNOWN"
   | "INTERNAL";
 
 /** A refusal with its HTTP status; thrown by route handlers, turned into JSON by the server. */

@@ -71,14 +71,22 @@ export function createRunMetrics(runner: RunnerView): RunMetrics {
     if (record.status === "ok" && record.finishedAt) lastSuccess.set({ job: record.job }, Date.parse(record.finishedAt) / 1000);
   };
   const onReload = (result: ReloadView) => reloads.inc({ result: result.ok ? "ok" : "error" });
+  const logLines = new Counter({ name: "runlet_run_log_lines_total", help: "ctx.log lines captured into their runs' kept logs, by job (later drops counted apart).", labelNames: ["job"], registers });
+  const logDropped = new Counter({ name: "runlet_run_log_dropped_total", help: "ctx.log lines dropped from a run's kept log (beyond logs.keep or 256 KiB), by job.", labelNames: ["job"], registers });
+  const onLog = (line: { job: string }) => logLines.inc({ job: line.job });
+  const onLogDropped = (drop: { job: string; count: number }) => logDropped.inc({ job: drop.job }, drop.count);
   runner.on("record", onRecord);
   runner.on("reload", onReload);
+  runner.on("log", onLog);
+  runner.on("log-dropped", onLogDropped);
 
   return {
     registry: Registry.merge([processMetrics(), own]),
     dispose() {
       runner.off("record", onRecord);
       runner.off("reload", onReload);
+      runner.off("log", onLog);
+      runner.off("log-dropped", onLogDropped);
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { RunStore } from "../store/run-store.js";
-import type { JobDefinition, RunRecord } from "../contracts/index.js";
+import type { JobDefinition, LiveLogLine, RunLogs, RunRecord } from "../contracts/index.js";
 
 /** What a reload event carries, as far as the HTTP stage reads it. */
 export interface ReloadView {
@@ -26,12 +26,20 @@ export interface RunnerView {
   isPaused(job: string): boolean;
   /** Persisted in the store; a paused job does not fire. Throws RunletError JOB_UNKNOWN for an unknown job. */
   setPaused(job: string, paused: boolean): Promise<void>;
-  readonly store: Pick<RunStore, "history" | "lastRuns" | "pending">;
+  readonly store: Pick<RunStore, "history" | "lastRuns" | "pending" | "findRun" | "runLogs">;
+  /** The lines kept so far of a run in flight in this process; null when it is not. */
+  liveLogs(runId: string): RunLogs | null;
   /** Manifest loaded and store reachable. */
   isReady(): Promise<{ ready: boolean; reasons: string[] }>;
   /** Every run record: at start (status running), at end, and skipped fires. */
   on(event: "record", fn: (record: RunRecord) => void): this;
   on(event: "reload", fn: (result: ReloadView) => void): this;
+  /** Every `ctx.log` line a run in flight keeps, as it is kept. */
+  on(event: "log", fn: (line: LiveLogLine) => void): this;
+  /** Lines dropped from a run's kept log (beyond its bounds). */
+  on(event: "log-dropped", fn: (drop: { job: string; count: number }) => void): this;
   off(event: "record", fn: (record: RunRecord) => void): this;
   off(event: "reload", fn: (result: ReloadView) => void): this;
+  off(event: "log", fn: (line: LiveLogLine) => void): this;
+  off(event: "log-dropped", fn: (drop: { job: string; count: number }) => void): this;
 }

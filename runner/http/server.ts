@@ -6,6 +6,7 @@ import type { AddressInfo, Socket } from "node:net";
 import { RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { apiRoutes } from "./api-routes.js";
+import { runRoutes } from "./run-routes.js";
 import { bearerCheck } from "./auth.js";
 import { dashboardRoute } from "./dashboard.js";
 import { EventStreams } from "./event-stream.js";
@@ -79,7 +80,8 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     dashboardRoute(),
     ...opsRoutes(runner, metrics),
     ...apiRoutes({ runner, logger, requireToken, maxBodyBytes }),
-    { method: "GET", path: "/api/events", handle: ({ req, res }) => streams.serve(req, res) },
+    ...runRoutes(runner),
+    { method: "GET", path: "/api/events", handle: ({ req, res, url }) => streams.serve(req, res, url) },
   ];
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {

@@ -8,6 +8,13 @@ export interface RunLogCaptureOptions {
   onLine?: (line: LiveLogLine) => void;
   /** Lines dropped to stay within a run's bounds, as they are dropped (metrics). */
   onDropped?: (job: string, count: number) => void;
+  /**
+   * The lines so far of runs in flight, handed over at most this often while they gain
+   * lines (so `logs --follow` on a store, from another process, sees a long run's lines
+   * before it ends). @default none
+   */
+  liveEveryMs?: number;
+  onLive?: (logs: RunLogs) => void;
   /** @default Date.now */
   now?: () => number;
 }
@@ -24,6 +31,9 @@ export class RunLogCapture {
   /** One compiled redactor per `redact` list (a job definition's list lives until its reload). */
   private readonly redactors = new WeakMap<string[], Redact>();
   private readonly now: () => number;
+  /** Runs in flight that kept lines since their last live hand-over. */
+  private readonly changed = new Set<string>();
+  private liveTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly options: RunLogCaptureOptions = {}) {
     this.now = options.now ?? Date.now;
@@ -47,6 +57,7 @@ export class RunLogCapture {
     const run = this.open.get(runId);
     if (!run) return null;
     this.open.delete(runId);
+    this.changed.delete(runId);
     return run.buffer.snapshot();
   }
 
@@ -55,9 +66,30 @@ export class RunLogCapture {
     if (this.open.get(buffer.runId)?.buffer !== buffer) return; // the run ended: a timer it left behind
     const line = toLine(level, obj, msg, attempt, this.now());
     const dropped = buffer.add(line.line, line.bytes);
+    if (this.options.onLive) this.markChanged(buffer.runId);
     if (dropped > 0) this.options.onDropped?.(buffer.job, dropped);
     // A line too big for the run's bounds is dropped at once: only kept lines are heard live.
-    if (this.options.onLine && buffer.lines[buffer.lines.length - 1] === line.line) this.options.onLine({ ...line.line, runId: buffer.runId, job: buffer.job });
+    if (this.options.onLine && buffer.lines[buffer.lines.length - 1] === line.line) {
+      this.options.onLine({ ...line.line, runId: buffer.runId, job: buffer.job, seq: buffer.dropped + buffer.lines.length - 1 });
+    }
+  }
+
+  private markChanged(runId: string): void {
+    this.changed.add(runId);
+    if (this.liveTimer) return;
+    this.liveTimer = setTimeout(() => this.handOverLive(), this.options.liveEveryMs ?? 200);
+    // Runs in flight keep the process alive, not this.
+    this.liveTimer.unref();
+  }
+
+  private handOverLive(): void {
+    this.liveTimer = null;
+    const runs = [...this.changed];
+    this.changed.clear();
+    for (const runId of runs) {
+      const logs = this.live(runId);
+      if (logs) this.options.onLive!(logs);
+    }
   }
 
   private redactorOf(paths: string[]): Redact | null {

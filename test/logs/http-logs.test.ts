@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, test } from "vitest";
+import type { LiveLogLine, RunRecord } from "../../runner/contracts/index.js";
+import type { RunDetail } from "../../runner/http/run-routes.js";
+import { request, startStack, type Stack } from "../http/helpers.js";
+
+let stack: Stack | undefined;
+afterEach(async () => {
+  await stack?.close();
+  stack = undefined;
+});
+
+const files = {
+  "jobs/chatty.ts": `export default async (ctx) => {
+    ctx.log.info({ attempt: ctx.attempt }, "trying");
+    if (ctx.params.fail) throw new Error("upstream returned 503");
+    return { n: ctx.params.n ?? 0 };
+  };\n`,
+  "jobs/flood.ts": `export default async (ctx) => { for (let i = 0; i < 50; i++) ctx.log.info("line " + i); };\n`,
+};
+const yaml = `version: 1
+jobs:
+  chatty: { handler: jobs/chatty.ts }
+  flaky: { handler: jobs/chatty.ts, params: { fail: true }, retries: { max: 1, delay: 1ms } }
+  flood: { handler: jobs/flood.ts, logs: { keep: 10 } }
+`;
+
+describe("the run API", () => {
+  test("GET /api/runs/:runId: the record, its log lines and its attempts (by id or short id); an unknown id is 404", async () => {
+    stack = await startStack({ files, yaml });
+    const run = await stack.runner.invoke("flaky");
+    const { status, body } = await request(`${stack.url}/api/runs/${run.runId}`);
+    expect(status).toBe(200);
+    const detail = body as RunDetail;
+    expect(detail.run).toMatchObject({ runId: run.runId, status: "failed", attempt: 2, error: { message: "upstream returned 503", stack: expect.stringContaining("chatty.ts") } });
+    expect(detail.logs).toMatchObject({ dropped: 0, live: false });
+    expect(detail.logs.lines.map((l) => [l.attempt, l.msg])).toEqual([[1, "trying"], [2, "trying"]]);
+    expect(detail.attempts).toEqual([
+      { attempt: 1, status: "retried", firstLineAt: detail.logs.lines[0]!.time, lines: 1 },
+      { attempt: 2, status: "failed", firstLineAt: detail.logs.lines[1]!.time, lines: 1 },
+    ]);
+    expect((await request(`${stack.url}/api/runs/${run.runId.slice(0, 8)}`)).body.run.runId).toBe(run.runId);
+    const missing = await request(`${stack.url}/api/runs/ffffffff-0000`);
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.code).toBe("RUN_UNKNOWN");
+  });
+
+  test("GET /api/runs filters by job and status and pages with a cursor past the first page", async () => {
+    stack = await startStack({ files, yaml });
+    const ids: string[] = [];
+    for (let i = 0; i < 25; i++) ids.push((await stack.runner.invoke("chatty", { n: i, fail: i % 5 === 0 })).runId);
+    const newestFirst = [...ids].reverse();
+    const first = (await request(`${stack.url}/api/runs?job=chatty`)).body as { runs: RunRecord[]; next: string };
+    expect(first.runs.map((r) => r.runId)).toEqual(newestFirst.slice(0, 20));
+    const second = (await request(`${stack.url}/api/runs?job=chatty&before=${first.next}`)).body as { runs: RunRecord[]; next: string | null };
+    expect(second.runs.map((r) => r.runId)).toEqual(newestFirst.slice(20));
+    expect(second.next).toBeNull();
+    const failed = (await request(`${stack.url}/api/runs?job=chatty&status=failed&limit=2`)).body as { runs: RunRecord[]; next: string };
+    expect(failed.runs.map((r) => r.runId)).toEqual([ids[20], ids[15]]);
+    const rest = (await request(`${stack.url}/api/runs?job=chatty&status=failed&limit=2&before=${failed.next}`)).body as { runs: RunRecord[] };
+    expect(rest.runs.map((r) => r.runId)).toEqual([ids[10], ids[5]]);
+    expect((await request(`${stack.url}/api/runs?status=sideways`)).status).toBe(400);
+    expect((await request(`${stack.url}/api/runs?job=nosuch`)).status).toBe(404);
+    expect((await request(`${stack.url}/api/runs?limit=0`)).status).toBe(400);
+  });
+
+  test("the event stream carries a run's log lines, filtered by job or run", async () => {
+    stack = await startStack({ files, yaml });
+    const res = await fetch(`${stack.url}/api/events?job=chatty`);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!text.includes(": connected")) text += (await reader.read()).value ?? "";
+    await stack.runner.invoke("flood");
+    const run = await stack.runner.invoke("chatty");
+    while (!text.includes('"status":"ok"')) text += (await reader.read()).value ?? "";
+    await reader.cancel();
+    const logs = [...text.matchAll(/event: log\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]!) as LiveLogLine);
+    expect(logs).toEqual([{ runId: run.runId, job: "chatty", seq: 0, level: "info", time: expect.any(String), msg: "trying", fields: { attempt: 1 }, attempt: 1 }]);
+  });
+
+  test("metrics count kept and dropped lines per job", async () => {
+    stack = await startStack({ files, yaml });
+    await stack.runner.invoke("flood");
+    await stack.runner.invoke("chatty");
+    const metrics = await (await fetch(`${stack.url}/metrics`)).text();
+    expect(metrics).toContain('runlet_run_log_lines_total{job="flood"} 50');
+    expect(metrics).toContain('runlet_run_log_lines_total{job="chatty"} 1');
+    expect(metrics).toContain('runlet_run_log_dropped_total{job="flood"} 40');
+  });
+});
