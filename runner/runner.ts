@@ -61,6 +61,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.core.on("log", (line) => this.emit("log", line));
     this.core.on("log-dropped", (dropped) => this.emit("log-dropped", dropped));
     this.core.on("logs", (logs) => this.emit("logs", logs));
+    // Another replica's run, lost for good: what runs after its failure starts (claimed once in the group).
+    this.core.on("lost", (record) => this.startAfter(record));
     this.pipeline = new ReloadPipeline({
       manifestPath: this.manifestPath,
       env: this.env,

@@ -9,7 +9,17 @@ export interface ActiveJob {
 /** Decides whether this process runs a fire (several replicas sharing a store claim each fire first). */
 export interface RunGate {
   /** Resolves with a claim when this process runs it; null when it must not (the gate logs why). */
-  claim(request: { def: JobDefinition; fireDate: Date; trigger: RunTrigger; runId: string }): Promise<GateClaim | null>;
+  claim(request: GateRequest): Promise<GateClaim | null>;
+}
+
+/** One fire, invoke or triggered run to claim. */
+export interface GateRequest {
+  def: JobDefinition;
+  fireDate: Date;
+  trigger: RunTrigger;
+  runId: string;
+  /** `trigger: "after"`: the upstream run that started it; the claim is keyed by it (once per upstream run). */
+  upstreamRunId?: string;
 }
 
 /** A fire this process won; released when its run ends, however it ends. */

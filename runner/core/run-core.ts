@@ -36,6 +36,8 @@ export interface RunCoreEvents {
   "log-dropped": [{ job: string; count: number }];
   /** A run's kept log, handed to the store as the run ended. */
   logs: [RunLogs];
+  /** A run of another replica this one's reaper recorded as lost for good (its record as stored). */
+  lost: [RunRecord];
 }
 
 /**
@@ -76,6 +78,7 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
       abortRun: (runId, reason) => this.dispatcher.abortRun(runId, reason),
       jobFor: (name) => (this.stopping ? null : (this.jobOf(name) ?? null)),
       resume: (job, run, claim) => void this.dispatcher.resume(job, { runId: run.runId, fireDate: run.scheduledAt, trigger: run.trigger, attempt: run.attempt, claim }),
+      onLost: (record) => this.emit("lost", record),
     });
     this.runLogs = new RunLogCapture({
       now: () => this.clock.now(),

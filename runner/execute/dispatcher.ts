@@ -125,7 +125,9 @@ export class Dispatcher {
    */
   after(job: ActiveJob, upstream: RunRecord): Promise<RunRecord | null> {
     const cause = afterTrigger(upstream);
-    const fireDate = new Date(upstream.finishedAt ?? upstream.scheduledAt);
+    // The upstream's own scheduled time: the same on every replica that sees the run end
+    // (part of its claim's key), and the date a pipeline's later steps are for.
+    const fireDate = new Date(upstream.scheduledAt);
     if (this.options.gate) return this.fireClaimed(job, fireDate, "after", this.options.gate, cause);
     return this.admit(job, fireDate, "after", cause) ? this.start(job, fireDate, "after", job.def.params, undefined, cause) : Promise.resolve(null);
   }
@@ -274,7 +276,8 @@ export class Dispatcher {
   /** A fire under a gate: run only if this process wins its claim. */
   private async fireClaimed(job: ActiveJob, fireDate: Date, trigger: RunTrigger, gate: RunGate, cause: JobTrigger = causeOf(trigger)): Promise<RunRecord | null> {
     const runId = newRunId();
-    const claim = await gate.claim({ def: job.def, fireDate, trigger, runId });
+    const upstreamRunId = cause.kind === "after" ? cause.runId : undefined;
+    const claim = await gate.claim({ def: job.def, fireDate, trigger, runId, upstreamRunId });
     if (!claim) return null;
     // `replace` can only reach runs of this process; the claim does not hold other replicas' runs.
     if (job.def.overlap === "replace") {
@@ -455,7 +458,8 @@ export class Dispatcher {
   private logStart(run: LiveRun, attempt: number, startedAtMs: number): void {
     // Checked first: the argument object costs a run of a silent logger ~60 bytes.
     if (!run.log.isLevelEnabled("info")) return;
-    const latenessMs = run.trigger === "invoke" ? undefined : (run.first?.startedAtMs ?? startedAtMs) - run.fireDate.getTime();
+    // An invoke, or a run after another, was not scheduled: it has no lateness.
+    const latenessMs = run.trigger === "invoke" || run.trigger === "after" ? undefined : (run.first?.startedAtMs ?? startedAtMs) - run.fireDate.getTime();
     // The string, not the Date: pino serializes a Date through its slow path (~1.5 µs a line).
     const scheduledAt = this.scheduledTimes.at(run.fireDate.getTime());
     run.log.info({ scheduledAt, latenessMs, attempt, mode: run.job.def.mode }, "run started");

@@ -1,9 +1,9 @@
 import { statSync } from "node:fs";
-import type { ActiveJob, GateClaim, JobDefinition, RunGate } from "../contracts/index.js";
+import type { ActiveJob, GateClaim, JobDefinition, RunGate, RunRecord } from "../contracts/index.js";
 import type { Logger } from "../log/logger.js";
 import type { RunStore } from "../store/run-store.js";
 import { ClaimedRuns } from "../store/postgres/claimed-runs.js";
-import { fireClaimsOf, type AcquiredRun } from "../store/postgres/fire-claims.js";
+import { fireClaimsOf, type AcquiredRun, type ExpiredRun } from "../store/postgres/fire-claims.js";
 
 export interface ReplicaLinkOptions {
   store: RunStore;
@@ -16,6 +16,8 @@ export interface ReplicaLinkOptions {
   jobFor: (name: string) => ActiveJob | null;
   /** Starts the next attempt of a run taken over from another replica (same run id). */
   resume: (job: ActiveJob, run: AcquiredRun, claim: GateClaim) => void;
+  /** A run of another replica that this one's reaper recorded as lost (its record as stored). */
+  onLost: (record: RunRecord) => void;
 }
 
 /**
@@ -30,7 +32,7 @@ export class ReplicaLink {
   constructor(private readonly options: ReplicaLinkOptions) {
     const claiming = fireClaimsOf(options.store);
     this.claimed = claiming
-      ? new ClaimedRuns({ store: claiming, logger: options.logger, abortRun: options.abortRun, resume: (run, claim) => this.takeOver(run, claim) })
+      ? new ClaimedRuns({ store: claiming, logger: options.logger, abortRun: options.abortRun, resume: (run, claim) => this.takeOver(run, claim), onLost: (run) => options.onLost(lostRecord(run)) })
       : null;
     this.gate = this.claimed ?? undefined;
   }
@@ -80,4 +82,10 @@ export class ReplicaLink {
       return 0;
     }
   }
+}
+
+/** A run the reaper marked lost, as its record reads (for the jobs that run after its failure). */
+function lostRecord(run: ExpiredRun): RunRecord {
+  const error = { message: `the replica running it (${run.owner}) stopped renewing its lease; the run's outcome is unknown` };
+  return { runId: run.runId, job: run.job, status: "lost", scheduledAt: run.scheduledAt, startedAt: null, finishedAt: null, attempt: run.attempt, error, result: null };
 }

@@ -41,9 +41,10 @@ export async function historyCommand(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-/** The stable `history --json` shape of DESIGN.md. */
+/** The stable `history --json` shape of DESIGN.md; a run started by another's end (`after`) also names that run. */
 function publicRecord(r: RunRecord) {
-  return { runId: r.runId, job: r.job, status: r.status, scheduledAt: r.scheduledAt, startedAt: r.startedAt, finishedAt: r.finishedAt, attempt: r.attempt, error: r.error, result: r.result };
+  const record = { runId: r.runId, job: r.job, status: r.status, scheduledAt: r.scheduledAt, startedAt: r.startedAt, finishedAt: r.finishedAt, attempt: r.attempt, error: r.error, result: r.result };
+  return r.upstreamRunId ? { ...record, trigger: r.trigger, upstreamRunId: r.upstreamRunId } : record;
 }
 
 function row(r: RunRecord): string[] {

@@ -1,8 +1,8 @@
 import { RunletError } from "../../errors.js";
 import type { Logger } from "../../log/logger.js";
 import { specHashOf } from "../../manifest/spec-hash.js";
-import type { GateClaim, JobDefinition, RunGate, RunTrigger } from "../../contracts/index.js";
-import type { AcquiredRun, ClaimingStore } from "./fire-claims.js";
+import type { GateClaim, GateRequest, JobDefinition, RunGate } from "../../contracts/index.js";
+import type { AcquiredRun, ClaimingStore, ExpiredRun } from "./fire-claims.js";
 import { describePgError } from "./postgres-store.js";
 
 export interface ClaimedRunsOptions {
@@ -12,6 +12,8 @@ export interface ClaimedRunsOptions {
   abortRun: (runId: string, reason: Error) => void;
   /** Starts a run this replica took over from one whose lease expired. */
   resume: (run: AcquiredRun, claim: GateClaim) => void;
+  /** A run this replica's reaper marked lost for good (no attempt left): what runs after its failure starts. */
+  onLost?: (run: ExpiredRun) => void;
   /** Monotonic milliseconds; tests may inject. @default performance.now */
   now?: () => number;
 }
@@ -71,8 +73,11 @@ export class ClaimedRuns implements RunGate {
     await this.store.publishSpecs(this.generation, this.specs).catch((err: unknown) => this.unreachable(err, "publishing this replica's manifest"));
   }
 
-  async claim(request: { def: JobDefinition; fireDate: Date; trigger: RunTrigger; runId: string }): Promise<GateClaim | null> {
+  async claim(request: GateRequest): Promise<GateClaim | null> {
     const { def, fireDate, trigger, runId } = request;
+    // A run started by another's end is keyed by that run: whichever replicas see the end
+    // (the one that ran it, those that find it lost), one of them runs it.
+    const after = trigger === "after";
     const log = { job: def.name, scheduledAt: fireDate.toISOString(), trigger };
     if (this.down && this.now() < this.down.until) {
       this.logger.warn({ ...log, unclaimed: true }, "fire unclaimed (not run): the database is unreachable");
@@ -84,12 +89,13 @@ export class ClaimedRuns implements RunGate {
       outcome = await this.store.claimFire({
         job: def.name,
         scheduledAt: fireDate,
-        source: trigger === "invoke" ? `invoke:${runId}` : "schedule",
+        source: trigger === "invoke" ? `invoke:${runId}` : after ? `after:${request.upstreamRunId}` : "schedule",
         trigger,
-        // An invoke runs what this replica has, whatever the group's spec.
-        specHash: trigger === "invoke" ? null : specHashOf(def),
+        // An invoke (and a triggered run: only the replicas that saw its upstream end claim
+        // it) runs what this replica has, whatever the group's spec.
+        specHash: trigger === "invoke" || after ? null : specHashOf(def),
         overlap: def.overlap,
-        startingDeadlineMs: trigger === "invoke" ? null : trigger === "catch-up" ? def.startingDeadlineMs : def.latenessMs,
+        startingDeadlineMs: trigger === "invoke" || after ? null : trigger === "catch-up" ? def.startingDeadlineMs : def.latenessMs,
         runId,
         // A lost invoke is not retried elsewhere: the caller waited on the replica that died.
         maxAttempts: trigger === "invoke" ? 1 : def.retries.max + 1,
@@ -206,6 +212,7 @@ export class ClaimedRuns implements RunGate {
       if (!(await this.store.heartbeat())) await this.store.publishSpecs(this.generation, this.specs);
       for (const run of await this.store.reapExpired()) {
         this.logger.warn({ job: run.job, runId: run.runId, scheduledAt: run.scheduledAt, owner: run.owner, attempt: run.attempt, retry: run.retry }, run.retry ? "run lost: its replica stopped renewing the lease; it will be retried" : "run lost: its replica stopped renewing the lease");
+        if (!run.retry) this.options.onLost?.(run);
       }
       if (!this.joined) return;
       const sentAt = this.now();

@@ -2,7 +2,7 @@ import type { OverlapPolicy, RunTrigger } from "../../contracts/index.js";
 import type { RunStore, StoredRun } from "../run-store.js";
 
 /** Where a claimed fire came from; part of the claim's key. Catch-up fires claim as `schedule`. */
-export type FireSource = "schedule" | `invoke:${string}`;
+export type FireSource = "schedule" | `invoke:${string}` | `after:${string}`;
 
 export interface FireClaimRequest {
   job: string;

@@ -1,0 +1,140 @@
+import { readFileSync } from "node:fs";
+import { afterEach, beforeEach, expect, test } from "vitest";
+import { runCli, type CliProcess } from "../support/cli.js";
+import { tempProject } from "../support/temp-project.js";
+import { sleep, startReplica, stopReplica, testSchema, type TestSchema } from "../replicas/pg-support.js";
+
+// Each step writes a line per execution (its job, run id and upstream run id), so the test
+// sees what ran, not only what was recorded.
+const STEP = `import { appendFileSync } from "node:fs";
+export default async (ctx) => {
+  const upstream = ctx.trigger.kind === "after" ? ctx.trigger.runId : "-";
+  appendFileSync(ctx.params.log, \`\${ctx.job} \${ctx.runId} \${upstream} \${process.pid}\\n\`);
+  return (ctx.trigger.kind === "after" ? ctx.trigger.result : 0) + 1;
+};
+`;
+// The first execution (on any replica) hangs until its process is killed; later ones succeed.
+const HANG_ONCE = `import { existsSync, writeFileSync } from "node:fs";
+export default async (ctx) => {
+  if (!existsSync(ctx.params.marker)) {
+    writeFileSync(ctx.params.marker, String(process.pid));
+    await new Promise((r) => setTimeout(r, 60_000));
+  }
+  return "fine";
+};
+`;
+
+/** The executions a step logged (none before the first). */
+function executions(file: string): Array<{ job: string; runId: string; upstream: string; pid: string }> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return [];
+  }
+  return text.trim().split("\n").filter(Boolean).map((l) => {
+    const [job, runId, upstream, pid] = l.split(" ");
+    return { job: job!, runId: runId!, upstream: upstream!, pid: pid! };
+  });
+}
+
+let schema: TestSchema;
+beforeEach(async () => {
+  schema = await testSchema();
+});
+afterEach(async () => {
+  await schema?.drop();
+});
+
+test("a chained pipeline across three PostgreSQL replicas runs each step once per upstream run", async () => {
+  await using project = tempProject({
+    "jobs/step.ts": STEP,
+    "jobs.yaml": `version: 1
+defaults:
+  params: { log: steps.log }
+jobs:
+  extract: { handler: jobs/step.ts, schedule: { every: 1s } }
+  transform: { handler: jobs/step.ts, after: extract }
+  load: { handler: jobs/step.ts, after: transform }
+`,
+  });
+  const store = schema.url();
+  const replicas: CliProcess[] = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, store)));
+  try {
+    // Bounded polling on real state: the log of executions, until four extracts went down the chain.
+    const deadline = Date.now() + 20_000;
+    const chained = () => {
+      const runs = executions(project.path("steps.log"));
+      return runs.filter((r) => r.job === "extract").filter((e) => runs.some((t) => t.job === "transform" && t.upstream === e.runId && runs.some((l) => l.job === "load" && l.upstream === t.runId))).length;
+    };
+    while (chained() < 4 && Date.now() < deadline) await sleep(200);
+  } finally {
+    await Promise.all(replicas.map((r) => stopReplica(r)));
+  }
+  const runs = executions(project.path("steps.log"));
+  const extracts = runs.filter((r) => r.job === "extract");
+  expect(extracts.length).toBeGreaterThanOrEqual(4);
+  // Each extract ran once (one line per run id), and so did what ran after it.
+  expect(new Set(runs.map((r) => r.runId)).size).toBe(runs.length);
+  for (const job of ["transform", "load"]) {
+    const upstreams = runs.filter((r) => r.job === job).map((r) => r.upstream);
+    expect(new Set(upstreams).size, `${job}: one run per upstream run`).toBe(upstreams.length);
+  }
+  const history = JSON.parse(runCli(["history", "--json", "--limit", "200", "--store", store], { cwd: project.dir }).stdout) as Array<{ job: string; runId: string; status: string; upstreamRunId?: string; result: unknown }>;
+  const byId = new Map(history.map((r) => [r.runId, r]));
+  for (const load of history.filter((r) => r.job === "load" && r.status === "ok")) {
+    const transform = byId.get(load.upstreamRunId!)!;
+    expect(transform, JSON.stringify(load)).toMatchObject({ job: "transform", status: "ok" });
+    expect(byId.get(transform.upstreamRunId!)).toMatchObject({ job: "extract" });
+    expect(load.result).toBe(3);
+  }
+  // The chain really crossed replicas (the scheduler's claims spread extracts over them).
+  expect(new Set(runs.map((r) => r.pid)).size).toBeGreaterThan(1);
+}, 60_000);
+
+test("an upstream run lost with its replica (kill -9) starts its on: failure job once in the group", async () => {
+  await using project = tempProject({
+    "jobs/hang.ts": HANG_ONCE,
+    "jobs/step.ts": STEP,
+    "jobs.yaml": `version: 1
+jobs:
+  nightly: { handler: jobs/hang.ts, schedule: { every: 2s }, params: { marker: hung.pid } }
+  alert:
+    handler: jobs/step.ts
+    after: { job: nightly, on: failure }
+    params: { log: alerts.log }
+`,
+  });
+  const store = schema.url();
+  const replicas: CliProcess[] = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, store)));
+  try {
+    const hungPid = await (async () => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        try {
+          return Number(readFileSync(project.path("hung.pid"), "utf8"));
+        } catch {
+          if (Date.now() > deadline) throw new Error("no run hung");
+          await sleep(100);
+        }
+      }
+    })();
+    const victim = replicas.find((r) => r.child.pid === hungPid)!;
+    victim.child.kill("SIGKILL");
+    await victim.exited;
+    // The lease (2 s) runs out, a survivor's reaper records the run lost, the alert runs.
+    const deadline = Date.now() + 20_000;
+    const alerts = () => executions(project.path("alerts.log"));
+    while (alerts().length === 0 && Date.now() < deadline) await sleep(200);
+    // Every survivor has reaped at least twice more: a second alert would have shown by now.
+    await sleep(1500);
+    expect(alerts()).toHaveLength(1);
+    const history = JSON.parse(runCli(["history", "--json", "--store", store], { cwd: project.dir }).stdout) as Array<{ job: string; runId: string; status: string; upstreamRunId?: string }>;
+    const lost = history.find((r) => r.job === "nightly" && r.status === "lost")!;
+    expect(lost).toBeDefined();
+    expect(alerts()[0]!.upstream).toBe(lost.runId);
+    expect(history.filter((r) => r.job === "alert"), JSON.stringify(history, null, 1)).toEqual([expect.objectContaining({ status: "ok", trigger: "after", upstreamRunId: lost.runId })]);
+  } finally {
+    await Promise.all(replicas.map((r) => stopReplica(r)));
+  }
+}, 60_000);
