@@ -27,14 +27,19 @@ export async function invokeCommand(argv: string[]): Promise<number> {
   manifestFile(flags.manifest);
   const logger = createLogger({ pretty: process.stderr.isTTY });
   const store = await openProjectStore(flags.store, flags.manifest, logger);
-  await using runner = createRunner({ manifest: flags.manifest, env: flags.env, logger, store, shutdownGraceMs: 0 });
-  const warning = unnamedEnvironmentWarning(await runner.load(), flags.env);
-  if (warning) process.stderr.write(`runlet: warning: ${warning}\n`);
-  const record = await runner.invoke(name, params);
-  if (record.status === "ok") {
-    printJson(record.result ?? null);
-    return EXIT.ok;
+  const runner = createRunner({ manifest: flags.manifest, env: flags.env, logger, store, shutdownGraceMs: 0 });
+  try {
+    const warning = unnamedEnvironmentWarning(await runner.load(), flags.env);
+    if (warning) process.stderr.write(`runlet: warning: ${warning}\n`);
+    const record = await runner.invoke(name, params);
+    if (record.status === "ok") {
+      printJson(record.result ?? null);
+      return EXIT.ok;
+    }
+    process.stderr.write(`runlet: ${name} ${record.status}: ${record.error?.message ?? "no error message"}\n`);
+    return EXIT.jobFailed;
+  } finally {
+    // Not `await using`: the dependency check's parser (swc's visitor) cannot read it yet.
+    await runner.stop();
   }
-  process.stderr.write(`runlet: ${name} ${record.status}: ${record.error?.message ?? "no error message"}\n`);
-  return EXIT.jobFailed;
 }
