@@ -58,8 +58,11 @@ module.exports = {
       severity: "error",
       from: { path: "^workers/" },
       to: {
-        path: "^runner/",
-        pathNot: "^runner/(errors|context|job|log/logger)\\.ts$|^runner/contracts/|^runner/execute/(handler-module|protocol|run-context|run-abort|serialize|thread-errors)\\.ts$",
+        path: [
+          any("manifest", "compile", "schedule", "store", "core", "reload", "recovery", "watch", "http", "cli", "classic", "listing"),
+          COMPOSITION,
+          "^runner/execute/(dispatcher|thread-executor|inline-executor|worker-links|wait-queue|worker-entry|record-events)\\.ts$",
+        ],
         reachable: true,
       },
     },
