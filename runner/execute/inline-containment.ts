@@ -8,14 +8,17 @@
  * - during the run, the error fails that run;
  * - after the run ended, it is handed to the request's `strayAfterEnd` (the dispatcher
  *   marks the run failed);
- * - outside any run (runlet's own code, or a callback that lost its context), it is
- *   logged, and the process goes on;
+ * - outside any run (runlet's own code, or a callback that lost its context), it is left
+ *   to the process's other listeners if it has some; else, in the runner's own process
+ *   (the CLI, see {@link keepRunningOutsideRuns}) it is logged and the process goes on,
+ *   and in a program that embeds runlet it ends the process as Node would;
  * - `process.exit` called in a run's context throws JOB_EXITED at the caller instead of
  *   ending the process, and the run fails with it even if the handler catches it.
  *
  * Installed while at least one InlineExecutor is open.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { inspect } from "node:util";
 import { RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { RunRequest } from "../contracts/index.js";
@@ -32,13 +35,23 @@ export class InlineRun {
 }
 
 const scope = new AsyncLocalStorage<InlineRun>();
-/** Loggers of the open executors; errors outside any run go to the newest. */
+/** Loggers of the open executors (one entry per executor). */
 const owners: Logger[] = [];
+/** Set in the runner's own process: where errors outside any run are logged before it goes on. */
+let outsideRuns: Logger | null = null;
 const realExit = process.exit;
 
 /** Calls `fn` in `run`'s async context: every callback and promise it creates stays attributed to the run. */
 export function inRun<T>(run: InlineRun, fn: () => T): T {
   return scope.run(run, fn);
+}
+
+/**
+ * For the process that is the runner (`runlet start`): an error raised outside any run is
+ * logged on `logger` and the process goes on, where Node would end it.
+ */
+export function keepRunningOutsideRuns(logger: Logger): void {
+  outsideRuns = logger;
 }
 
 /** Starts containing errors for an executor; returns the function that stops it. */
@@ -70,17 +83,17 @@ export function exitedError(job: string, code: number | string | undefined): Run
 }
 
 function onUncaught(err: unknown): void {
-  stray(err, "an uncaught exception");
+  stray(err, "uncaughtException");
 }
 
 function onUnhandledRejection(reason: unknown): void {
-  stray(reason, "an unhandled rejection");
+  stray(reason, "unhandledRejection");
 }
 
-function stray(err: unknown, kind: string): void {
+function stray(err: unknown, event: "uncaughtException" | "unhandledRejection"): void {
   const run = scope.getStore();
   if (!run) {
-    owners[owners.length - 1]?.error({ err }, `${kind} outside any run (not attributable to a job); the runner goes on`);
+    outside(err, event);
     return;
   }
   if (run.fail) {
@@ -90,6 +103,18 @@ function stray(err: unknown, kind: string): void {
   const error = strayError(run.req.job, err);
   if (run.req.strayAfterEnd) run.req.strayAfterEnd(error);
   else run.req.log.error({ err: error }, "the run's code raised an error after the run ended");
+}
+
+function outside(err: unknown, event: "uncaughtException" | "unhandledRejection"): void {
+  // Another listener (the embedding program's, a test runner's) takes it as it would without runlet.
+  if (process.listenerCount(event) > 1) return;
+  if (outsideRuns) {
+    outsideRuns.error({ err }, `${event === "uncaughtException" ? "an uncaught exception" : "an unhandled rejection"} outside any run (not attributable to a job); the runner goes on`);
+    return;
+  }
+  // What Node does with nobody listening: print it, exit 1.
+  process.stderr.write(`${event === "uncaughtException" ? "Uncaught" : "Unhandled rejection:"} ${inspect(err)}\n`);
+  realExit.call(process, 1);
 }
 
 /** JOB_STRAY_ERROR: an error a handler's leftover timer or promise raised after its run ended. */

@@ -1,6 +1,7 @@
 import { COMMON_FLAGS, parseFlags, STORE_FLAG } from "../args.js";
 import { EXIT } from "../output.js";
 import { createLogger } from "../../log/logger.js";
+import { keepRunningOutsideRuns } from "../../execute/inline-containment.js";
 import { createRunner } from "../../runner.js";
 import { manifestFile, openProjectStore, unnamedEnvironmentWarning } from "../project.js";
 import { parseDuration } from "../../manifest/index.js";
@@ -29,6 +30,8 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
   if (port !== null) checkExposure({ host: flags.host ?? httpDefaults.host, token, insecure: flags.insecure });
   manifestFile(flags.manifest);
   const logger = createLogger({ pretty: flags.pretty ?? preset.pretty ?? process.stderr.isTTY });
+  // This process is the runner: a stray error no run can be charged with is logged, not fatal.
+  keepRunningOutsideRuns(logger);
   const store = await openProjectStore(flags.store, flags.manifest, logger, (job) => runner.historyKeep(job));
   const runner = createRunner({ manifest: flags.manifest, env: flags.env ?? preset.env, logger, store, shutdownGraceMs: graceMs, watch: flags.watch ?? preset.watch });
   let http: HttpServer | null = null;
