@@ -85,6 +85,8 @@ export class MainLink {
   /** The run has answered: its last log lines go out, later ones are dropped. */
   end(run: RunState): void {
     this.flush(run);
+    run.lines = run.tail.take();
+    this.flush(run);
     run.ended = true;
     this.running.delete(run.key);
     if (this.retiring && this.running.size === 0) this.exitSoon();
@@ -112,22 +114,26 @@ export class MainLink {
     return { trace: method("trace"), debug: method("debug"), info: method("info"), warn: method("warn"), error: method("error"), fatal: method("fatal") };
   }
 
-  /** Keeps a line for the run's next batch, within the run's bounds (beyond them it is counted as dropped). */
+  /**
+   * Sends a line with the run's next batch while the run is within its bounds (lines and
+   * bytes); past them, keeps it in the run's tail, sent when the run ends, which drops (and
+   * counts) the oldest lines beyond the same bounds.
+   */
   private log(run: RunState, level: LogLevel, obj: object | string, msg: string | undefined): void {
-    if (run.linesKept >= LOG_LINES_PER_RUN) {
+    const size = jsonSizeUpTo(obj, LOG_BYTES_PER_RUN);
+    const total = size === null ? null : size + (msg?.length ?? 0);
+    if (total === null || total > LOG_BYTES_PER_RUN) {
       run.dropped++;
       return;
     }
-    const left = LOG_BYTES_PER_RUN - run.bytesKept;
-    const size = jsonSizeUpTo(obj, left);
-    const total = size === null ? null : size + (msg?.length ?? 0);
-    if (total === null || total > left) {
-      run.dropped++;
+    const line = { level, obj: packLogObject(obj), msg };
+    if (run.linesKept >= LOG_LINES_PER_RUN || run.bytesKept + total > LOG_BYTES_PER_RUN) {
+      run.dropped += run.tail.push(line, total);
       return;
     }
     run.linesKept++;
     run.bytesKept += total;
-    run.lines.push({ level, obj: packLogObject(obj), msg });
+    run.lines.push(line);
     if (!run.flushQueued) {
       // The first line of a burst goes at once (a handler may never yield again); the rest
       // of the burst goes in batches.

@@ -1,6 +1,7 @@
-import type { LogLine, SerializedError } from "../runner/execute/protocol.js";
 import { RunAbort } from "../runner/execute/run-abort.js";
+import { LOG_BYTES_PER_RUN, LOG_LINES_PER_RUN, type LogLine, type SerializedError } from "../runner/execute/protocol.js";
 import { deserializeError } from "../runner/execute/serialize.js";
+import { LogTail } from "./log-tail.js";
 
 /** One run on this worker: its ctx.signal, how an uncaught error reaches it, and its log lines on their way out. */
 export class RunState {
@@ -17,7 +18,9 @@ export class RunState {
   /** Lines waiting for the next batch. */
   lines: LogLine[] = [];
   flushQueued = false;
-  /** Lines and bytes kept so far, against the run's bounds; lines dropped beyond them, and how many of those the main thread was told of. */
+  /** The last lines past the run's bounds, sent when it ends. */
+  readonly tail = new LogTail(LOG_LINES_PER_RUN, LOG_BYTES_PER_RUN);
+  /** Lines and bytes sent so far while the run went on, against its bounds; lines dropped, and how many of those the main thread was told of. */
   linesKept = 0;
   bytesKept = 0;
   dropped = 0;

@@ -55,9 +55,12 @@ export interface SerializedError {
 /** Largest result JSON, in bytes, a worker sends whole; a bigger result is cut in the worker (json-budget.ts). As the store keeps. */
 export const RESULT_MAX_BYTES = 64 * 1024;
 
-/** Log lines of one run a worker sends the main thread at most; the rest are dropped and counted. */
+/**
+ * Log lines of one run a worker sends while the run goes on, and again of its last lines
+ * when it ends; the lines between are dropped and counted (workers/log-tail.ts).
+ */
 export const LOG_LINES_PER_RUN = 1000;
-/** Bytes of log lines (message and fields, as JSON) of one run a worker sends at most. */
+/** The same bound in bytes of log lines (message and fields, as JSON), each way. */
 export const LOG_BYTES_PER_RUN = 256 * 1024;
 
 /**

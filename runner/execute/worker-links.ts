@@ -83,7 +83,7 @@ export class WorkerLinks {
     this.aborted.delete(key);
     if (!run) return;
     if (run.dropped > 0) {
-      run.req.log.warn({ droppedLines: run.dropped }, `${run.dropped} log lines of this run were dropped: a run sends at most ${LOG_LINES_PER_RUN} lines and ${LOG_BYTES_PER_RUN / 1024} KiB of log lines from its worker`);
+      run.req.log.warn({ droppedLines: run.dropped }, `${run.dropped} log lines of this run were dropped in its worker thread: a run sends its first and its last ${LOG_LINES_PER_RUN} lines (${LOG_BYTES_PER_RUN / 1024} KiB each way)`);
     }
     this.ended.set(key, run.req);
     if (this.ended.size > ENDED_KEPT) this.ended.delete(this.ended.keys().next().value as number);
