@@ -5,8 +5,9 @@
  *
  * What is compared: the prototype and every own property (key, value, getter, setter) of
  * globalThis and of the built-ins below and their prototypes, as they were when the worker
- * started. Comparing ~800 properties costs the worker ~0.1-0.4 ms, so the pool worker does
- * it only when a run of another job than the last comes (see pool-worker.ts).
+ * started. Comparing ~800 properties costs the worker tens of µs (see
+ * test/bench/pool-dispatch.mjs, "jobs alternate"), so the pool worker does it only when a
+ * run of another job than the last comes (see pool-worker.ts).
  *
  * Not compared (documented in docs/failures.md): state inside modules (a cached client,
  * `http.globalAgent`'s options), `process` and `console` (Node itself changes their own
@@ -72,8 +73,11 @@ export class GlobalWatch {
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i]!;
         if (key !== w.keys[i]) return `${w.name} (a property was added or removed)`;
-        const d = Object.getOwnPropertyDescriptor(w.target, key)!;
         const at = i * 3;
+        // A plain value is read as such: a descriptor object per property cost ~0.3 µs each,
+        // most of the check. (A value replaced by a getter that returns the same value reads as unchanged.)
+        if (w.slots[at + 1] === undefined && w.slots[at + 2] === undefined && same(readOwn(w.target, key), w.slots[at])) continue;
+        const d = Object.getOwnPropertyDescriptor(w.target, key)!;
         if (same(d.value, w.slots[at]) && d.get === w.slots[at + 1] && d.set === w.slots[at + 2]) continue;
         if (this.materialized(w, at, d)) continue;
         return `${w.name}.${String(key)}`;
@@ -113,6 +117,16 @@ export class GlobalWatch {
     return true;
   }
 }
+
+function readOwn(target: object, key: string | symbol): unknown {
+  try {
+    return (target as Record<string | symbol, unknown>)[key];
+  } catch {
+    return READ_FAILED;
+  }
+}
+
+const READ_FAILED = Symbol("read failed");
 
 function same(a: unknown, b: unknown): boolean {
   return Object.is(a, b);

@@ -6,6 +6,9 @@
 //   raw + MessageChannel        : the same, with a port transferred per task: what a per-run
 //                                 log/abort channel would cost (runlet keeps one port per worker)
 //   runlet thread executor      : ThreadExecutor.run() with a trivial handler, live signal, silent logger
+//   runlet thread, jobs alternate: the same, each run of another job than the last, so the worker
+//                                 compares its globals with a fresh worker's before each (the
+//                                 isolation check; same-job runs skip it)
 //   runlet thread, 1 log line   : the same handler logging one info line to a pino logger (null sink)
 //   runlet inline executor      : InlineExecutor.run(), for scale
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -71,7 +74,7 @@ const thread = new ThreadExecutor({ logger: silent, maxThreads: 1, idleTimeoutMs
 const inline = new InlineExecutor();
 const sink = pino({ level: "info" }, { write() {} }).child({ job: "bench", runId: "r" });
 const signal = new AbortController().signal;
-const request = (n) => ({ job: "bench", runId: `r${n}`, modulePath: handler, fireDate: new Date(), attempt: n, params: null, env: "bench", signal, log: silent, memoryMb: null });
+const request = (n) => ({ job: "bench", runId: `r${n}`, modulePath: handler, fireDate: new Date(), attempt: n, params: null, env: "bench", trigger: { kind: "schedule" }, signal, log: silent, memoryMb: null });
 
 const rows = {
   "raw piscina, echo": (n) => echo.run({ n }),
@@ -82,6 +85,8 @@ const rows = {
     return raw.run({ n, modulePath: handler, port: port2 }, { transferList: [port2] }).finally(() => port1.close());
   },
   "runlet thread executor": (n) => thread.run(request(n)),
+  // Every run is of another job than the worker's last: each compares the worker's globals first.
+  "runlet thread, jobs alternate": (n) => thread.run({ ...request(n), job: n % 2 ? "bench-a" : "bench-b" }),
   "runlet thread, 1 log line": (n) => thread.run({ ...request(n), modulePath: logging, log: sink }),
   "runlet inline executor": (n) => inline.run(request(n)),
 };
