@@ -1,4 +1,5 @@
 import type { JobDefinition } from "../contracts/index.js";
+import { TimeSlices } from "./time-slices.js";
 
 /** What a reload changes, by job name. */
 export interface ManifestDiff {
@@ -10,10 +11,12 @@ export interface ManifestDiff {
   changed: string[];
 }
 
-export function diffJobs(before: readonly JobDefinition[], after: readonly JobDefinition[]): ManifestDiff {
+/** Compares job by job, in time slices (see time-slices.ts): the main thread keeps firing meanwhile. */
+export async function diffJobs(before: readonly JobDefinition[], after: readonly JobDefinition[], slices = new TimeSlices()): Promise<ManifestDiff> {
   const old = new Map(before.map((j) => [j.name, j]));
   const diff: ManifestDiff = { added: [], removed: [], rescheduled: [], changed: [] };
   for (const job of after) {
+    await slices.pause();
     const previous = old.get(job.name);
     if (!previous) diff.added.push(job.name);
     else if (scheduleKey(previous) !== scheduleKey(job)) diff.rescheduled.push(job.name);
