@@ -7,5 +7,5 @@ export type * from "./types.js";
 export { systemClock, type Clock } from "./clock.js";
 export type { AbortSource, Executor, RunRequest } from "./executor.js";
 export type { ActiveJob, GateClaim, GateRequest, RunGate } from "./run-gate.js";
-export { LEVEL_VALUES, LOG_POLICY_DEFAULTS, isLevelName } from "./run-logs.js";
+export { LEVEL_VALUES, LOG_POLICY_DEFAULTS, isLevelName, linesJsonOf } from "./run-logs.js";
 export type { LiveLogLine, LogLevelName, LogPolicy, RunLogger, RunLogLine, RunLogs } from "./run-logs.js";

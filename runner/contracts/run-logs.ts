@@ -30,6 +30,13 @@ export interface RunLogs {
   job: string;
   lines: RunLogLine[];
   dropped: number;
+  /** `lines` as one JSON array, when the capture has it already: stores write it as it is. */
+  linesJson?: string;
+}
+
+/** The JSON array of a run's lines, as stores write it. */
+export function linesJsonOf(logs: RunLogs): string {
+  return logs.linesJson ?? JSON.stringify(logs.lines);
 }
 
 /** How much of a run's log is kept, per job (`logs:` in the manifest). */

@@ -90,6 +90,7 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
           this.logger.error({ err, runId: line.runId }, "a 'log' listener threw; the run goes on");
         }
       },
+      hearsLines: () => this.listenerCount("log") > 0,
       onDropped: (job, count) => this.emit("log-dropped", { job, count }),
       // A long run's lines so far reach the store too: `logs --follow` reads them from another process.
       liveEveryMs: 200,
@@ -207,6 +208,8 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
   }
 
   private onRecord(record: RunRecord): void {
+    // Ended first: its last lines are heard before its final record (a follower stops there).
+    const logs = record.status === "running" ? null : this.runLogs.end(record.runId);
     const stored: FencedRun = storedRun(record, this.owner);
     // A claimed run's records are written only while its claim still holds this fence.
     const fence = this.replicas.fenceOf(record.runId);
@@ -215,15 +218,13 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
       this.logger.error({ err, runId: record.runId }, "could not record a run");
     });
     emitRecord(this, record, this.logger);
-    if (record.status !== "running") this.keepLogs(record.runId);
+    if (logs) this.keepLogs(logs);
   }
 
   /** A run ended: its kept lines go to the store, queued behind its final record. */
-  private keepLogs(runId: string): void {
-    const logs = this.runLogs.end(runId);
-    if (!logs) return;
+  private keepLogs(logs: RunLogs): void {
     this.store.recordLogs(logs).catch((err: unknown) => {
-      this.logger.error({ err, runId }, "could not keep a run's log lines");
+      this.logger.error({ err, runId: logs.runId }, "could not keep a run's log lines");
     });
     this.emit("logs", logs);
   }

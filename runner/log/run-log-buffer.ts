@@ -2,13 +2,16 @@ import type { RunLogLine, RunLogs } from "../contracts/index.js";
 
 /**
  * The kept tail of one run's log: the newest `keep` lines within `maxBytes`, oldest dropped
- * first and counted. A ring would save the shift; at 1,000 lines a shift is ~1 µs.
+ * first and counted. Lines are held as their JSON text, made once as they are logged: the
+ * store writes them as they are (no parse and stringify per line on the dispatch path), and
+ * readers parse them. A ring would save the shift; at 1,000 lines a shift is ~1 µs.
  */
 export class RunLogBuffer {
-  readonly lines: RunLogLine[] = [];
+  private readonly texts: string[] = [];
   dropped = 0;
+  /** Whether the line added last was kept (a line bigger than `maxBytes` never is). */
+  lastKept = false;
   private bytes = 0;
-  private readonly sizes: number[] = [];
 
   constructor(
     readonly runId: string,
@@ -17,26 +20,40 @@ export class RunLogBuffer {
     private readonly maxBytes: number,
   ) {}
 
-  /** Adds a line of `size` bytes; returns how many lines this dropped (for metrics). */
-  add(line: RunLogLine, size: number): number {
+  get size(): number {
+    return this.texts.length;
+  }
+
+  /** Adds a line (its JSON text); returns how many lines this dropped, itself included when it was too big to keep. */
+  add(text: string): number {
     const before = this.dropped;
-    if (this.keep <= 0 || size > this.maxBytes) {
+    if (this.keep <= 0 || text.length > this.maxBytes) {
       this.dropped++;
+      this.lastKept = false;
       return 1;
     }
-    this.lines.push(line);
-    this.sizes.push(size);
-    this.bytes += size;
-    while (this.lines.length > this.keep || this.bytes > this.maxBytes) {
-      this.lines.shift();
-      this.bytes -= this.sizes.shift()!;
+    this.lastKept = true;
+    this.texts.push(text);
+    this.bytes += text.length;
+    while (this.texts.length > this.keep || this.bytes > this.maxBytes) {
+      this.bytes -= this.texts.shift()!.length;
       this.dropped++;
     }
     return this.dropped - before;
   }
 
-  /** What a store keeps: a copy, so later lines do not change a batch being written. */
+  /** What a store keeps: the lines as one JSON array (parsed only if someone reads `lines`). */
   snapshot(): RunLogs {
-    return { runId: this.runId, job: this.job, lines: this.lines.slice(), dropped: this.dropped };
+    const linesJson = `[${this.texts.join(",")}]`;
+    let lines: RunLogLine[] | undefined;
+    return {
+      runId: this.runId,
+      job: this.job,
+      dropped: this.dropped,
+      linesJson,
+      get lines() {
+        return (lines ??= JSON.parse(linesJson) as RunLogLine[]);
+      },
+    };
   }
 }

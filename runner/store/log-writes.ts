@@ -30,6 +30,8 @@ export class LogWrites {
   /** The batch being written: still readable from here until it is durable. */
   private writing = new Map<string, RunLogs>();
   private waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }> = [];
+  /** Settles when what was queued since the last write began is durable. */
+  private next: Promise<void> | null = null;
   private scheduled: NodeJS.Immediate | null = null;
   private retryTimer: NodeJS.Timeout | null = null;
   private inFlight: Promise<void> | null = null;
@@ -50,7 +52,9 @@ export class LogWrites {
       this.queued.delete(oldest);
       this.options.logger.warn({ runId: oldest }, `the run store ${this.options.target} is failing: the kept log of run ${oldest} is given up (more than ${max} runs wait)`);
     }
-    const done = handled(new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject })));
+    // One promise for everything queued until the next write (a fire ends a thousand runs at once).
+    this.next ??= deferred(this.waiters);
+    const done = this.next;
     if (!this.scheduled && !this.inFlight && this.failures === 0) this.scheduled = setImmediate(() => void this.flush().catch(() => undefined));
     return done;
   }
@@ -104,6 +108,7 @@ export class LogWrites {
     const waiters = this.waiters;
     this.queued = new Map();
     this.waiters = [];
+    this.next = null;
     this.writing = batch;
     try {
       await this.options.before?.();
@@ -133,4 +138,8 @@ export class LogWrites {
   private async retry(): Promise<void> {
     await this.flush().catch(() => undefined /* logged; the next retry is armed */);
   }
+}
+
+function deferred(waiters: Array<{ resolve: () => void; reject: (err: unknown) => void }>): Promise<void> {
+  return handled(new Promise<void>((resolve, reject) => waiters.push({ resolve, reject })));
 }

@@ -1,5 +1,5 @@
 import { RunletError } from "../errors.js";
-import type { RunLogs, RunRecord } from "../contracts/index.js";
+import { linesJsonOf, type RunLogs, type RunRecord } from "../contracts/index.js";
 import { lostError } from "./owner.js";
 import { encodeError, encodeResult } from "./result-json.js";
 import { handled } from "./write-queue.js";
@@ -131,15 +131,15 @@ export class MemoryStore implements RunStore {
     if (this.closed) return this.refuse(`the log of run ${logs.runId}`);
     // A run no longer here was trimmed already: its log goes with it.
     if (!this.runs.has(logs.runId)) return Promise.resolve();
-    // A copy of the lines: the caller's array is its own.
-    this.logs.set(logs.runId, structuredClone(logs));
+    // Kept as JSON, as the other stores keep it: a copy the caller cannot change.
+    this.logs.set(logs.runId, { runId: logs.runId, job: logs.job, dropped: logs.dropped, lines: [], linesJson: linesJsonOf(logs) });
     return Promise.resolve();
   }
 
   async runLogs(runId: string): Promise<RunLogs | null> {
     this.readable();
     const logs = this.logs.get(runId);
-    return logs ? structuredClone(logs) : null;
+    return logs ? { runId: logs.runId, job: logs.job, dropped: logs.dropped, lines: JSON.parse(logs.linesJson!) } : null;
   }
 
   async findRun(id: string): Promise<RunRecord | null> {

@@ -1,6 +1,6 @@
 import type Database from "better-sqlite3";
 import type { Logger } from "../log/logger.js";
-import type { RunLogs } from "../contracts/index.js";
+import { linesJsonOf, type RunLogs } from "../contracts/index.js";
 import { LogWrites } from "./log-writes.js";
 
 /**
@@ -37,7 +37,7 @@ export class SqliteLogs {
     );
     this.select = db.prepare("SELECT run_id, job, lines, dropped FROM run_logs WHERE run_id = ?");
     const writeAll = db.transaction((batch: RunLogs[]) => {
-      for (const logs of batch) this.upsert.run({ runId: logs.runId, job: logs.job, lines: JSON.stringify(logs.lines), dropped: logs.dropped });
+      for (const logs of batch) this.upsert.run({ runId: logs.runId, job: logs.job, lines: linesJsonOf(logs), dropped: logs.dropped });
     });
     this.writes = new LogWrites({ write: (batch) => writeAll.immediate(batch), before: recordsWritten, logger, target: file });
   }
@@ -49,7 +49,7 @@ export class SqliteLogs {
   /** Queued logs of the run win over what is written (they are newer). */
   read(runId: string): RunLogs | null {
     const queued = this.writes.pending(runId);
-    if (queued) return structuredClone(queued);
+    if (queued) return { runId: queued.runId, job: queued.job, dropped: queued.dropped, lines: JSON.parse(linesJsonOf(queued)) };
     const row = this.select.get(runId) as { run_id: string; job: string; lines: string; dropped: number } | undefined;
     return row ? { runId: row.run_id, job: row.job, lines: JSON.parse(row.lines), dropped: row.dropped } : null;
   }

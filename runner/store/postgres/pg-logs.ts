@@ -1,6 +1,6 @@
 import type pg from "pg";
 import type { Logger } from "../../log/logger.js";
-import type { RunLogs } from "../../contracts/index.js";
+import { linesJsonOf, type RunLogs } from "../../contracts/index.js";
 import { LogWrites } from "../log-writes.js";
 import { table } from "./pg-config.js";
 
@@ -59,7 +59,7 @@ export class PostgresLogs {
       ON CONFLICT (run_id) DO UPDATE SET lines = excluded.lines, dropped = excluded.dropped`;
     this.writes = new LogWrites({
       write: async (batch) => {
-        const rows = batch.map((l) => ({ run_id: l.runId, job: l.job, lines: JSON.stringify(l.lines), dropped: l.dropped }));
+        const rows = batch.map((l) => ({ run_id: l.runId, job: l.job, lines: linesJsonOf(l), dropped: l.dropped }));
         await this.pool.query(upsert, [JSON.stringify(rows)]);
       },
       before: recordsWritten,
@@ -76,7 +76,7 @@ export class PostgresLogs {
   async read(runId: string): Promise<RunLogs | null> {
     await this.writes.settle();
     const queued = this.writes.pending(runId);
-    if (queued) return structuredClone(queued);
+    if (queued) return { runId: queued.runId, job: queued.job, dropped: queued.dropped, lines: JSON.parse(linesJsonOf(queued)) };
     const { rows } = await this.pool.query<{ run_id: string; job: string; lines: string; dropped: number }>(`SELECT run_id, job, lines, dropped FROM ${this.runLogs} WHERE run_id = $1`, [runId]);
     const row = rows[0];
     return row ? { runId: row.run_id, job: row.job, lines: JSON.parse(row.lines), dropped: row.dropped } : null;

@@ -1,0 +1,108 @@
+// Run-log capture's cost on dispatch: 1,000 inline jobs on "* * * * * *", each run logging
+// 3 lines through ctx.log, into a SQLite store. Capture on (the default: lines kept with
+// each run) against capture off (`logs: { level: fatal }`: the lines pass the same ctx.log,
+// none is kept), in alternating child processes of one invocation, so machine drift hits
+// both alike. Lateness = handler start − scheduled time; store throughput = run records
+// and run logs written per second of the window, and what was still queued at its end.
+//   npm run build && node test/bench/run-logs.mjs [--smoke] [--seconds N] [--rounds N]
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { dist, fmt, machine, printTable, summary, tempProject } from "./lib.mjs";
+
+const JOBS = 1000;
+const handler = `export default (ctx) => {
+  globalThis.__late?.(ctx.fireDate.getTime(), Date.now());
+  ctx.log.info({ n: ctx.params.n }, "starting");
+  ctx.log.info({ rows: 3 }, "fetched");
+  ctx.log.info("done");
+};\n`;
+
+function manifest(capture) {
+  const lines = ["version: 1", "defaults:", `  logs: { level: ${capture ? "info" : "fatal"} }`, "jobs:"];
+  for (let i = 0; i < JOBS; i++) lines.push(`  j${i}: { handler: jobs/h.mjs, schedule: "* * * * * *", params: { n: ${i} } }`);
+  return `${lines.join("\n")}\n`;
+}
+
+/** Child: one runner, one window; prints its figures as JSON on stdout. */
+async function child(dir, seconds) {
+  const { createRunner } = await import(dist("runner/index.js"));
+  const { openSqliteStore } = await import(dist("runner/store/sqlite-store.js"));
+  const { silentLogger } = await import(dist("runner/log/logger.js"));
+  const store = await openSqliteStore(`${dir}/runs.db`, { logger: silentLogger(), keepFor: () => 10 });
+  const runner = createRunner({ manifest: `${dir}/jobs.yaml`, env: "bench", store });
+  const late = [];
+  let windowStart = Infinity;
+  let windowEnd = Infinity;
+  globalThis.__late = (fire, started) => {
+    if (fire >= windowStart && fire < windowEnd) late.push(started - fire);
+  };
+  let ended = 0;
+  let keptLogs = 0;
+  runner.on("record", (r) => {
+    if (r.status !== "running" && Date.parse(r.scheduledAt) >= windowStart && Date.parse(r.scheduledAt) < windowEnd) ended++;
+  });
+  runner.on("logs", () => {
+    if (Date.now() >= windowStart && Date.now() < windowEnd) keptLogs++;
+  });
+  await runner.start();
+  // Two seconds to warm up (handler imported, pool of timers settled), then the window.
+  windowStart = Math.ceil((Date.now() + 2000) / 1000) * 1000;
+  windowEnd = windowStart + seconds * 1000;
+  await new Promise((r) => setTimeout(r, windowEnd + 1200 - Date.now()));
+  const queuedAtEnd = store.pending();
+  const t0 = performance.now();
+  await runner.stop();
+  const drainMs = performance.now() - t0;
+  process.stdout.write(JSON.stringify({ late, ended, keptLogs, queuedAtEnd, drainMs, seconds }));
+}
+
+function runChild(capture, seconds) {
+  const project = tempProject({ "jobs/h.mjs": handler, "jobs.yaml": manifest(capture) });
+  return new Promise((resolve, reject) => {
+    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", project.dir, String(seconds)], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    proc.stdout.on("data", (c) => (out += c));
+    proc.on("exit", (code) => {
+      project.remove();
+      if (code !== 0) reject(new Error(`bench child (capture ${capture ? "on" : "off"}) exited ${code}`));
+      else resolve(JSON.parse(out));
+    });
+  });
+}
+
+export async function run({ smoke = false, seconds = smoke ? 2 : 5, rounds = smoke ? 1 : 2 } = {}) {
+  const by = { off: [], on: [] };
+  for (let round = 0; round < rounds; round++) {
+    for (const capture of round % 2 === 0 ? [false, true] : [true, false]) by[capture ? "on" : "off"].push(await runChild(capture, seconds));
+  }
+  const rows = [];
+  const p99 = {};
+  for (const variant of ["off", "on"]) {
+    const results = by[variant];
+    const s = summary(results.flatMap((r) => r.late));
+    p99[variant] = s.p99;
+    const windowS = results.reduce((n, r) => n + r.seconds, 0);
+    const runsPerS = results.reduce((n, r) => n + r.ended, 0) / windowS;
+    const logsPerS = results.reduce((n, r) => n + r.keptLogs, 0) / windowS;
+    rows.push({ variant, runs: s.n, p50: s.p50, p99: s.p99, max: s.max, runsPerS, logsPerS, queuedAtEnd: Math.max(...results.map((r) => r.queuedAtEnd)), drainMs: Math.max(...results.map((r) => r.drainMs)) });
+  }
+  printTable(
+    `Run-log capture: ${JOBS} inline jobs each second, 3 ctx.log lines a run, SQLite store; ${rounds} × ${seconds} s per variant, alternating (${machine()})`,
+    ["capture", "runs", "lateness p50 ms", "p99 ms", "max ms", "records/s", "run logs/s", "queued at end", "stop drain ms"],
+    rows.map((r) => [r.variant, r.runs, fmt(r.p50), fmt(r.p99), fmt(r.max), fmt(r.runsPerS, 0), fmt(r.logsPerS, 0), r.queuedAtEnd, fmt(r.drainMs, 0)]),
+  );
+  const ratio = p99.on / p99.off;
+  console.log(`\np99 lateness, capture on / off: ${fmt(ratio)}× (target ≤ 1.2×)`);
+  return rows.map((r) => ({ part: "run-logs", ...r, p99Ratio: ratio }));
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === "--child") {
+  await child(argv[1], Number(argv[2]));
+} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const flag = (name) => {
+    const i = argv.indexOf(name);
+    return i >= 0 ? Number(argv[i + 1]) : undefined;
+  };
+  await run({ smoke: argv.includes("--smoke"), ...(flag("--seconds") ? { seconds: flag("--seconds") } : {}), ...(flag("--rounds") ? { rounds: flag("--rounds") } : {}) });
+}
