@@ -14,7 +14,7 @@ const { Dispatcher } = await import(dist("runner/execute/dispatcher.js"));
 const { ThreadExecutor } = await import(dist("runner/execute/thread-executor.js"));
 const { InlineExecutor } = await import(dist("runner/execute/inline-executor.js"));
 const { silentLogger } = await import(dist("runner/log/logger.js"));
-const { systemClock } = await import(dist("runner/schedule/index.js"));
+const { systemClock } = await import(dist("runner/contracts/index.js"));
 const { createRunner } = await import(dist("runner/index.js"));
 const { MemoryStore } = await import(dist("runner/store/index.js"));
 

@@ -8,7 +8,7 @@ const { openSqliteStore, MemoryStore } = await import(dist("runner/store/index.j
 const { Dispatcher } = await import(dist("runner/execute/dispatcher.js"));
 const { InlineExecutor } = await import(dist("runner/execute/inline-executor.js"));
 const { silentLogger } = await import(dist("runner/log/logger.js"));
-const { systemClock } = await import(dist("runner/schedule/index.js"));
+const { systemClock } = await import(dist("runner/contracts/index.js"));
 
 const def = (name) => ({
   name, description: "", handler: "h", handlerPath: "h", schedule: null, scheduleSource: null, mode: "inline", enabled: true, params: {}, timeoutMs: null,
