@@ -16,7 +16,9 @@ export type ErrorCode =
   | "RESULT_NOT_CLONEABLE"
   | "STORE_OPEN"
   | "STORE_WRITE"
-  | "BAD_INPUT";
+  | "OPTION_INVALID"
+  | "BAD_INPUT"
+  | "INTERNAL";
 
 /** The one base error of runlet: a stable `code`, a message, and the underlying `cause`. */
 export class RunletError extends Error {

@@ -1,4 +1,4 @@
-import type { Clock, Executor, LiveLogLine, RunLogs, RunMode, RunRecord } from "./contracts/index.js";
+import { SHARED_DEFAULTS, type Clock, type Executor, type LiveLogLine, type OptionRule, type RunLogs, type RunMode, type RunRecord } from "./contracts/index.js";
 import type { Logger } from "./log/logger.js";
 import type { ReloadResult } from "./reload/reload-pipeline.js";
 import type { RunStore } from "./store/run-store.js";
@@ -36,3 +36,24 @@ export interface RunnerEvents {
   /** A run's kept log, handed to the store as the run ended. */
   logs: [RunLogs];
 }
+
+/** The defaults of RunnerOptions, in one place. */
+export const RUNNER_DEFAULTS = {
+  manifest: "jobs.yaml",
+  shutdownGraceMs: SHARED_DEFAULTS.shutdownGraceMs,
+  abortGraceMs: SHARED_DEFAULTS.abortGraceMs,
+  watch: false,
+} as const satisfies Partial<RunnerOptions>;
+
+/** What each option may be; checked when a runner is made. */
+export const RUNNER_OPTION_RULES = {
+  manifest: "string",
+  env: "string",
+  logger: "object",
+  clock: "object",
+  shutdownGraceMs: "ms",
+  abortGraceMs: "ms",
+  watch: "boolean",
+  store: "object",
+  executors: "object",
+} as const satisfies Record<keyof RunnerOptions, OptionRule>;

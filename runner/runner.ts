@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
-import { systemClock, type JobDefinition, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
+import { SHARED_DEFAULTS, checkOptions, systemClock, type JobDefinition, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
 import { RunCore } from "./core/run-core.js";
 import { RunletError } from "./errors.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
@@ -11,12 +11,12 @@ import type { RunLogCapture } from "./log/run-log-capture.js";
 import { resolveEnvironment } from "./manifest/index.js";
 import { catchUpMissedFires, recoverAtStart } from "./recovery/start-recovery.js";
 import { ReloadPipeline, type ReloadResult } from "./reload/reload-pipeline.js";
-import type { RunnerEvents, RunnerOptions } from "./runner-options.js";
+import { RUNNER_DEFAULTS, RUNNER_OPTION_RULES, type RunnerEvents, type RunnerOptions } from "./runner-options.js";
 import { MemoryStore } from "./store/memory-store.js";
 import type { RunStore } from "./store/run-store.js";
 
 export type { ReloadResult } from "./reload/reload-pipeline.js";
-export type { RunnerEvents, RunnerOptions } from "./runner-options.js";
+export { RUNNER_DEFAULTS, type RunnerEvents, type RunnerOptions } from "./runner-options.js";
 
 /**
  * A runner: a handle over one manifest, its compiled handlers, the schedule and the runs.
@@ -38,7 +38,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   constructor(private readonly options: RunnerOptions = {}) {
     super();
-    this.manifestPath = resolve(options.manifest ?? "jobs.yaml");
+    checkOptions("RunnerOptions", options, RUNNER_OPTION_RULES);
+    this.manifestPath = resolve(options.manifest ?? RUNNER_DEFAULTS.manifest);
     this.env = resolveEnvironment(options.env);
     this.logger = options.logger ?? silentLogger();
     this.store = options.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => this.historyKeep(job) });
@@ -67,7 +68,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
       manifestPath: this.manifestPath,
       env: this.env,
       logger: this.logger,
-      watch: options.watch ?? false,
+      watch: options.watch ?? RUNNER_DEFAULTS.watch,
       active: this.core.active,
       scheduler: this.core.scheduler,
       executors: this.core.executors,
@@ -169,7 +170,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   /** Runs the store keeps for `job` (its `history.keep`); a store's `keepFor` option can ask this. */
   historyKeep(job: string): number {
-    return this.core.jobOf(job)?.def.historyKeep ?? 100;
+    return this.core.jobOf(job)?.def.historyKeep ?? SHARED_DEFAULTS.historyKeep;
   }
 
   /**
@@ -205,7 +206,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.stopping ??= (async () => {
       this.core.beginStop();
       await this.pipeline.close();
-      await this.core.finishStop(this.options.shutdownGraceMs ?? 30_000);
+      await this.core.finishStop(this.options.shutdownGraceMs ?? RUNNER_DEFAULTS.shutdownGraceMs);
       await this.pipeline.dispose();
       if (this.started) this.logger.info({}, "runner stopped");
     })();

@@ -1,4 +1,4 @@
-import type { Clock } from "../contracts/index.js";
+import { SHARED_DEFAULTS, type Clock, type OptionRule } from "../contracts/index.js";
 import type { RunCore } from "../core/run-core.js";
 import { RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
@@ -37,7 +37,23 @@ export interface ClassicRuntimeOptions {
   clock?: Clock;
 }
 
-export const CLASSIC_DEFAULTS = { shutdownGraceMs: 30_000, abortGraceMs: 2000 } satisfies ClassicRuntimeOptions;
+export const CLASSIC_DEFAULTS = {
+  shutdownGraceMs: SHARED_DEFAULTS.shutdownGraceMs,
+  abortGraceMs: SHARED_DEFAULTS.abortGraceMs,
+} as const satisfies ClassicRuntimeOptions;
+
+/** What each option may be; checked when a runtime is made. */
+export const CLASSIC_OPTION_RULES = {
+  runner: "object",
+  logger: "object",
+  store: "object",
+  env: "string",
+  root: "string",
+  shutdownGraceMs: "ms",
+  abortGraceMs: "ms",
+  maxThreads: "positive-int",
+  clock: "object",
+} as const satisfies Record<keyof ClassicRuntimeOptions, OptionRule>;
 
 /** Options that belong to the runtime's own core cannot be set beside a runner, whose core is used. */
 const RUNNER_OWNS = ["store", "env", "abortGraceMs", "maxThreads", "clock"] as const;

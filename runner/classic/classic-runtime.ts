@@ -13,7 +13,7 @@
 import { EventEmitter } from "node:events";
 import { dirname } from "node:path";
 import type schedule from "node-schedule";
-import { systemClock, type JobDefinition, type RunRecord } from "../contracts/index.js";
+import { SHARED_DEFAULTS, checkOptions, systemClock, type JobDefinition, type RunRecord } from "../contracts/index.js";
 import { RunCore } from "../core/run-core.js";
 import { RunletError } from "../errors.js";
 import { InlineExecutor } from "../execute/inline-executor.js";
@@ -25,7 +25,7 @@ import { MemoryStore } from "../store/memory-store.js";
 import type { RunStore } from "../store/run-store.js";
 import { classJobHandle } from "./class-job-handle.js";
 import { ClassicExecutor, ManualFire } from "./classic-executor.js";
-import { CLASSIC_DEFAULTS, checkBesideRunner, type ClassicRuntimeOptions } from "./classic-options.js";
+import { CLASSIC_DEFAULTS, CLASSIC_OPTION_RULES, checkBesideRunner, type ClassicRuntimeOptions } from "./classic-options.js";
 import { ClassEntries, type ClassicFactory, type Entry } from "./class-entries.js";
 import { OwnRuns } from "./own-runs.js";
 import { WorkerBuilds } from "./worker-build.js";
@@ -49,6 +49,7 @@ export class ClassicRuntime extends EventEmitter<{ record: [RunRecord] }> {
 
   constructor(options: ClassicRuntimeOptions = {}) {
     super();
+    checkOptions("ClassicRuntimeOptions", options, CLASSIC_OPTION_RULES);
     checkBesideRunner(options);
     this.options = options;
     const { runner } = options;
@@ -158,7 +159,7 @@ export class ClassicRuntime extends EventEmitter<{ record: [RunRecord] }> {
       env: options.env ?? resolveEnvironment(),
       logger: this.logger,
       clock: options.clock ?? systemClock,
-      store: options.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => this.entries.get(job)?.def.historyKeep ?? 100 }),
+      store: options.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => this.entries.get(job)?.def.historyKeep ?? SHARED_DEFAULTS.historyKeep }),
       executors: {
         inline: new InlineExecutor({ logger: this.logger }),
         thread: new ThreadExecutor({ logger: this.logger, graceMs: abortGraceMs, ...(options.maxThreads ? { maxThreads: options.maxThreads } : {}) }),

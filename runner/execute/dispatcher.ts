@@ -1,7 +1,7 @@
 import type { JobTrigger } from "../context.js";
 import { RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
-import type { ActiveJob, Clock, Executor, GateClaim, JobDefinition, RunError, RunGate, RunLogger, RunMode, RunRecord, RunRequest, RunStatus, RunTrigger } from "../contracts/index.js";
+import { checkOptions, SHARED_DEFAULTS, type ActiveJob, type Clock, type Executor, type GateClaim, type JobDefinition, type RunError, type RunGate, type RunLogger, type RunMode, type RunRecord, type RunRequest, type RunStatus, type RunTrigger, type OptionRule } from "../contracts/index.js";
 import { retryDelay } from "./retry-delay.js";
 import { RunAbort } from "./run-abort.js";
 import { IsoTimes } from "./iso-time.js";
@@ -30,6 +30,19 @@ export interface DispatcherOptions {
    */
   gate?: RunGate;
 }
+
+const DEFAULTS = { abortGraceMs: SHARED_DEFAULTS.abortGraceMs } as const satisfies Partial<DispatcherOptions>;
+
+const OPTION_RULES = {
+  executors: "object",
+  logger: "object",
+  clock: "object",
+  env: "string",
+  onRecord: "function",
+  handlerLog: "function",
+  abortGraceMs: "ms",
+  gate: "object",
+} as const satisfies Record<keyof DispatcherOptions, OptionRule>;
 
 /** `ctx.trigger` of a scheduled (or caught-up) run, and of an invoke: frozen, shared by every run. */
 const BY_SCHEDULE: JobTrigger = Object.freeze({ kind: "schedule" });
@@ -106,7 +119,8 @@ export class Dispatcher {
   private readonly runTimes = new IsoTimes();
 
   constructor(private readonly options: DispatcherOptions) {
-    this.abortGraceMs = options.abortGraceMs ?? 2000;
+    checkOptions("DispatcherOptions", options, OPTION_RULES, ["executors", "logger", "clock", "env", "onRecord"]);
+    this.abortGraceMs = options.abortGraceMs ?? DEFAULTS.abortGraceMs;
   }
 
   /**

@@ -1,4 +1,4 @@
-import type { AbortSource, Executor, RunRequest } from "../contracts/index.js";
+import { checkOptions, SHARED_DEFAULTS, type AbortSource, type Executor, type OptionRule, type RunRequest } from "../contracts/index.js";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
@@ -26,7 +26,15 @@ export interface ThreadExecutorOptions {
   workerFile?: URL;
 }
 
-const defaults = { graceMs: 2000, idleTimeoutMs: 120_000 } satisfies Partial<ThreadExecutorOptions>;
+const defaults = { graceMs: SHARED_DEFAULTS.abortGraceMs, idleTimeoutMs: 120_000 } as const satisfies Partial<ThreadExecutorOptions>;
+
+const OPTION_RULES = {
+  logger: "object",
+  graceMs: "ms",
+  maxThreads: "positive-int",
+  idleTimeoutMs: "ms",
+  workerFile: "url",
+} as const satisfies Record<keyof ThreadExecutorOptions, OptionRule>;
 
 /** One piscina pool: resourceLimits are per pool, so there is one per heap limit. */
 interface PoolEntry {
@@ -74,6 +82,7 @@ export class ThreadExecutor implements Executor {
   private closed = false;
 
   constructor(options: ThreadExecutorOptions = {}) {
+    checkOptions("ThreadExecutorOptions", options, OPTION_RULES);
     this.logger = options.logger ?? silentLogger();
     this.graceMs = options.graceMs ?? defaults.graceMs;
     this.maxThreads = options.maxThreads ?? availableParallelism();

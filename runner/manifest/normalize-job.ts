@@ -1,6 +1,6 @@
 import type { AfterEdge, JobDefinition, RetryPolicy, Schedule } from "../contracts/index.js";
 import { createHash } from "node:crypto";
-import { LOG_POLICY_DEFAULTS, type LogLevelName, type LogPolicy } from "../contracts/index.js";
+import { LOG_POLICY_DEFAULTS, SHARED_DEFAULTS, type LogLevelName, type LogPolicy } from "../contracts/index.js";
 import { isEnabledIn } from "./environment.js";
 import { parseDuration } from "./duration.js";
 
@@ -34,7 +34,7 @@ export const JOB_DEFAULTS = {
   /** @default null (no deadline) */
   startingDeadlineMs: null,
   /** @default 100 */
-  historyKeep: 100,
+  historyKeep: SHARED_DEFAULTS.historyKeep,
   /** @default null (allow: no bound; queue: one run, one waiting) */
   concurrency: null,
 } satisfies Partial<JobDefinition>;

@@ -2,7 +2,7 @@ import { COMMON_FLAGS, parseFlags, STORE_FLAG } from "../args.js";
 import { EXIT } from "../output.js";
 import { createLogger } from "../../log/logger.js";
 import { keepRunningOutsideRuns } from "../../execute/inline-containment.js";
-import { createRunner } from "../../runner.js";
+import { createRunner, RUNNER_DEFAULTS } from "../../runner.js";
 import { manifestFile, openProjectStore, unnamedEnvironmentWarning } from "../project.js";
 import { parseDuration } from "../../manifest/index.js";
 import { RunletError } from "../../errors.js";
@@ -22,7 +22,7 @@ export const startFlags = {
 /** `runlet start` (and `runlet dev`): schedule and run until SIGINT/SIGTERM. */
 export async function startCommand(argv: string[], preset: { watch?: boolean; env?: string; pretty?: boolean } = {}): Promise<number> {
   const { flags } = parseFlags(argv, startFlags);
-  const graceMs = flags.grace === undefined ? 30_000 : parseDuration(flags.grace);
+  const graceMs = flags.grace === undefined ? RUNNER_DEFAULTS.shutdownGraceMs : parseDuration(flags.grace);
   if (graceMs === null) throw new RunletError("BAD_INPUT", `--grace must be a duration like 30s (got "${flags.grace}")`);
   const port = portOf(flags.port ?? process.env.RUNLET_PORT);
   const token = process.env.RUNLET_TOKEN || undefined;
