@@ -7,6 +7,7 @@ import { RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { apiRoutes } from "./api-routes.js";
 import { runRoutes } from "./run-routes.js";
+import { runPageRoute } from "./run-page.js";
 import { bearerCheck } from "./auth.js";
 import { dashboardRoute } from "./dashboard.js";
 import { EventStreams } from "./event-stream.js";
@@ -81,6 +82,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
     ...opsRoutes(runner, metrics),
     ...apiRoutes({ runner, logger, requireToken, maxBodyBytes }),
     ...runRoutes(runner),
+    runPageRoute({ runner, readsNeedToken: Boolean(allowedHosts && options.token), requireToken }),
     { method: "GET", path: "/api/events", handle: ({ req, res, url }) => streams.serve(req, res, url) },
   ];
 
