@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { resolve } from "node:path";
-import { SHARED_DEFAULTS, checkOptions, systemClock, type JobDefinition, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
+import { SHARED_DEFAULTS, checkOptions, systemClock, type ActiveJob, type JobDefinition, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
 import { RunCore } from "./core/run-core.js";
 import { RunletError } from "./errors.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
@@ -224,12 +224,16 @@ export class Runner extends EventEmitter<RunnerEvents> {
    */
   private startAfter(record: RunRecord): void {
     if (!this.started || this.stopping) return;
+    const jobs: ActiveJob[] = [];
     for (const name of this.pipeline.after.startedBy(record)) {
       const job = this.core.active.get(name);
-      if (!job || !job.def.enabled || this.core.paused.has(name)) continue;
-      this.core.dispatcher.after(job, record).catch((err: unknown) => {
-        this.logger.error({ err, job: name, upstream: record.job, upstreamRunId: record.runId }, "starting a job after its upstream run failed");
-      });
+      if (job && job.def.enabled && !this.core.paused.has(name)) jobs.push(job);
+    }
+    if (jobs.length === 0) return;
+    try {
+      this.core.dispatcher.afterAll(jobs, record);
+    } catch (err) {
+      this.logger.error({ err, upstream: record.job, upstreamRunId: record.runId }, "starting the jobs after a run failed");
     }
   }
 }

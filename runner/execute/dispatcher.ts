@@ -54,7 +54,8 @@ function causeOf(trigger: RunTrigger): JobTrigger {
 
 /** The `ctx.trigger` of a run started by the end of `upstream` (its final record). */
 export function afterTrigger(upstream: RunRecord): JobTrigger & { kind: "after" } {
-  return { kind: "after", job: upstream.job, runId: upstream.runId, status: upstream.status as "ok", result: upstream.result ?? null, error: upstream.error };
+  // Frozen: every run it starts shares it (an inline run gets a copy where it holds objects).
+  return Object.freeze({ kind: "after", job: upstream.job, runId: upstream.runId, status: upstream.status as "ok", result: upstream.result ?? null, error: upstream.error });
 }
 
 /** A run to start under a claim made elsewhere (a retry taken over from another replica). */
@@ -133,17 +134,29 @@ export class Dispatcher {
   }
 
   /**
-   * A run of `job` started by the end of an upstream run (`after`), whose final record is
-   * `upstream`: due when that run ended. Overlap and concurrency apply as to a fire;
-   * lateness does not. Resolves with the run's final record, or null when skipped or queued.
+   * The runs of `jobs` started by the end of an upstream run (`after`), whose final record
+   * is `upstream`. Overlap and concurrency apply as to a fire; lateness does not. As in
+   * fireAll, every handler is started before any run's bookkeeping: one run that starts a
+   * thousand others must not make the last wait behind the first 999's records.
    */
-  after(job: ActiveJob, upstream: RunRecord): Promise<RunRecord | null> {
+  afterAll(jobs: Iterable<ActiveJob>, upstream: RunRecord): void {
     const cause = afterTrigger(upstream);
     // The upstream's own scheduled time: the same on every replica that sees the run end
     // (part of its claim's key), and the date a pipeline's later steps are for.
     const fireDate = new Date(upstream.scheduledAt);
-    if (this.options.gate) return this.fireClaimed(job, fireDate, "after", this.options.gate, cause);
-    return this.admit(job, fireDate, "after", cause) ? this.start(job, fireDate, "after", job.def.params, undefined, cause) : Promise.resolve(null);
+    const gate = this.options.gate;
+    if (gate) {
+      for (const job of jobs) void this.fireClaimed(job, fireDate, "after", gate, cause);
+      return;
+    }
+    const started: LiveRun[] = [];
+    try {
+      for (const job of jobs) {
+        if (this.admit(job, fireDate, "after", cause)) started.push(this.begin(job, fireDate, "after", job.def.params, undefined, true, cause));
+      }
+    } finally {
+      for (const run of started) void this.follow(run);
+    }
   }
 
   /**

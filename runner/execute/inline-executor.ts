@@ -63,9 +63,14 @@ export class InlineExecutor implements Executor {
   }
 }
 
-/** An `after` trigger carries the upstream run's result: each run gets its own copy, as its params. */
+/**
+ * An `after` trigger carries the upstream run's record: each run gets its own copy, as a
+ * thread run does (deep only where it holds objects: a thousand runs share one trigger).
+ */
 function copyTrigger(trigger: JobTrigger): JobTrigger {
-  return trigger.kind === "after" ? structuredClone(trigger) : trigger;
+  if (trigger.kind !== "after") return trigger;
+  if (trigger.error === null && (trigger.result === null || typeof trigger.result !== "object")) return { ...trigger };
+  return structuredClone(trigger);
 }
 
 /**
