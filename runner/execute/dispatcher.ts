@@ -420,6 +420,7 @@ export class Dispatcher {
         this.endWith(begun, ended);
         return ended;
       }
+      begun.retried = true;
       if (begun.pendingStray) log.error({ err: begun.pendingStray, attempt }, "the code of this attempt raised an error after it ended; the run is retried");
       await this.sleep(retryDelay(def.retries, attempt), run);
       if (run.aborted) {
@@ -437,9 +438,9 @@ export class Dispatcher {
    */
   private readonly strays = (attempt: Attempt, error: Error): void => {
     const { final, log } = attempt;
-    if (!final && attempt.settling) {
-      // The executor has answered but the run's record is not written yet: charge it then.
-      attempt.pendingStray = error;
+    if (!final && !attempt.retried) {
+      // The executor has answered (or is answering) but the run's record is not written yet: charge it then.
+      attempt.pendingStray ??= error;
       return;
     }
     if (final?.status !== "ok") {
@@ -544,7 +545,6 @@ export class Dispatcher {
     if (timedOut) return { status: "timeout", error: { message: `timed out after ${def.timeoutMs}ms`, code: "JOB_TIMEOUT" } };
     if (abort.aborted) return { status: "cancelled", error: toRunError(abort.reason) };
     if (!outcome.settled) return { status: "failed", error: { message: "run did not settle", code: "JOB_FAILED" } };
-    begun.settling = true;
     if (outcome.ok) return { status: "ok", result: outcome.result };
     const error = toRunError(outcome.error);
     return { status: error.code === "JOB_LATE" ? "skipped" : "failed", error };
@@ -580,9 +580,9 @@ class Attempt implements RunRequest {
   execution!: Promise<unknown>;
   /** The run's last record, once this attempt ended it: what a stray error amends. */
   final: RunRecord | null = null;
-  /** Set once the executor answered (the record follows). */
-  settling = false;
-  /** A stray error that came after the executor answered but before the record was written. */
+  /** Set when the run goes on to another attempt: this one will have no record of its own. */
+  retried = false;
+  /** A stray error that came before the record was written (the executor's answer and the error race). */
   pendingStray: Error | null = null;
   /** When the handler really started, if the executor said (a thread run waits for a thread). */
   handlerStartedAtMs: number | null = null;
