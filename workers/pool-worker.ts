@@ -102,9 +102,12 @@ async function call(task: TaskPayload, run: RunState): Promise<TaskOutcome> {
   }
 }
 
-/** Epoch ms, not from Date.now(): a handler of this worker may have replaced it. */
+/** Date.now as the worker started: a handler of this worker may have replaced the global one. */
+const wallClock = Date.now;
+
+/** Epoch ms, on the main thread's clock. */
 function now(): number {
-  return performance.timeOrigin + performance.now();
+  return wallClock();
 }
 
 /** Fails the run in flight, and retires the worker, once the worker holds more than the job's limit. */
