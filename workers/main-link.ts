@@ -85,8 +85,13 @@ export class MainLink {
   /** The run has answered: its last log lines go out, later ones are dropped. */
   end(run: RunState): void {
     this.flush(run);
-    run.lines = run.tail.take();
-    this.flush(run);
+    // The tail in batches too: the main thread handles each batch in a turn of its own.
+    const tail = run.tail.take();
+    for (let at = 0; at < tail.length; at += LINES_PER_BATCH) {
+      run.lines = tail.slice(at, at + LINES_PER_BATCH);
+      this.flush(run);
+    }
+    if (run.logged) this.port.postMessage({ type: "logs", key: run.key, lines: [], dropped: run.dropped, last: true } satisfies LogBatch);
     run.ended = true;
     this.running.delete(run.key);
     if (this.retiring && this.running.size === 0) this.exitSoon();

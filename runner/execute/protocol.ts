@@ -119,6 +119,8 @@ export interface LogBatch {
   lines: LogLine[];
   /** Lines of the run dropped so far for going over its bounds (LOG_LINES_PER_RUN, LOG_BYTES_PER_RUN). */
   dropped: number;
+  /** The run's last batch, posted before its answer: once it arrives, every line of the run has. */
+  last?: true;
 }
 
 /**

@@ -158,7 +158,8 @@ export class ThreadExecutor implements Executor {
       this.handOn(entry);
       this.release(entry);
     }
-    entry.links.settle(key, outcome.logsOn);
+    const delivering = entry.links.settle(key, outcome.logsOn);
+    if (delivering) await delivering;
     req.handlerStarted?.(outcome.startedAt);
     if (outcome.ok) return outcome.value;
     throw outcomeError(outcome);

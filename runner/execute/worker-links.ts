@@ -16,6 +16,10 @@ interface LinkedRun {
   dropped: number;
   /** A stray error that arrived before the run settled here (the answer and the port race). */
   stray: Error | null;
+  /** Whether its worker's last batch of lines has arrived. */
+  lastSeen: boolean;
+  /** Set while its settling waits for that batch: the worker it waits on, and how to go on. */
+  waiting: { threadId: number; go: () => void } | null;
 }
 
 /**
@@ -43,7 +47,7 @@ export class WorkerLinks {
   }
 
   begin(key: number, req: RunRequest): void {
-    this.runs.set(key, { req, dropped: 0, stray: null });
+    this.runs.set(key, { req, dropped: 0, stray: null, lastSeen: false, waiting: null });
   }
 
   /**
@@ -58,17 +62,31 @@ export class WorkerLinks {
   }
 
   /**
-   * Delivers the lines the run's worker posted before it answered, then forgets the run. The
-   * answer and the lines travel on different ports, so lines logged just before `return`
-   * may not have been delivered yet. `logsOn`: the worker's threadId if the run logged
-   * anything (TaskOutcome.logsOn); a run that logged nothing leaves nothing to read.
+   * Forgets the run once every line its worker posted before answering has been delivered.
+   * The answer and the lines travel on different ports, so lines logged just before
+   * `return` may still be on their way: then this resolves when the run's last batch
+   * arrives. Batch by batch, in turns of the event loop of their own, so a run that logged
+   * thousands of lines does not hold the main thread for all of them at once. `logsOn`: the
+   * worker's threadId if the run logged anything (TaskOutcome.logsOn). Null when done already.
    */
-  settle(key: number, logsOn: number | undefined): void {
-    if (logsOn !== undefined) {
-      const port = this.ports.get(logsOn);
-      if (port) this.drain(port, logsOn);
+  settle(key: number, logsOn: number | undefined): Promise<void> | null {
+    const run = this.runs.get(key);
+    const port = logsOn === undefined ? undefined : this.ports.get(logsOn);
+    if (!run || run.lastSeen || logsOn === undefined || !port) {
+      this.forget(key);
+      return null;
     }
-    this.forget(key);
+    port.ref();
+    return new Promise<void>((resolve) => {
+      run.waiting = {
+        threadId: logsOn,
+        go: () => {
+          port.unref();
+          this.forget(key);
+          resolve();
+        },
+      };
+    });
   }
 
   /** As settle, for a run whose worker died without answering (which one is not known): reads every port. */
@@ -96,7 +114,11 @@ export class WorkerLinks {
     port.on("message", (message: WorkerMessage) => this.route(message, threadId));
     // Gone from the map before anything can read it: receiveMessageOnPort() on a closed port
     // crashes the process (segfault, Node 20.20), so only ports in the map are ever drained.
-    port.on("close", () => this.ports.delete(threadId));
+    port.on("close", () => {
+      this.ports.delete(threadId);
+      // Its last batch will not come now.
+      for (const run of this.runs.values()) if (run.waiting?.threadId === threadId) run.waiting.go();
+    });
     // Idle workers' ports must not keep the process alive.
     port.unref();
     this.ports.set(threadId, port);
@@ -120,6 +142,11 @@ export class WorkerLinks {
     const run = this.runs.get(batch.key);
     if (!run) return;
     run.dropped = batch.dropped;
+    if (batch.last) {
+      run.lastSeen = true;
+      run.waiting?.go();
+      return;
+    }
     const { log } = run.req;
     for (const line of batch.lines) {
       if (!(line.level in LOG_LEVELS)) continue;

@@ -21,6 +21,7 @@ export default () => ({ now: Date.now(), polluted: [].polluted === true, fetch: 
   "small.mjs": `export default () => ({ small: true, list: [1, 2, 3] });\n`,
   "chatty.mjs": `export default (ctx) => { for (let i = 0; i < ctx.params.lines; i++) ctx.log.info({ i }, "line"); return "done"; };\n`,
   "huge-line.mjs": `export default (ctx) => { ctx.log.info({ blob: "y".repeat(1024 * 1024) }, "huge"); ctx.log.info("after"); return "done"; };\n`,
+  "logs-later.mjs": `export default (ctx) => { setTimeout(() => ctx.log.info("after the run"), 20); ctx.log.info("during the run"); return "returned"; };\n`,
   "slow.mjs": `export default (ctx) => new Promise((resolve) => setTimeout(() => resolve("slow done"), ctx.params.ms));\n`,
   "started.mjs": `export default () => Date.now();\n`,
 });
@@ -104,6 +105,15 @@ describe("big output is cut in the worker", () => {
     const first = Array.from({ length: 1000 }, (_, i) => i);
     expect(lines.map((l) => l.i)).toEqual([...first, ...first.map((i) => 999_000 + i)]);
     expect(logs.lines.find((l) => l.droppedLines !== undefined)).toMatchObject({ level: 40, droppedLines: 998_000, runId: "r1" });
+  });
+
+  it("lines a run's leftover timer logs after it returned are dropped in the worker", async () => {
+    const logs = memoryLogger();
+    const exec = make();
+    await exec.run(request(files.path("logs-later.mjs"), { log: logs.forRun("later", "r1") }));
+    // Long after the timer fired, on the same worker.
+    await exec.run(request(files.path("slow.mjs"), { params: { ms: 200 } }));
+    expect(logs.lines.map((l) => l.msg)).toEqual(["during the run"]);
   });
 
   it("a log line bigger than the run's byte bound is dropped and counted; later lines still go", async () => {
