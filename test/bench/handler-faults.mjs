@@ -4,7 +4,7 @@
 // phase: runner restarts, runs left unrecorded, failures charged to a job whose code did
 // not raise them (or not of the kind its fault raises), and the clean job's lateness in both
 // phases (same bench run, same machine load).
-//   npm run build && node test/bench/handler-faults.mjs [--smoke] [--seconds N]
+//   npm run build && node test/bench/handler-faults.mjs [--smoke] [--seconds N] [--only JOB,JOB]
 import { spawn, spawnSync } from "node:child_process";
 import { openSync, closeSync } from "node:fs";
 import { dist, fmt, printTable, summary, tempProject } from "./lib.mjs";
@@ -121,10 +121,11 @@ function misCharged(records, jobs) {
   return out;
 }
 
-export async function run({ smoke = false, seconds } = {}) {
+export async function run({ smoke = false, seconds, only } = {}) {
   const cleanSeconds = seconds ?? (smoke ? 6 : 90);
   const faultSeconds = seconds ?? (smoke ? 10 : 150);
-  const jobs = faultJobs(smoke);
+  // --only a,b: just those fault jobs, to find which one costs the clean job its lateness.
+  const jobs = Object.fromEntries(Object.entries(faultJobs(smoke)).filter(([name]) => !only || only.includes(name)));
 
   const clean = tempProject({ ...HANDLERS, "jobs.yaml": manifest({}) });
   const faulty = tempProject({ ...HANDLERS, "jobs.yaml": manifest(jobs) });
@@ -164,5 +165,6 @@ export async function run({ smoke = false, seconds } = {}) {
 if (process.argv[1] === new URL(import.meta.url).pathname) {
   const argv = process.argv.slice(2);
   const i = argv.indexOf("--seconds");
-  await run({ smoke: argv.includes("--smoke"), seconds: i >= 0 ? Number(argv[i + 1]) : undefined });
+  const o = argv.indexOf("--only");
+  await run({ smoke: argv.includes("--smoke"), seconds: i >= 0 ? Number(argv[i + 1]) : undefined, only: o >= 0 ? argv[o + 1].split(",") : undefined });
 }
