@@ -1,4 +1,5 @@
 import cronParser from "cron-parser";
+import { readCron } from "../schedule/cron-reading.js";
 
 /** A problem inside a cron string; `offset` is the character where the bad field starts. */
 export interface CronIssue {
@@ -53,30 +54,17 @@ function checkCronUncached(expr: string): CronIssue[] {
   const issues = fields.flatMap((field, i) => checkField(field.text, specs[i]!).map((message) => ({ offset: field.offset, message })));
   if (issues.length > 0) return issues;
   try {
-    // Some strings parse but fail on the first step (a bare "L" as weekday): take one.
-    const expression = cronParser.parseExpression(expr);
-    if (mayFailToStep(fields.map((f) => f.text))) expression.next();
+    cronParser.parseExpression(expr);
   } catch (err) {
     // Anything the field rules above let through but the engine refuses.
     return [{ offset: 0, message: `cron "${expr}" is not valid: ${(err as Error).message}` }];
   }
+  try {
+    readCron(expr);
+  } catch (err) {
+    return [{ offset: 0, message: (err as Error).message }];
+  }
   return [];
-}
-
-/** A field of digits, `*`, `,`, `-` and `/` only: no names, no L, W, # or ?. */
-const PLAIN_FIELD = /^[0-9*,/-]+$/;
-
-/**
- * Whether cron-parser must take a step to tell if it can iterate the cron: it fails only then
- * on a bare "L" as weekday, and on a cron that never fires (day 31 of April only: its loop
- * limit). A cron of plain fields whose day of month or month is "*" always fires within a
- * year, so its step, a walk through luxon of up to ~1 ms, is skipped: 100,000 distinct
- * crons took 91 s to validate with it, 1.7 s without.
- */
-function mayFailToStep(fields: string[]): boolean {
-  const dayOfMonth = fields[fields.length - 3];
-  const month = fields[fields.length - 2];
-  return !fields.every((f) => PLAIN_FIELD.test(f)) || (dayOfMonth !== "*" && month !== "*");
 }
 
 function checkField(text: string, spec: FieldSpec): string[] {
@@ -90,8 +78,12 @@ function checkField(text: string, spec: FieldSpec): string[] {
 
 function checkPart(part: string, spec: FieldSpec): string | null {
   if (part === "") return "empty list item";
-  if (spec.special && (part === "?" || part === "L")) return null;
-  if (spec.special === "dom" && /^([0-9]+)W$/.test(part)) return checkValue(part.slice(0, -1), spec);
+  if (spec.special && part === "?") return null;
+  if (spec.special === "dom" && part === "L") return null;
+  if (spec.special === "dow" && part.toUpperCase() === "L") return `a bare "L" is not a day of week; for the last Friday of the month write "5L"`;
+  if (spec.special === "dom" && /^([0-9]+)W$/i.test(part)) return `"${part}" (the weekday nearest a day) is not supported; list the days instead`;
+  // cron-parser reads "7/2" as Sunday, Tuesday...; croner as nothing; cronstrue as "0/2". Ask for the one reading.
+  if (spec.special === "dow" && /^(7|SUN)\/[0-9]+$/i.test(part)) return `"${part}" steps from Sunday written as 7: write "0/${part.split("/")[1]}"`;
   if (spec.special === "dow" && /^[0-9A-Z]+L$/i.test(part)) return checkValue(part.slice(0, -1), spec);
   if (spec.special === "dow" && /^[0-9A-Z]+#[0-9]+$/i.test(part)) {
     const [day, nth] = part.split("#");

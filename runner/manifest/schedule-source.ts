@@ -1,4 +1,5 @@
 import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../contracts/index.js";
+import { FIRE_HORIZON_YEARS, nextFire } from "../schedule/next-fire.js";
 import { checkCron } from "./cron-fields.js";
 import { DURATION_EXPECTED, parseDuration } from "./duration.js";
 import { shown, type Report } from "./report.js";
@@ -33,7 +34,7 @@ const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{
  */
 export function readSchedule(raw: unknown, path: ValuePath, report: Report, jobZone: string | null): Schedule | null {
   if (raw === undefined || raw === null) return null;
-  if (typeof raw === "string") return readCron(raw, path, report) ? { kind: "cron", cron: raw.trim(), timezone: jobZone, start: null, end: null } : null;
+  if (typeof raw === "string") return readCron(raw, path, report) ? firing({ kind: "cron", cron: raw.trim(), timezone: jobZone, start: null, end: null }, path, report) : null;
   if (typeof raw !== "object" || Array.isArray(raw)) {
     report.at(path, `must be a cron string or a map ({ cron }, { every }, { at } or recurrence-rule fields) (got ${shown(raw)})`);
     return null;
@@ -68,7 +69,7 @@ export function readSchedule(raw: unknown, path: ValuePath, report: Report, jobZ
         ok = false;
       }
       if (!cronOk || (spec.start !== undefined && !start) || (spec.end !== undefined && !end) || !ok) return null;
-      return { kind: "cron", cron: (spec.cron as string).trim(), timezone: zone, start, end };
+      return firing({ kind: "cron", cron: (spec.cron as string).trim(), timezone: zone, start, end }, path, report);
     }
     case "every": {
       const ms = parseDuration(spec.every);
@@ -90,9 +91,29 @@ export function readSchedule(raw: unknown, path: ValuePath, report: Report, jobZ
         if (value === null) ok = false;
         else rule[field] = value;
       }
-      return ok ? { kind: "rule", rule, timezone: zone } : null;
+      return ok ? firing({ kind: "rule", rule, timezone: zone }, path, report) : null;
     }
   }
+}
+
+/**
+ * The schedule, or null when it has no fire from now on within the reach runlet looks
+ * ahead: a rule no day matches (`{ month: [3, 5], date: 31 }`), a range with nothing in
+ * it (`{ start: 5, end: 5, step: 2 }`), a cron window with no fire in it. Reported here,
+ * such a schedule would otherwise be scheduled and never run, without a word.
+ */
+function firing(schedule: Schedule, path: ValuePath, report: Report): Schedule | null {
+  const now = new Date();
+  if (nextFire(schedule, now)) return schedule;
+  if (schedule.kind === "cron" && schedule.end && schedule.end <= now) {
+    report.at(path, `has no fire left: its window ended at ${schedule.end.toISOString()}`);
+  } else if (schedule.kind === "cron" && schedule.end) {
+    const from = schedule.start && schedule.start > now ? schedule.start : now;
+    report.at(path, `never fires: the cron has no fire between ${from.toISOString()} and ${schedule.end.toISOString()}`);
+  } else {
+    report.at(path, `never fires: no fire in the next ${FIRE_HORIZON_YEARS} years`);
+  }
+  return null;
 }
 
 /** Reports a bad zone and returns null, or returns the zone. */

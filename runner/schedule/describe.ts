@@ -1,6 +1,6 @@
 import cronstrue from "cronstrue";
-import schedule from "node-schedule";
-import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../contracts/index.js";
+import type { RecurrenceFields, RuleValue, Schedule } from "../contracts/index.js";
+import { ruleValues } from "./rule-reading.js";
 
 const OPTIONS = { use24HourTimeFormat: true };
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
@@ -79,7 +79,7 @@ function describeRuleAsCron(rule: RecurrenceFields): string {
   return /^At \d\d:\d\d(:\d\d)?$/.test(text) ? `${text} every day` : text;
 }
 
-/** A rule field as a cron field, its values read through node-schedule's own Range (a stepped range's end is exclusive). */
+/** A rule field as a cron field, its values read as the schedule reads them (a stepped range's end is exclusive). */
 function cronField(value: RuleValue | undefined, min: number, max: number, shift = 0): string {
   if (value === undefined) return "*";
   const all = values(value, min, max);
@@ -92,11 +92,7 @@ function cronField(value: RuleValue | undefined, min: number, max: number, shift
 }
 
 function values(value: RuleValue | undefined, min: number, max: number): number[] {
-  const items = value === undefined ? [] : Array.isArray(value) ? value : [value];
-  const ranges = items.map((v: number | RuleRange) => (typeof v === "number" ? v : new schedule.Range(v.start, v.end, v.step ?? 1)));
-  const found: number[] = [];
-  for (let v = min; v <= max; v++) if (ranges.some((r) => (typeof r === "number" ? r === v : r.contains(v)))) found.push(v);
-  return found;
+  return value === undefined ? [] : ruleValues(value, min, max);
 }
 
 /** Sorted values as cron list items: runs of three or more as ranges. */

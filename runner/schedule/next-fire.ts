@@ -1,26 +1,43 @@
-import schedule from "node-schedule";
 import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../contracts/index.js";
-import { nextCronFire } from "./cron-next.js";
+import { readCron } from "./cron-reading.js";
+import { readRule } from "./rule-reading.js";
+import { nextWallFire } from "./zone-walk.js";
 
 /**
- * Pure time arithmetic: when a schedule fires next. It is node-schedule's own arithmetic
- * (cron-parser for cron strings, node-schedule's RecurrenceRule for rules), so the times
- * runlet fires at, and those `runlet list --next` prints, are the times node-schedule
- * would fire at; only the timer around it is runlet's (scheduler.ts).
+ * How far ahead a fire is looked for. A cron string that fires at all fires within 8
+ * years (February 29 skips 2100); a rule's date and weekday together can wait 28 years
+ * (a Monday the 29th of February). Past this a schedule counts as never firing again:
+ * the manifest stage refuses one that has no fire in this reach, and no walk goes further.
+ */
+export const FIRE_HORIZON_YEARS = 30;
+const HORIZON_MS = FIRE_HORIZON_YEARS * 365.25 * 86_400_000;
+
+/**
+ * Pure time arithmetic: the first fire of a schedule strictly after `after`, or null when
+ * it has none within {@link FIRE_HORIZON_YEARS}. The same question always gets the same
+ * answer, whoever asks (the timer, `runlet list`, the HTTP API, catch-up): nothing is
+ * kept between calls. docs/schedules.md says how crons, rules and DST changes are read.
  */
 export function nextFire(spec: Schedule, after: Date): Date | null {
+  const from = after.getTime();
   switch (spec.kind) {
-    case "cron":
-      return nextCronFire(spec, after);
+    case "cron": {
+      // A window as node-schedule reads { start, end, rule }: a fire exactly at start is not one, one at end is.
+      const since = spec.start && spec.start.getTime() > from ? spec.start.getTime() : from;
+      const limit = Math.min(spec.end?.getTime() ?? Infinity, since + HORIZON_MS);
+      return dateOrNull(nextWallFire(readCron(spec.cron), spec.timezone, since, limit, "cron"));
+    }
     case "rule":
-      // node-schedule asks the rule again from each fire it made (Invocation.js,
-      // scheduleNextRecurrence), so the n-th answer from the (n-1)-th is its n-th fire.
-      return ruleOf(spec).nextInvocationDate(after);
+      return dateOrNull(nextWallFire(readRule(spec.rule), spec.timezone, from, from + HORIZON_MS, "rule"));
     case "every":
-      return new Date((Math.floor(after.getTime() / spec.everyMs) + 1) * spec.everyMs);
+      return new Date((Math.floor(from / spec.everyMs) + 1) * spec.everyMs);
     case "at":
-      return spec.at.getTime() > after.getTime() ? new Date(spec.at.getTime()) : null;
+      return spec.at.getTime() > from ? new Date(spec.at.getTime()) : null;
   }
+}
+
+function dateOrNull(ms: number | null): Date | null {
+  return ms === null ? null : new Date(ms);
 }
 
 /** The next `count` fires after `after` (fewer when the schedule ends). */
@@ -53,27 +70,4 @@ function canonical(value: RuleValue | undefined): string {
   if (value === undefined) return "";
   const one = (v: number | RuleRange) => (typeof v === "number" ? String(v) : `${v.start}-${v.end}/${v.step ?? 1}`);
   return Array.isArray(value) ? `[${value.map(one).join(",")}]` : one(value);
-}
-
-// Building a RecurrenceRule costs more than asking it; schedules are immutable once validated.
-const rules = new WeakMap<Extract<Schedule, { kind: "rule" }>, schedule.RecurrenceRule>();
-
-function ruleOf(spec: Extract<Schedule, { kind: "rule" }>): schedule.RecurrenceRule {
-  let rule = rules.get(spec);
-  if (!rule) {
-    rule = new schedule.RecurrenceRule();
-    for (const field of RULE_FIELDS) {
-      const value = spec.rule[field];
-      if (value !== undefined) (rule as unknown as Record<string, unknown>)[field] = toSegment(value);
-    }
-    if (spec.timezone) rule.tz = spec.timezone;
-    rules.set(spec, rule);
-  }
-  return rule;
-}
-
-/** A rule value as node-schedule takes it: ranges become its own `Range` (whose stepped end is exclusive). */
-function toSegment(value: RuleValue): schedule.RecurrenceSegment {
-  const one = (v: number | RuleRange) => (typeof v === "number" ? v : new schedule.Range(v.start, v.end, v.step ?? 1));
-  return (Array.isArray(value) ? value.map(one) : one(value)) as schedule.RecurrenceSegment;
 }

@@ -1,7 +1,8 @@
 /**
  * UTC offsets of a time zone and the instants they change (daylight saving time and the
- * like). The cron fast path (cron-calendar.ts) does its arithmetic on wall-clock time at
- * one fixed offset; this file tells it where that is safe: between two transitions.
+ * like). The fire search (zone-walk.ts) does its arithmetic on wall-clock time at one
+ * fixed offset; this file tells it where that is safe (between two transitions) and
+ * what the change that began a span did (a gap or an overlap).
  *
  * `zone` is an IANA name, or `null` for the process's own zone, as in {@link Schedule}.
  */
@@ -14,6 +15,8 @@ export interface OffsetSpan {
   until: number;
   /** Whether the offset changes at `until` (false: `until` is only as far as the tables reach). */
   changes: boolean;
+  /** The change that began this offset, and the offset before it; null if none in the tables' reach back. */
+  since: { at: number; before: number } | null;
 }
 
 /** Spans never reach past the end of the calendar year this many years after the one asked about. */
@@ -42,13 +45,24 @@ export function offsetSpan(zone: string | null, ts: number): OffsetSpan {
   let i = table.times.length - 1;
   while (i >= 0 && table.times[i]! > ts) i--;
   const offset = i < 0 ? table.startOffset : table.offsets[i]!;
+  const since = i >= 0 ? { at: table.times[i]!, before: i > 0 ? table.offsets[i - 1]! : table.startOffset } : lastChangeBefore(zone, year);
   const later = table.times[i + 1];
-  if (later !== undefined) return { offset, until: later, changes: true };
+  if (later !== undefined) return { offset, until: later, changes: true, since };
   for (let y = year + 1; y <= year + YEARS_AHEAD; y++) {
     const first = yearTable(zone, y).times[0];
-    if (first !== undefined) return { offset, until: first, changes: true };
+    if (first !== undefined) return { offset, until: first, changes: true, since };
   }
-  return { offset, until: Date.UTC(year + YEARS_AHEAD + 1, 0, 1), changes: false };
+  return { offset, until: Date.UTC(year + YEARS_AHEAD + 1, 0, 1), changes: false, since };
+}
+
+/** The last change in the years before `year` (as far back as the tables reach ahead). */
+function lastChangeBefore(zone: string | null, year: number): OffsetSpan["since"] {
+  for (let y = year - 1; y >= year - YEARS_AHEAD; y--) {
+    const table = yearTable(zone, y);
+    const n = table.times.length;
+    if (n > 0) return { at: table.times[n - 1]!, before: n > 1 ? table.offsets[n - 2]! : table.startOffset };
+  }
+  return null;
 }
 
 /** The zone's offset from UTC at `ts`, in ms, read from the platform (Intl or Date). */

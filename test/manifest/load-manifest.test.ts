@@ -182,17 +182,45 @@ jobs:
     `);
   });
 
-  test("a cron cron-parser cannot step is refused: a bare L as weekday, days no month in it has", () => {
-    const yaml = (crons: string[]) => ["version: 1", "jobs:", ...crons.map((c, i) => `  j${i}: { handler: jobs/ok.ts, schedule: "${c}" }`), ""].join("\n");
-    expect(problemsOf(yaml(["0 0 * * L", "0 0 31 4,6 *", "0 0 31 * *"]))).toMatchInlineSnapshot(`
+  test("a schedule that never fires is refused at its line: a cron, a rule, a window", () => {
+    const yaml = (schedules: string[]) => ["version: 1", "jobs:", ...schedules.map((c, i) => `  j${i}: { handler: jobs/ok.ts, schedule: ${c} }`), ""].join("\n");
+    expect(
+      problemsOf(
+        yaml([
+          '"0 0 31 4,6 *"',
+          '"0 0 30 2 *"',
+          "{ minute: { start: 5, end: 5, step: 2 } }",
+          "{ month: [3, 5], date: 31 }",
+          "{ year: 2020, minute: 0 }",
+          '{ cron: "0 0 * * *", start: 2020-01-01T00:00:00Z, end: 2020-02-01T00:00:00Z }',
+          '{ cron: "0 0 * 2 *", start: 2099-03-01T00:00:00Z, end: 2099-12-01T00:00:00Z }',
+        ]),
+      ),
+    ).toMatchInlineSnapshot(`
       [
-        "jobs.yaml:3:41: jobs.j0.schedule: cron "0 0 * * L" is not valid: Invalid last weekday of the month expression: L",
-        "jobs.yaml:4:41: jobs.j1.schedule: cron "0 0 31 4,6 *" is not valid: Invalid expression, loop limit exceeded",
+        "jobs.yaml:3:40: jobs.j0.schedule never fires: no fire in the next 30 years",
+        "jobs.yaml:4:41: jobs.j1.schedule: cron "0 0 30 2 *" is not valid: Invalid explicit day of month definition",
+        "jobs.yaml:5:40: jobs.j2.schedule never fires: no fire in the next 30 years",
+        "jobs.yaml:6:40: jobs.j3.schedule never fires: no fire in the next 30 years",
+        "jobs.yaml:7:40: jobs.j4.schedule never fires: no fire in the next 30 years",
+        "jobs.yaml:8:40: jobs.j5.schedule has no fire left: its window ended at 2020-02-01T00:00:00.000Z",
+        "jobs.yaml:9:40: jobs.j6.schedule never fires: the cron has no fire between 2099-03-01T00:00:00.000Z and 2099-12-01T00:00:00.000Z",
       ]
     `);
-    // Plain fields with day of month or month "*" always fire: accepted without that step.
-    using project = tempProject({ "jobs/ok.ts": okHandler, "jobs.yaml": yaml(["0 0 31 * *", "0 0 * 2 1", "59 59 23 * * *", "*/7 1-5 * * * 0,6"]) });
-    expect(loadManifest(project.path("jobs.yaml"), { env: "production" }).jobs).toHaveLength(4);
+    // A cron that fires only on February 29 fires within the reach: accepted.
+    using project = tempProject({ "jobs/ok.ts": okHandler, "jobs.yaml": yaml(['"0 0 29 2 *"', '"0 0 31 * *"', "{ month: 1, date: 29, dayOfWeek: 1, hour: 0, minute: 0 }"]) });
+    expect(loadManifest(project.path("jobs.yaml"), { env: "production" }).jobs).toHaveLength(3);
+  });
+
+  test("cron forms the engine cannot read are refused at their field: a bare L as weekday, W, a step from 7", () => {
+    const yaml = (crons: string[]) => ["version: 1", "jobs:", ...crons.map((c, i) => `  j${i}: { handler: jobs/ok.ts, schedule: "${c}" }`), ""].join("\n");
+    expect(problemsOf(yaml(["0 0 * * L", "0 0 15W * *", "0 9 * * 7/2"]))).toMatchInlineSnapshot(`
+      [
+        "jobs.yaml:3:49: jobs.j0.schedule: cron day of week field "L": a bare "L" is not a day of week; for the last Friday of the month write "5L"",
+        "jobs.yaml:4:45: jobs.j1.schedule: cron day of month field "15W": "15W" (the weekday nearest a day) is not supported; list the days instead",
+        "jobs.yaml:5:49: jobs.j2.schedule: cron day of week field "7/2": "7/2" steps from Sunday written as 7: write "0/2"",
+      ]
+    `);
   });
 
   test("jobs as a list, a missing version, a wrong version", () => {

@@ -4,21 +4,18 @@ import { nextFires } from "../../runner/schedule/index.js";
 import { seeded } from "../support/seeded.js";
 
 /**
- * The cron fast path (a calendar search between DST changes) against what node-schedule
- * runs: one cron-parser iterator per job, asked `next()` fire after fire. Random cron
- * strings; half of them start just before a DST change, in zones with odd ones too.
+ * runlet's fire times against what node-schedule runs (one cron-parser iterator per job,
+ * asked `next()` fire after fire), where cron-parser reads the string right and the zone
+ * moves its clocks by one hour on the hour: there runlet keeps to node-schedule. Random
+ * cron strings; half of them start just before a DST change. Where they part
+ * (docs/schedules.md): crons with both day fields restricted, weekday steps, and zones
+ * with other changes; the oracle test (fire-oracle.test.ts) covers those.
  */
 const ZONES = [null, "UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Asia/Tokyo", "America/Sao_Paulo"];
-/** 2026's DST changes, in zones with unusual ones too: at midnight (Havana, Santiago, the Azores), by 30 minutes (Lord Howe), by 2 hours (Troll), at 02:45 (Chatham). */
+/** 2026's DST changes. */
 const CHANGES: Record<string, string[]> = {
   "America/New_York": ["2026-03-08", "2026-11-01"],
   "Europe/Berlin": ["2026-03-29", "2026-10-25"],
-  "Australia/Lord_Howe": ["2026-04-05", "2026-10-04"],
-  "America/Havana": ["2026-03-08", "2026-11-01"],
-  "America/Santiago": ["2026-04-05", "2026-09-06"],
-  "Antarctica/Troll": ["2026-03-29", "2026-10-25"],
-  "Pacific/Chatham": ["2026-04-05", "2026-09-27"],
-  "Atlantic/Azores": ["2026-03-29", "2026-10-25"],
 };
 const CASES = 400;
 const FIRES = 6;
@@ -59,6 +56,9 @@ test(`${CASES} random cron strings give node-schedule's ${FIRES} next fires in t
       hours = field(0, 23);
     }
     const expr = [...seconds, field(0, 59), hours, ...days].join(" ");
+    // Forms cron-parser 4.9.0 misreads (docs/schedules.md): both day fields restricted, a weekday step.
+    const [dom, , dow] = days;
+    if ((!["*", "?"].includes(dom!) && !["*", "?"].includes(dow!)) || /^\d.*\//.test(dow!)) continue;
     const start = new Date(from + (random() < 0.5 ? 0 : Math.floor(random() * 1000)));
     const expected = iteratorFires(expr, zone, start);
     if (!expected) continue; // a string cron-parser refuses (the manifest stage would too)
@@ -66,7 +66,7 @@ test(`${CASES} random cron strings give node-schedule's ${FIRES} next fires in t
     const ours = nextFires({ kind: "cron", cron: expr, timezone: zone, start: null, end: null }, start, FIRES).map((d) => d.toISOString());
     if (JSON.stringify(ours) !== JSON.stringify(expected)) mismatches.push(`${expr} in ${zone} from ${start.toISOString()}: got ${ours.join(" ")}; node-schedule ${expected.join(" ")}`);
   }
-  expect(compared).toBeGreaterThan(CASES * 0.9);
+  expect(compared).toBeGreaterThan(CASES * 0.5);
   expect(mismatches).toEqual([]);
 });
 
