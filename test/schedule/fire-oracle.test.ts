@@ -27,7 +27,7 @@ test(`${CASES} random schedules give the oracle's ${FIRES} next fires`, () => {
     const ours = nextFires(schedule, after, FIRES).map((d) => d.toISOString());
     const oracle = oracleFires(schedule, after, FIRES);
     // The one known error of the oracle (croner 9.1.0's February roll-over), not of runlet's.
-    if (cronerSkippedMarchFirst(schedule.timezone, ours, oracle)) continue;
+    if (schedule.kind !== "every" && schedule.kind !== "at" && cronerSkippedMarchFirst(schedule.timezone, ours, oracle)) continue;
     if (JSON.stringify(ours) !== JSON.stringify(oracle)) disagreements.push(`${JSON.stringify(schedule)} from ${after.toISOString()}:\n  runlet ${ours.join(" ")}\n  oracle ${oracle.join(" ")}`);
   }
   expect(compared).toBeGreaterThan(CASES * 0.9);
