@@ -18,6 +18,13 @@ module.exports = {
       to: { path: [any("manifest", "compile", "schedule", "execute", "store", "core", "reload", "recovery", "watch", "http", "cli", "classic", "listing"), COMPOSITION] },
     },
     {
+      name: "fire-times-are-pure-arithmetic",
+      comment: "fire-times/ answers when a schedule fires, for the manifest's checks and the schedule stage alike: it imports no stage.",
+      severity: "error",
+      from: { path: stage("fire-times") },
+      to: { path: [any("manifest", "compile", "schedule", "execute", "store", "core", "reload", "recovery", "watch", "http", "cli", "classic", "listing"), COMPOSITION] },
+    },
+    {
       name: "manifest-imports-no-later-stage",
       comment: "The manifest is the first stage: it reads and checks what a person wrote, and knows nothing of what runs it.",
       severity: "error",

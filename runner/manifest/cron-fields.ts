@@ -1,5 +1,5 @@
 import cronParser from "cron-parser";
-import { readCron } from "../schedule/cron-reading.js";
+import { readCron } from "../fire-times/index.js";
 
 /** A problem inside a cron string; `offset` is the character where the bad field starts. */
 export interface CronIssue {

@@ -1,5 +1,5 @@
 import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../contracts/index.js";
-import { FIRE_HORIZON_YEARS, nextFire } from "../schedule/next-fire.js";
+import { FIRE_HORIZON_YEARS, nextFire } from "../fire-times/index.js";
 import { checkCron } from "./cron-fields.js";
 import { DURATION_EXPECTED, parseDuration } from "./duration.js";
 import { shown, type Report } from "./report.js";

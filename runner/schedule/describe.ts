@@ -1,6 +1,6 @@
 import cronstrue from "cronstrue";
 import type { RecurrenceFields, RuleValue, Schedule } from "../contracts/index.js";
-import { ruleValues } from "./rule-reading.js";
+import { ruleValues } from "../fire-times/index.js";
 
 const OPTIONS = { use24HourTimeFormat: true };
 const DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];

@@ -1,5 +1,5 @@
 import { expect, test } from "vitest";
-import { offsetAt, offsetSpan } from "../../runner/schedule/zone-offset.js";
+import { offsetAt, offsetSpan } from "../../runner/fire-times/zone-offset.js";
 
 const HOUR = 3_600_000;
 const at = (iso: string) => Date.parse(iso);
