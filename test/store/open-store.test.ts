@@ -5,6 +5,7 @@ import { silentLogger } from "../../runner/log/logger.js";
 import { MemoryStore } from "../../runner/store/memory-store.js";
 import { openStore } from "../../runner/store/open-store.js";
 import { SqliteStore } from "../../runner/store/sqlite-store.js";
+import { testSchema } from "../replicas/pg-support.js";
 import { tempDir } from "./helpers.js";
 
 test("--store memory opens a memory store", async () => {
@@ -34,12 +35,14 @@ test("a relative --store path is relative to the working directory, not the mani
 });
 
 test("a PostgreSQL URL opens the PostgreSQL store; an unreachable one is STORE_OPEN without the password", async () => {
-  const store = await openStore("postgres://postgres@127.0.0.1:5432/test?schema=runlet_open_store_test", { manifestDir: "/nowhere", logger: silentLogger() });
+  const database = await testSchema();
+  const store = await openStore(database.url(), { manifestDir: "/nowhere", logger: silentLogger() });
   try {
     expect(store.constructor.name).toBe("PostgresStore");
     expect(await store.history({ limit: 1 })).toEqual([]);
   } finally {
     await store.close();
+    await database.drop();
   }
   const refused = openStore("postgresql://postgres:secret-pw@127.0.0.1:1/test", { manifestDir: "/nowhere", logger: silentLogger() });
   await expect(refused).rejects.toMatchObject({ code: "STORE_OPEN" });
