@@ -82,6 +82,20 @@ export class WriteQueue {
     return this.failures > 0;
   }
 
+  /**
+   * The store answered something else (a claim, a heartbeat): whatever is waiting on its
+   * backoff timer is written now, and the backoff starts over. Without this, records
+   * queued during a long outage waited out a 16 s step after the database was back, and
+   * meanwhile leases lapsed and `overlap: skip` saw runs long finished as still running.
+   */
+  retryNow(): void {
+    if (!this.failing || this.closed || this.inFlight) return;
+    this.failures = 1;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (!this.scheduled) this.scheduled = setImmediate(() => void this.flushSoon());
+  }
+
   /** Writes everything queued now; rejects with STORE_WRITE if that fails (it stays queued). */
   async flush(): Promise<void> {
     while (this.inFlight) await this.inFlight.catch(() => undefined /* its failure is logged and its batch re-queued */);
