@@ -51,6 +51,18 @@ export const migrations: ReadonlyArray<{ version: number; sql: string }> = [
       ALTER TABLE runs ADD COLUMN upstream_run_id TEXT;
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- The one runner that schedules from this file (see sole-owner.ts); no row: none.
+      CREATE TABLE runner_owner (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        pid INTEGER NOT NULL,
+        host TEXT NOT NULL,
+        since TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

@@ -5,6 +5,7 @@ import type { RunRecord, RunStatus, RunTrigger } from "../contracts/index.js";
 import { lostError } from "./owner.js";
 import { encodeError, encodeResult } from "./result-json.js";
 import { storeDefaults, type JobState, type RunOwner, type RunStore, type StoreOptions, type StoredRun } from "./run-store.js";
+import type { SoleOwnerStore, StoreOwner } from "./sole-owner.js";
 import { openDatabase } from "./sqlite-schema.js";
 import { SqliteLogs } from "./sqlite-logs.js";
 import type { RunLogs } from "../contracts/index.js";
@@ -60,7 +61,7 @@ const NEWEST_FIRST = "ORDER BY scheduled_at DESC, started_at DESC, id DESC";
  * jobs it touched to their `keepFor` newest finished runs. Reads write the queue first,
  * so a caller reads its own writes.
  */
-export class SqliteStore implements RunStore {
+export class SqliteStore implements RunStore, SoleOwnerStore {
   readonly file: string;
   private readonly db: Database.Database;
   private readonly queue: WriteQueue;
@@ -164,6 +165,27 @@ export class SqliteStore implements RunStore {
     return this.queue.size + this.logs.size;
   }
 
+  get where(): string {
+    return this.file;
+  }
+
+  async takeOwnership(owner: StoreOwner, isGone: (held: RunOwner) => boolean): Promise<StoreOwner | null> {
+    // IMMEDIATE: read and write under one write lock, so two runners starting together cannot both take it.
+    const take = this.db.transaction(() => {
+      const held = this.sql.getOwner.get() as StoreOwner | undefined;
+      const self = held && held.pid === owner.pid && held.host === owner.host;
+      if (held && !self && !isGone(held)) return { pid: held.pid, host: held.host, since: held.since };
+      this.sql.setOwner.run(owner.pid, owner.host, owner.since);
+      return null;
+    });
+    return this.write("taking ownership of the store", () => take.immediate());
+  }
+
+  async releaseOwnership(owner: RunOwner): Promise<void> {
+    if (!this.db.open) return;
+    this.write("releasing ownership of the store", () => this.sql.dropOwner.run(owner.pid, owner.host));
+  }
+
   async close(): Promise<void> {
     if (!this.db.open) return;
     try {
@@ -238,6 +260,9 @@ function prepareStatements(db: Database.Database) {
     running: db.prepare("SELECT * FROM runs WHERE status = 'running' AND owner_pid IS NOT NULL"),
     // The exact id first, else the newest run the prefix starts (LIKE on run_id, escaped).
     findRun: db.prepare(`SELECT * FROM runs WHERE run_id = @id OR run_id LIKE @prefix || '%' ESCAPE '\\' ORDER BY run_id = @id DESC, scheduled_at DESC, started_at DESC, id DESC LIMIT 1`),
+    getOwner: db.prepare("SELECT pid, host, since FROM runner_owner WHERE id = 1"),
+    setOwner: db.prepare("INSERT INTO runner_owner (id, pid, host, since) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET pid = excluded.pid, host = excluded.host, since = excluded.since"),
+    dropOwner: db.prepare("DELETE FROM runner_owner WHERE pid = ? AND host = ?"),
     markLost: db.prepare("UPDATE runs SET status = 'lost', error = ?, owner_pid = NULL, owner_host = NULL WHERE id = ? AND status = 'running'"),
   };
 }
