@@ -16,6 +16,8 @@ export type ErrorCode =
   | "RESULT_NOT_CLONEABLE"
   | "STORE_OPEN"
   | "STORE_WRITE"
+  | "STORE_BUSY"
+  | "LEASE_LOST"
   | "OPTION_INVALID"
   | "BAD_INPUT"
   | "INTERNAL";

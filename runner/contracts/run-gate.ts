@@ -25,4 +25,6 @@ export interface GateRequest {
 /** A fire this process won; released when its run ends, however it ends. */
 export interface GateClaim {
   release(): void;
+  /** Before a retry here: resolves true while this process still owns the run (else it has aborted the run). */
+  beforeRetry(attempt: number): Promise<boolean>;
 }

@@ -1,14 +1,13 @@
 import { EventEmitter } from "node:events";
 import { LOG_POLICY_DEFAULTS, type ActiveJob, type Clock, type Executor, type JobDefinition, type LiveLogLine, type RunLogs, type RunMode, type RunRecord } from "../contracts/index.js";
+import { coordinationFor, type Coordination } from "../coordinate/index.js";
 import { Dispatcher } from "../execute/dispatcher.js";
 import { emitRecord } from "../execute/record-events.js";
 import type { Logger } from "../log/logger.js";
 import { RunLogCapture } from "../log/run-log-capture.js";
-import { ReplicaLink } from "../recovery/replica-link.js";
 import { Scheduler, type FireBatch } from "../schedule/index.js";
 import { currentOwner } from "../store/owner.js";
 import { storedRun, type RunStore } from "../store/run-store.js";
-import type { FencedRun } from "../store/postgres/fire-claims.js";
 import { HostedJobs, type HostedJob } from "./hosted-jobs.js";
 
 export type { HostedJob } from "./hosted-jobs.js";
@@ -62,7 +61,8 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
   /** The `ctx.log` lines of runs in flight, kept with each run when it ends. */
   readonly runLogs: RunLogCapture;
   private readonly hosted = new HostedJobs();
-  private readonly replicas: ReplicaLink;
+  /** Claims across replicas, sole ownership of a SQLite file, or nothing: chosen by the store. */
+  private readonly coordination: Coordination;
   private readonly owner = currentOwner();
   private manifestJobs: JobDefinition[] = [];
   private started = false;
@@ -71,8 +71,7 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
   constructor(private readonly options: RunCoreOptions) {
     super();
     ({ env: this.env, store: this.store, logger: this.logger, clock: this.clock, executors: this.executors } = options);
-    this.replicas = new ReplicaLink({
-      store: this.store,
+    this.coordination = coordinationFor(this.store, {
       logger: this.logger,
       manifestPath: options.manifestPath,
       abortRun: (runId, reason) => this.dispatcher.abortRun(runId, reason),
@@ -106,7 +105,7 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
       env: this.env,
       abortGraceMs: options.abortGraceMs,
       onRecord: (record) => this.onRecord(record),
-      gate: this.replicas.gate,
+      gate: this.coordination.gate,
     });
     this.scheduler = new Scheduler({
       clock: this.clock,
@@ -135,7 +134,7 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
     if (job.def.enabled && job.def.schedule) this.scheduler.add(job.def.name, job.def.schedule);
     else this.scheduler.remove(job.def.name);
     this.hosted.set(job);
-    if (this.started) void this.replicas.publish(this.allJobs());
+    if (this.started) void this.coordination.publish(this.allJobs());
   }
 
   /** When a job fires next; null once stopping. */
@@ -143,10 +142,13 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
     return this.stopping ? null : this.scheduler.nextFireOf(name);
   }
 
-  /** Joins the replica group (when the store is shared) and starts firing. */
+  /**
+   * Joins the replica group (a shared store) or takes the store (a SQLite file; throws
+   * STORE_BUSY when another live runner has it), then starts firing.
+   */
   async start(manifestJobs: JobDefinition[]): Promise<void> {
     this.manifestJobs = manifestJobs;
-    await this.replicas.join(this.allJobs());
+    await this.coordination.join(this.allJobs());
     this.started = true;
     this.scheduler.start();
   }
@@ -154,7 +156,7 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
   /** After a reload: the group learns the new manifest's jobs. */
   async publish(manifestJobs: JobDefinition[]): Promise<void> {
     this.manifestJobs = manifestJobs;
-    await this.replicas.publish(this.allJobs());
+    await this.coordination.publish(this.allJobs());
   }
 
   /** One caught-up fire; false once the job may no longer fire. */
@@ -174,7 +176,7 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
   beginStop(): void {
     this.stopping = true;
     this.scheduler.stop();
-    this.replicas.stopReaping();
+    this.coordination.stopTakingOver();
   }
 
   /** Lets runs in flight finish for up to `graceMs`, aborts the rest, leaves the group, closes executors and store. */
@@ -184,7 +186,7 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
       this.logger.warn({ inFlight: this.dispatcher.inFlight }, `shutdown grace period over: aborting ${this.options.runsName ?? "runs"} still in flight`);
       await this.dispatcher.abortAll(`${this.options.name ?? "the runner"} is shutting down`);
     }
-    await this.replicas.leave();
+    await this.coordination.leave();
     await Promise.all(Object.values(this.executors).map((e) => e.close()));
     await this.store.close();
   }
@@ -210,11 +212,8 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
   private onRecord(record: RunRecord): void {
     // Ended first: its last lines are heard before its final record (a follower stops there).
     const logs = record.status === "running" ? null : this.runLogs.end(record.runId);
-    const stored: FencedRun = storedRun(record, this.owner);
-    // A claimed run's records are written only while its claim still holds this fence.
-    const fence = this.replicas.fenceOf(record.runId);
-    if (fence !== undefined) stored.fence = fence;
-    this.store.record(stored).catch((err: unknown) => {
+    // Through the coordination: a claimed run's records are written only while its claim holds.
+    this.coordination.record(storedRun(record, this.owner)).catch((err: unknown) => {
       this.logger.error({ err, runId: record.runId }, "could not record a run");
     });
     emitRecord(this, record, this.logger);

@@ -423,6 +423,8 @@ export class Dispatcher {
       begun.retried = true;
       if (begun.pendingStray) log.error({ err: begun.pendingStray, attempt }, "the code of this attempt raised an error after it ended; the run is retried");
       await this.sleep(retryDelay(def.retries, attempt), run);
+      // A claimed run retries only while this process still owns it; if not, the claim aborted it.
+      if (run.claim && !run.aborted) await run.claim.beforeRetry(attempt + 1);
       if (run.aborted) {
         const ended = record("cancelled", attempt, finishedAt, toRunError(run.reason), null);
         onRecord(ended);

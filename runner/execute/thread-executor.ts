@@ -123,7 +123,9 @@ export class ThreadExecutor implements Executor {
     let grace: NodeJS.Timeout | undefined;
     const onAbort = () => {
       entry.links.abort(key, serializeError(aborts.reason));
-      grace = setTimeout(() => kill.fire(aborts.reason), this.graceMs);
+      // A run whose lease was lost may already run in another replica: no grace, terminate now.
+      const graceMs = (aborts.reason as { code?: unknown } | undefined)?.code === "LEASE_LOST" ? 0 : this.graceMs;
+      grace = setTimeout(() => kill.fire(aborts.reason), graceMs);
     };
     aborts.subscribe(onAbort);
     const task: TaskPayload = {

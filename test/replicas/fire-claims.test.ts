@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { newRunId } from "../../runner/execute/run-id.js";
 import { silentLogger } from "../../runner/log/logger.js";
-import type { FireClaim, FireClaimRequest } from "../../runner/store/postgres/fire-claims.js";
+import type { FireClaim, FireClaimRequest } from "../../runner/store/fire-claims.js";
 import { openPostgresStore, type PostgresStore } from "../../runner/store/postgres/postgres-store.js";
 import { testSchema, type TestSchema } from "./pg-support.js";
 

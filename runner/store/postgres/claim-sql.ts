@@ -33,7 +33,9 @@ export function claimStatements(schema: string) {
         SELECT r.*, row_number() OVER (PARTITION BY r.run_id ORDER BY r.i) AS nth FROM req0 r
       ), current_spec AS (
         SELECT DISTINCT ON (rs.job) rs.job, rs.spec_hash FROM ${specs} rs JOIN ${replicas} r USING (owner)
-        WHERE rs.job = ANY($1::text[]) AND r.seen_at > now() - ${ms("$14")}
+        -- The claimer's own manifest always counts: after an outage every replica's heartbeat
+        -- is old, and without it no spec would be current until the next heartbeat.
+        WHERE rs.job = ANY($1::text[]) AND (r.seen_at > now() - ${ms("$14")} OR r.owner = $10::text)
         ORDER BY rs.job, r.generation DESC, rs.spec_hash
       ), decided AS (
         SELECT q.*, CASE
@@ -77,6 +79,11 @@ export function claimStatements(schema: string) {
       FROM unnest($1::text[], $2::bigint[]) AS u(run_id, fence)
       WHERE f.run_id = u.run_id AND f.fence = u.fence AND f.state = 'running'
       RETURNING f.run_id`,
+
+    /** $1 run id, $2 fence, $3 attempt, $4 lease ms: the owner starts its next attempt only while its fence holds (row back). */
+    beginAttempt: `
+      UPDATE ${fires} SET attempt = $3, lease_until = now() + ${ms("$4")}
+      WHERE run_id = $1 AND fence = $2 AND state = 'running'`,
 
     /**
      * Expired leases. A `running` row → `retry` (attempts left; its lease_until becomes the

@@ -8,8 +8,9 @@ import { encodeError, encodeResult } from "../result-json.js";
 import { storeDefaults, type JobState, type RunStore, type StoreOptions } from "../run-store.js";
 import { WriteQueue, type WriteBatch } from "../write-queue.js";
 import { claimStatements } from "./claim-sql.js";
-import type { AcquiredRun, ExpiredRun, FencedRun, FireClaim, FireClaimRequest, FireClaims } from "./fire-claims.js";
+import type { AcquiredRun, ExpiredRun, FencedRun, FireClaim, FireClaimRequest, FireClaims } from "../fire-claims.js";
 import { historyStatements } from "./history-sql.js";
+import { describeStoreError as describePgError } from "../store-errors.js";
 import { postgresSettings, type PostgresSettings } from "./pg-config.js";
 import { migrate } from "./pg-schema.js";
 import { ensureLogTable, PostgresLogs } from "./pg-logs.js";
@@ -212,6 +213,7 @@ export class PostgresStore implements RunStore, FireClaims {
         batch.map((c) => c.trigger),
         this.owner, this.leaseMs, process.pid, hostname(), this.liveMs,
       ]);
+      this.answered();
       const unanswered: typeof open = [];
       for (const row of rows) {
         const waiting = open[Number(row.i) - 1]!;
@@ -232,7 +234,23 @@ export class PostgresStore implements RunStore, FireClaims {
   async renewLeases(runs: Array<{ runId: string; fence: number }>): Promise<Set<string>> {
     if (runs.length === 0) return new Set();
     const { rows } = await this.pool.query<{ run_id: string }>(this.claims.renew, [runs.map((r) => r.runId), runs.map((r) => r.fence), this.leaseMs]);
+    this.answered();
     return new Set(rows.map((r) => r.run_id));
+  }
+
+  async beginAttempt(run: { runId: string; fence: number; attempt: number }): Promise<boolean> {
+    const { rowCount } = await this.pool.query(this.claims.beginAttempt, [run.runId, run.fence, run.attempt, this.leaseMs]);
+    this.answered();
+    return (rowCount ?? 0) > 0;
+  }
+
+  async flushRecords(): Promise<void> {
+    await this.queue.flush();
+  }
+
+  /** The database answered: records waiting on the write queue's backoff go now. */
+  private answered(): void {
+    this.queue.retryNow();
   }
 
   async publishSpecs(generation: number, specs: Map<string, string>): Promise<void> {
@@ -268,6 +286,7 @@ export class PostgresStore implements RunStore, FireClaims {
 
   async heartbeat(): Promise<boolean> {
     const result = await this.pool.query(this.claims.heartbeat, [this.owner]);
+    this.answered();
     return (result.rowCount ?? 0) > 0;
   }
 
@@ -368,13 +387,6 @@ export class PostgresStore implements RunStore, FireClaims {
       throw new RunletError("STORE_WRITE", `${what} in ${this.where} failed: ${describePgError(err)}`, { cause: err });
     }
   }
-}
-
-/** A pg or socket error in one line; an AggregateError (IPv4 and IPv6 both refused) lists its parts. */
-export function describePgError(err: unknown): string {
-  if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map((e: Error) => e.message).join("; ");
-  const e = err as { message?: string; code?: string };
-  return e?.message || e?.code || String(err);
 }
 
 /** One request's row of the claim statement; `i` counts from 1. */

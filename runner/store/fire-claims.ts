@@ -1,5 +1,5 @@
-import type { OverlapPolicy, RunTrigger } from "../../contracts/index.js";
-import type { RunStore, StoredRun } from "../run-store.js";
+import type { OverlapPolicy, RunTrigger } from "../contracts/index.js";
+import type { RunStore, StoredRun } from "./run-store.js";
 
 /** Where a claimed fire came from; part of the claim's key. Catch-up fires claim as `schedule`. */
 export type FireSource = "schedule" | `invoke:${string}` | `after:${string}`;
@@ -65,6 +65,13 @@ export interface FireClaims {
   claimFire(request: FireClaimRequest): Promise<FireClaim>;
   /** Extends the leases this replica holds; returns the run ids whose fence still holds. */
   renewLeases(runs: Array<{ runId: string; fence: number }>): Promise<Set<string>>;
+  /**
+   * Before a retry in this replica: records `attempt` and renews the lease, only while
+   * `fence` still holds; false when another replica took the run over.
+   */
+  beginAttempt(run: { runId: string; fence: number; attempt: number }): Promise<boolean>;
+  /** Writes this replica's queued records now (rejects while the database is unreachable). */
+  flushRecords(): Promise<void>;
   /** Publishes this replica's manifest (job → spec hash) and marks it alive. */
   publishSpecs(generation: number, specs: Map<string, string>): Promise<void>;
   /** Marks this replica alive (its published specs count while it is); false when it must publish again. */
