@@ -8,6 +8,7 @@ import { emitRecord } from "./execute/record-events.js";
 import { ThreadExecutor } from "./execute/thread-executor.js";
 import { silentLogger, type Logger } from "./log/logger.js";
 import type { RunLogCapture } from "./log/run-log-capture.js";
+import { ManifestFreshness } from "./reload/manifest-freshness.js";
 import { resolveEnvironment } from "./manifest/index.js";
 import { catchUpMissedFires, recoverAtStart } from "./recovery/start-recovery.js";
 import { ReloadPipeline, type ReloadResult } from "./reload/reload-pipeline.js";
@@ -36,10 +37,14 @@ export class Runner extends EventEmitter<RunnerEvents> {
   private started = false;
   private stopping: Promise<void> | null = null;
 
+  /** Whether the manifest running is the file on disk (a warning on /readyz when not). */
+  private readonly freshness: ManifestFreshness;
+
   constructor(private readonly options: RunnerOptions = {}) {
     super();
     checkOptions("RunnerOptions", options, RUNNER_OPTION_RULES);
     this.manifestPath = resolve(options.manifest ?? RUNNER_DEFAULTS.manifest);
+    this.freshness = new ManifestFreshness(this.manifestPath);
     this.env = resolveEnvironment(options.env);
     this.logger = options.logger ?? silentLogger();
     this.store = options.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => this.historyKeep(job) });
@@ -76,7 +81,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
       isStarted: () => this.started,
       isStopping: () => this.stopping !== null,
       onApplied: (next) => this.core.publish(next.jobs),
-      onResult: (result) => this.emit("reload", result),
+      onResult: (result) => {
+        this.freshness.note(result);
+        this.emit("reload", result);
+      },
     });
   }
 
@@ -156,7 +164,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   /** Ready to serve: a manifest is loaded and the store takes writes. */
-  async isReady(): Promise<{ ready: boolean; reasons: string[] }> {
+  async isReady(): Promise<{ ready: boolean; reasons: string[]; warnings: string[] }> {
     const reasons: string[] = [];
     if (!this.pipeline.manifest) reasons.push("manifest not loaded");
     try {
@@ -165,7 +173,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     } catch (err) {
       reasons.push(`store unreachable: ${(err as Error).message}`);
     }
-    return { ready: reasons.length === 0, reasons };
+    return { ready: reasons.length === 0, reasons, warnings: this.freshness.warnings() };
   }
 
   /** Runs the store keeps for `job` (its `history.keep`); a store's `keepFor` option can ask this. */

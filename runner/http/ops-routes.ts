@@ -17,9 +17,10 @@ export function opsRoutes(runner: RunnerView, metrics: RunMetrics): Route[] {
       method: "GET",
       path: "/readyz",
       async handle({ res }) {
-        const { ready, reasons } = await runner.isReady();
-        if (ready) sendJson(res, 200, { status: "ready", reasons: [] });
-        else sendJson(res, 503, { status: "not ready", reasons, error: { code: "NOT_READY", message: `not ready: ${reasons.join("; ")}` } });
+        const { ready, reasons, warnings = [] } = await runner.isReady();
+        // Warnings (an older manifest running than the file on disk) never make it unready.
+        if (ready) sendJson(res, 200, { status: "ready", reasons: [], warnings });
+        else sendJson(res, 503, { status: "not ready", reasons, warnings, error: { code: "NOT_READY", message: `not ready: ${reasons.join("; ")}` } });
       },
     },
     {

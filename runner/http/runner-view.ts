@@ -30,7 +30,7 @@ export interface RunnerView {
   /** The lines kept so far of a run in flight in this process; null when it is not. */
   liveLogs(runId: string): RunLogs | null;
   /** Manifest loaded and store reachable. */
-  isReady(): Promise<{ ready: boolean; reasons: string[] }>;
+  isReady(): Promise<{ ready: boolean; reasons: string[]; warnings?: string[] }>;
   /** Every run record: at start (status running), at end, and skipped fires. */
   on(event: "record", fn: (record: RunRecord) => void): this;
   on(event: "reload", fn: (result: ReloadView) => void): this;

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import type { Browser, Page } from "playwright-core";
@@ -114,6 +114,46 @@ describe.skipIf(!hasChromium)(`run detail in headless Chromium (skipped: ${CHROM
     await expect.poll(async () => (await stack.runner.store.history({ job: "greet", limit: 5 }))[0]?.result).toEqual({ greeting: "hello ada" });
     await expect.poll(() => page.locator('tr[data-details="greet"] table.runs tbody tr').count()).toBe(1);
     expect(await page.locator('tr[data-details="greet"] table.runs tbody tr').first().textContent()).toContain("hello ada");
+    expect(pageErrors).toEqual([]);
+  });
+
+  test("a job's runs: filtered by status, paged past the first 20", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 25; i++) ids.push((await stack.runner.invoke("sync-invoices", { fail: i % 5 === 0 })).runId);
+    await page.goto(stack.url);
+    await page.locator('tr[data-job="sync-invoices"] button.name').click();
+    const rows = page.locator('tr[data-details="sync-invoices"] table.runs tbody tr');
+    await expect.poll(() => rows.count()).toBe(20);
+    await page.locator('tr[data-details="sync-invoices"] button[data-action="older"]').click();
+    // 25 here plus the failed run of the first test.
+    await expect.poll(() => rows.count()).toBe(26);
+    expect(await rows.nth(20).getAttribute("data-run")).toBe(ids[4]);
+    await page.locator('tr[data-details="sync-invoices"] select.status-filter').selectOption("failed");
+    await expect.poll(() => rows.count()).toBe(6);
+    expect(await rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-run")))).toEqual([ids[20], ids[15], ids[10], ids[5], ids[0], expect.any(String)]);
+    expect(pageErrors).toEqual([]);
+  });
+
+  test("a refused reload: the dashboard says why, and /readyz warns (still ready) that an older manifest runs", async () => {
+    expect(((await (await fetch(`${stack.url}/readyz`)).json()) as { warnings: string[] }).warnings).toEqual([]);
+    await page.goto(stack.url);
+    expect(await page.locator("#warning").isHidden()).toBe(true);
+    const manifest = stack.project.path("jobs.yaml");
+    const good = readFileSync(manifest, "utf8");
+    writeFileSync(manifest, good.replace("handler: jobs/greet.ts", "handler: jobs/greet.ts\n    overlap: sometimes"));
+    // A modification time surely after the running manifest's (coarse file-system clocks).
+    utimesSync(manifest, new Date(), new Date(Date.now() + 2000));
+    const result = await stack.runner.reload();
+    expect(result.ok).toBe(false);
+    await expect.poll(() => page.locator("#warning").textContent()).toContain("overlap must be one of skip, queue, allow, replace");
+    expect(await page.locator("#warning").textContent()).toContain("newer than the one running");
+    const ready = await fetch(`${stack.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(((await ready.json()) as { warnings: string[] }).warnings).toEqual([expect.stringContaining("its reload was refused")]);
+    await page.screenshot({ path: join(artifacts, "dashboard-refused-reload.png"), fullPage: true });
+    writeFileSync(manifest, good);
+    expect((await stack.runner.reload()).ok).toBe(true);
+    expect(((await (await fetch(`${stack.url}/readyz`)).json()) as { warnings: string[] }).warnings).toEqual([]);
     expect(pageErrors).toEqual([]);
   });
 });
