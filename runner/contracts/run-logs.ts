@@ -49,6 +49,12 @@ export interface LogPolicy {
   level: LogLevelName;
   /** pino-style paths whose values are replaced by "[Redacted]" before a line is kept or printed. @default [] */
   redact: string[];
+  /**
+   * Values the manifest took from the environment (`${env:NAME}`), by name: wherever one
+   * appears in a kept line (message or fields) it is kept as `${env:NAME}` instead.
+   * @default none
+   */
+  secrets?: ReadonlyArray<{ name: string; value: string }>;
 }
 
 export const LOG_POLICY_DEFAULTS = {

@@ -18,6 +18,8 @@ export class RunLogBuffer {
     readonly job: string,
     private readonly keep: number,
     private readonly maxBytes: number,
+    /** Values from the environment, as they appear inside JSON text, and what is kept instead. */
+    readonly secrets: ReadonlyArray<{ json: string; shown: string }> = [],
   ) {}
 
   get size(): number {

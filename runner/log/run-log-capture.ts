@@ -23,6 +23,8 @@ export interface RunLogCaptureOptions {
 
 type Redact = (obj: object) => object;
 
+const NO_SECRETS: ReadonlyArray<{ json: string; shown: string }> = [];
+
 /**
  * Keeps the `ctx.log` lines of runs in flight: each line goes on to the run's pino logger
  * (stderr) as before, and, at or above the job's `logs.level`, into the run's bounded
@@ -32,6 +34,7 @@ export class RunLogCapture {
   private readonly open = new Map<string, { buffer: RunLogBuffer; attempts: number }>();
   /** One compiled redactor per `redact` list (a job definition's list lives until its reload). */
   private readonly redactors = new WeakMap<string[], Redact>();
+  private readonly encodedSecrets = new WeakMap<object, ReadonlyArray<{ json: string; shown: string }>>();
   private readonly now: () => number;
   /** Runs in flight that kept lines since their last live hand-over. */
   private readonly changed = new Set<string>();
@@ -47,7 +50,7 @@ export class RunLogCapture {
   /** The logger attempt `attempt` of a run writes to; the run's buffer is opened by its first. */
   attempt(job: string, policy: LogPolicy, runId: string, attempt: number, out: Logger): RunLogger {
     let run = this.open.get(runId);
-    if (!run) this.open.set(runId, (run = { buffer: new RunLogBuffer(runId, job, policy.keep, policy.maxBytes), attempts: attempt }));
+    if (!run) this.open.set(runId, (run = { buffer: new RunLogBuffer(runId, job, policy.keep, policy.maxBytes, this.secretsOf(policy.secrets)), attempts: attempt }));
     run.attempts = attempt;
     return new TeeLogger(this, run.buffer, attempt, out, LEVEL_VALUES[policy.level], this.redactorOf(policy.redact));
   }
@@ -104,16 +107,28 @@ export class RunLogCapture {
     const message = typeof obj === "string" ? obj : (msg ?? (obj instanceof Error ? obj.message : ""));
     const fields = typeof obj === "string" ? null : fieldsJson(obj instanceof Error ? { err: obj } : obj);
     // Written by hand in one order: the one JSON.stringify per line is the fields'.
-    const text = `{"level":"${level}","time":"${time}","msg":${JSON.stringify(message)},"attempt":${attempt}${fields === null ? "" : `,"fields":${fields}`}}`;
+    let text = `{"level":"${level}","time":"${time}","msg":${JSON.stringify(message)},"attempt":${attempt}${fields === null ? "" : `,"fields":${fields}`}}`;
+    for (const secret of buffer.secrets) if (text.includes(secret.json)) text = text.replaceAll(secret.json, secret.shown);
     const dropped = buffer.add(text);
     if (dropped > 0) this.options.onDropped?.(buffer.job, dropped);
     if (this.options.onLive) this.markChanged(buffer.runId);
     // A line too big for the run's bounds is dropped at once: only kept lines are heard live.
     if (this.options.onLine && buffer.lastKept && (this.options.hearsLines?.() ?? true)) {
-      const line: RunLogLine = { level, time, msg: message, attempt };
-      if (fields !== null) line.fields = JSON.parse(fields) as Record<string, unknown>;
+      // From the text as kept: what listeners hear is what the store keeps, secrets hidden.
+      const line = JSON.parse(text) as RunLogLine;
       this.options.onLine({ ...line, runId: buffer.runId, job: buffer.job, seq: buffer.dropped + buffer.size - 1 });
     }
+  }
+
+  /** A policy's secrets as they appear in JSON text, made once per policy (a reload makes new ones). */
+  private secretsOf(secrets: LogPolicy["secrets"]): ReadonlyArray<{ json: string; shown: string }> {
+    if (!secrets || secrets.length === 0) return NO_SECRETS;
+    let encoded = this.encodedSecrets.get(secrets);
+    if (!encoded) {
+      encoded = secrets.map((s) => ({ json: JSON.stringify(s.value).slice(1, -1), shown: `\${env:${s.name}}` }));
+      this.encodedSecrets.set(secrets, encoded);
+    }
+    return encoded;
   }
 
   private markChanged(runId: string): void {

@@ -75,6 +75,7 @@ export function inspectManifest(file: string, text: string, options: LoadOptions
       // Assigned, not spread into push(): a spread passes every job as an argument on the
       // stack, which overflows at ~130,000 jobs.
       jobs = checkJobs(value as Record<string, unknown>, written as Record<string, unknown>, root, env, report);
+      if (used.size > 0) keepSecretsOutOfLogs(jobs, used);
       for (const name of environmentsOf(value as Record<string, unknown>)) environments.add(name);
       if (typeof (value as { threads?: unknown }).threads === "number") threads = (value as { threads: number }).threads;
     }
@@ -83,6 +84,17 @@ export function inspectManifest(file: string, text: string, options: LoadOptions
   // A problem never prints a value that came from the environment (it prints the reference).
   const problems: Problem[] = redactProblems([...source.problems, ...report.problems], used).sort((a, b) => a.line - b.line || a.col - b.col);
   return { manifest: { file: absolute, root, env, environments: [...environments].sort(), jobs, threads }, problems };
+}
+
+/**
+ * Every value taken from the environment is hidden from the kept log lines of every job
+ * (a handler may log its params, or a URL built from them). Values under 4 characters are
+ * left alone: hiding every "1" or "yes" would garble lines and hide nothing worth hiding.
+ */
+function keepSecretsOutOfLogs(jobs: JobDefinition[], used: Map<string, string>): void {
+  const secrets = [...used].filter(([, value]) => value.length >= 4).map(([name, value]) => ({ name, value }));
+  if (secrets.length === 0) return;
+  for (const job of jobs) if (job.logs) job.logs = { ...job.logs, secrets };
 }
 
 /** The environment names the `enabled` of the defaults and of every job mention. */

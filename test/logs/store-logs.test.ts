@@ -17,6 +17,7 @@ const HANDLERS = {
     ctx.log.debug("below the kept level");
     ctx.log.error(new Error("third"));
     for (let i = 0; i < (ctx.params.more ?? 0); i++) ctx.log.info({ i }, "line " + i);
+    if (ctx.params.apiKey) ctx.log.info({ url: "https://billing.example/?key=" + ctx.params.apiKey }, "calling with " + ctx.params.apiKey);
     if (ctx.params.fail) throw new Error("failed on purpose");
     return "done";
   };\n`,
@@ -31,6 +32,7 @@ jobs:
   bounded: { handler: jobs/chatty.ts, params: { more: 20 }, logs: { keep: 5 } }
   trimmed: { handler: jobs/chatty.ts, history: { keep: 2 } }
   retried: { handler: jobs/chatty.ts, params: { fail: true }, retries: { max: 1, delay: 1ms } }
+  secretive: { handler: jobs/chatty.ts, params: { apiKey: "\${env:BILLING_KEY}" } }
 `;
 
 const schemas: TestSchema[] = [];
@@ -54,7 +56,7 @@ const stores: Array<[string, (dir: string, keepFor: (job: string) => number) => 
 
 describe.each(stores)("%s store: a run's ctx.log lines are kept with it", (_name, open) => {
   async function setup() {
-    const project = tempProject({ ...HANDLERS, "jobs.yaml": MANIFEST });
+    const project = tempProject({ ...HANDLERS, "jobs.yaml": MANIFEST, ".env": "BILLING_KEY=sk-live-4242-secret\n" });
     const holder: { keep: (job: string) => number } = { keep: () => 100 };
     const store = await open(project.dir, (job) => holder.keep(job));
     const runner = createRunner({ manifest: project.path("jobs.yaml"), store });
@@ -119,6 +121,15 @@ describe.each(stores)("%s store: a run's ctx.log lines are kept with it", (_name
     expect(await t.store.runLogs(runs[0]!.runId)).toBeNull();
     expect(await t.store.runLogs(runs[1]!.runId)).toBeNull();
     expect((await t.store.runLogs(runs[3]!.runId))!.lines).toHaveLength(3);
+  });
+
+  test("a value from the environment is kept as its ${env:NAME} reference, in message and fields", async () => {
+    await using t = await setup();
+    const run = await t.runner.invoke("secretive");
+    const logs = await t.store.runLogs(run.runId);
+    const line = logs!.lines.find((l) => l.msg.startsWith("calling"));
+    expect(line).toMatchObject({ msg: "calling with ${env:BILLING_KEY}", fields: { url: "https://billing.example/?key=${env:BILLING_KEY}" } });
+    expect(JSON.stringify(logs)).not.toContain("sk-live-4242-secret");
   });
 
   test("a run is found by its id or the short id history shows", async () => {
