@@ -85,7 +85,7 @@ export function normalizeJob(input: NormalizeInput): JobDefinition {
     scheduleSource: written.raw.schedule ?? null,
     mode: (pick("mode") as JobDefinition["mode"] | undefined) ?? JOB_DEFAULTS.mode,
     enabled: isEnabledIn(pick("enabled") ?? JOB_DEFAULTS.enabled, input.environment),
-    params: pick("params") ?? structuredClone(JOB_DEFAULTS.params),
+    params: pick("params") ?? {},
     timeoutMs: duration("timeout", JOB_DEFAULTS.timeoutMs),
     overlap: (pick("overlap") as JobDefinition["overlap"] | undefined) ?? JOB_DEFAULTS.overlap,
     retries: retryPolicy(pick("retries")),
