@@ -22,7 +22,7 @@ function loadPage(): Page {
   try {
     text = readFileSync(dashboardPath, "utf8");
   } catch (err) {
-    throw new RunletError("BAD_INPUT", `cannot read the dashboard page ${dashboardPath}: ${(err as Error).message}`, { cause: err });
+    throw new RunletError("INTERNAL", `cannot read the dashboard page (the package is incomplete) ${dashboardPath}: ${(err as Error).message}`, { cause: err });
   }
   const hashes = (tag: string) =>
     [...text.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g"))].map((m) => `'sha256-${createHash("sha256").update(m[1]!, "utf8").digest("base64")}'`).join(" ");

@@ -89,7 +89,7 @@ export class Scheduler {
     this.onError = options.onError ?? DEFAULTS.onError;
     this.maxCatchUpSlots = options.maxCatchUpSlots ?? DEFAULTS.maxCatchUpSlots;
     if (!Number.isInteger(this.maxCatchUpSlots) || this.maxCatchUpSlots < 1) {
-      throw new RunletError("BAD_INPUT", `maxCatchUpSlots must be a whole number of at least 1 (got ${this.maxCatchUpSlots})`);
+      throw new RunletError("OPTION_INVALID", `SchedulerOptions.maxCatchUpSlots must be a whole number of at least 1 (got ${this.maxCatchUpSlots})`);
     }
   }
 

@@ -253,5 +253,5 @@ test("a one-off schedule fires once and leaves nothing armed", async () => {
 });
 
 test("maxCatchUpSlots below 1 is refused", () => {
-  expect(() => new Scheduler({ clock, onFire: () => {}, maxCatchUpSlots: 0 })).toThrow(expect.objectContaining({ code: "BAD_INPUT" }));
+  expect(() => new Scheduler({ clock, onFire: () => {}, maxCatchUpSlots: 0 })).toThrow(expect.objectContaining({ code: "OPTION_INVALID" }));
 });
