@@ -24,11 +24,40 @@ export interface RunnerOptions {
   executors?: Partial<Record<RunMode, Executor>>;
 }
 
+/** What `started` carries. */
+export interface StartedEvent {
+  manifest: string;
+  env: string;
+  /** Every job, manifest and class jobs. */
+  jobs: number;
+  /** Jobs with a schedule. */
+  scheduled: number;
+}
+
+/**
+ * What a runner tells as it goes, typed: tests and embedders wait on these, never on log
+ * text. The runner's own log lines carry the same name as `event` (for a child process,
+ * whose only channel is its log).
+ */
 export interface RunnerEvents {
+  /** The runner has started firing (after recovery and joining its replica group). */
+  started: [StartedEvent];
+  /** A scheduled fire, just before its runs start: its time and its jobs (paused ones left out). */
+  fire: [{ fireDate: Date; jobs: string[] }];
   /** Every run record: when a run starts and when it ends (and skipped fires). */
   record: [RunRecord];
+  /** A run's first record (status `running`). */
+  "run-started": [RunRecord];
+  /** A run's final record: ok, failed, timeout, cancelled, lost, or skipped (a fire that did not run). */
+  "run-ended": [RunRecord];
   /** A reload was applied (or refused: `error` set, the last good manifest kept). */
   reload: [ReloadResult];
+  /** A reload was applied (the first load, too). */
+  "reload-applied": [ReloadResult];
+  /** A reload was refused; the last good manifest and build keep running. */
+  "reload-refused": [ReloadResult];
+  /** The runner has stopped: runs ended (or were aborted), pool and store closed. */
+  stopped: [];
   /** A `ctx.log` line a run in flight kept (see `logs:` in the manifest). */
   log: [LiveLogLine];
   /** Lines of a run's log dropped to keep it within its bounds. */

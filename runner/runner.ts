@@ -62,8 +62,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
     });
     this.core.on("record", (record) => {
       emitRecord(this, record, this.logger);
+      this.tell(record.status === "running" ? "run-started" : "run-ended", record);
       if (record.status !== "running" && !this.pipeline.after.isEmpty) this.startAfter(record);
     });
+    this.core.on("fire", (fire) => this.tell("fire", fire));
     this.core.on("log", (line) => this.emit("log", line));
     this.core.on("log-dropped", (dropped) => this.emit("log-dropped", dropped));
     this.core.on("logs", (logs) => this.emit("logs", logs));
@@ -83,7 +85,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
       onApplied: (next) => this.core.publish(next.jobs),
       onResult: (result) => {
         this.freshness.note(result);
-        this.emit("reload", result);
+        this.tell("reload", result);
+        this.tell(result.ok ? "reload-applied" : "reload-refused", result);
       },
     });
   }
@@ -145,7 +148,9 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.started = true;
     // A run lost with the process before this one ended as `lost`: the jobs after its failure start now.
     for (const run of lost) this.startAfter(run);
-    this.logger.info({ manifest: this.manifestPath, env: this.env, jobs: this.jobs.length, scheduled: this.core.scheduler.size }, "runner started");
+    const started = { manifest: this.manifestPath, env: this.env, jobs: this.jobs.length, scheduled: this.core.scheduler.size };
+    this.logger.info({ event: "started", ...started }, "runner started");
+    this.tell("started", started);
     void catchUpMissedFires({ jobs: this.pipeline.jobs, store: this.store, logger: this.logger, now: new Date(this.core.clock.now()), fire: (name, fireDate) => this.core.fireMissed(name, fireDate) });
   }
 
@@ -216,13 +221,23 @@ export class Runner extends EventEmitter<RunnerEvents> {
       await this.pipeline.close();
       await this.core.finishStop(this.options.shutdownGraceMs ?? RUNNER_DEFAULTS.shutdownGraceMs);
       await this.pipeline.dispose();
-      if (this.started) this.logger.info({}, "runner stopped");
+      if (this.started) this.logger.info({ event: "stopped" }, "runner stopped");
+      this.tell("stopped");
     })();
     return this.stopping;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
+  }
+
+  /** Emits an event; a listener that throws is logged, and never reaches the run or reload that told it. */
+  private tell<E extends keyof RunnerEvents>(event: E, ...args: RunnerEvents[E]): void {
+    try {
+      (this.emit as (event: E, ...args: RunnerEvents[E]) => boolean)(event, ...args);
+    } catch (err) {
+      this.logger.error({ err, event }, `a '${event}' listener threw; the runner goes on`);
+    }
   }
 
   /**

@@ -29,6 +29,8 @@ export interface RunCoreOptions {
 
 export interface RunCoreEvents {
   record: [RunRecord];
+  /** A scheduled fire handed to the dispatcher, with the jobs it started. */
+  fire: [{ fireDate: Date; jobs: string[] }];
   /** A `ctx.log` line a run in flight kept (see `logs:` in the manifest). */
   log: [LiveLogLine];
   /** Lines of a run's log dropped to keep it within its bounds. */
@@ -201,6 +203,8 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
       const job = this.jobOf(name);
       if (job && !this.paused.has(name)) jobs.push(job);
     }
+    // Told before its runs start, and only when someone listens: nothing is added to a fire's path otherwise.
+    if (this.listenerCount("fire") > 0) this.emit("fire", { fireDate: batch.fireDate, jobs: jobs.map((job) => job.def.name) });
     try {
       this.dispatcher.fireAll(jobs, batch.fireDate);
     } finally {

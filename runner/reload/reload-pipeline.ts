@@ -140,12 +140,12 @@ export class ReloadPipeline {
       if (isStarted()) this.preloadInline();
       if (isStarted()) await this.options.onApplied(next);
       result = { ok: true, diff, rebuilt, durationMs: performance.now() - began };
-      if (isStarted() || this.options.watch) logger.info({ ...diff, rebuilt: rebuilt.length, durationMs: round(result.durationMs) }, `reloaded: ${describeDiff(diff, rebuilt.length)}`);
+      if (isStarted() || this.options.watch) logger.info({ event: "reload-applied", ...diff, rebuilt: rebuilt.length, durationMs: round(result.durationMs) }, `reloaded: ${describeDiff(diff, rebuilt.length)}`);
     } catch (err) {
       // Anything but a RunletError is a bug in runlet, not in the project: INTERNAL, with its stack.
       const error = err instanceof RunletError ? err : new RunletError("INTERNAL", `reloading failed unexpectedly: ${(err as Error)?.stack ?? String(err)}`, { cause: err });
       result = { ok: false, diff: null, rebuilt: [], durationMs: performance.now() - began, error };
-      if (this.current) logger.error({ code: error.code }, `reload refused; the last good manifest and build keep running:\n${error.message}`);
+      if (this.current) logger.error({ event: "reload-refused", code: error.code }, `reload refused; the last good manifest and build keep running:\n${error.message}`);
     }
     this.watcher?.update(this.watchedFiles());
     this.options.onResult(result);
