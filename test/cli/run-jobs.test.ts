@@ -100,7 +100,7 @@ describe("runlet start", () => {
     using project = tempProject({ "jobs/a.ts": "export default () => 1;\n", "jobs.yaml": `version: 1\njobs:\n  a: { handler: jobs/a.ts }\n` });
     const runner = startCli(["start", "--store", "memory"], { cwd: project.dir });
     try {
-      await runner.waitForLog((e) => e.msg === "runner started");
+      await runner.waitForLog((e) => e.event === "started");
       // Generous: a process that would exit on an empty event loop does so within milliseconds.
       await new Promise((r) => setTimeout(r, 1000));
       expect(runner.child.exitCode).toBeNull();

@@ -5,7 +5,7 @@ import { createRunner, type Runner, type RunnerOptions } from "../../runner/inde
 import { silentLogger } from "../../runner/log/logger.js";
 import { MemoryStore } from "../../runner/store/memory-store.js";
 import type { RunRecord } from "../../runner/contracts/index.js";
-import { waitFor } from "../support/fake-clock.js";
+import { waitFor } from "../support/poll.js";
 import { tempProject, type TempProject } from "../support/temp-project.js";
 
 let project: TempProject | undefined;

@@ -5,7 +5,8 @@ import { InlineExecutor } from "../../runner/execute/inline-executor.js";
 import { ThreadExecutor } from "../../runner/execute/thread-executor.js";
 import { silentLogger } from "../../runner/log/logger.js";
 import type { JobDefinition, RunRecord } from "../../runner/contracts/index.js";
-import { FakeClock, flush, waitFor } from "../support/fake-clock.js";
+import { FakeClock, flush } from "../support/fake-clock.js";
+import { waitFor } from "../support/poll.js";
 import { jobDef } from "../support/job-def.js";
 import { tempProject, type TempProject } from "../support/temp-project.js";
 

@@ -84,15 +84,6 @@ export function request(modulePath: string, over: Partial<RunRequest> = {}): Run
   };
 }
 
-/** Polls `check` until it is true or the (generous) bound passes. */
-export async function eventually(check: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`${what} did not hold within ${timeoutMs}ms`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** The rejection of `p` (fails the test if it resolves). */
 export async function rejectionOf(p: Promise<unknown>): Promise<Error & { code?: string; cause?: unknown }> {
   const settled = await p.then(

@@ -3,7 +3,8 @@ import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { pathToFileURL } from "node:url";
 import { ThreadExecutor, type ThreadExecutorOptions } from "../../runner/execute/thread-executor.js";
 import { RunletError } from "../../runner/errors.js";
-import { eventually, handlerDir, memoryLogger, rejectionOf, request } from "./helpers.js";
+import { handlerDir, memoryLogger, rejectionOf, request } from "./helpers.js";
+import { waitFor } from "../support/poll.js";
 
 const files = handlerDir({
   "ok.mjs": `export default async () => (await import("node:worker_threads")).threadId;\n`,
@@ -114,7 +115,7 @@ describe("thread executor: failures stay in their run", () => {
     const ranOn = await exec.run(request(files.path("ok.mjs")));
     const strays: Array<Error & { code?: string }> = [];
     await expect(exec.run(request(files.path("late-throw.mjs"), { job: "leaver", strayAfterEnd: (e) => strays.push(e) }))).resolves.toBe("returned");
-    await eventually(() => strays.length === 1, 10_000, "the stray error reached its run");
+    await waitFor(() => strays.length === 1, 10_000, "the stray error reached its run");
     expect(strays[0]).toMatchObject({
       code: "JOB_STRAY_ERROR",
       message: 'job "leaver" raised an error after its run ended (from a timer or promise its handler left behind): thrown from a timer after the run',
@@ -133,7 +134,7 @@ describe("thread executor: failures stay in their run", () => {
     await exec.run(request(files.path("late-throw.mjs"), { job: "leaver", params: { ms: 100 }, strayAfterEnd: (e) => strays.push(e) }));
     // On the only worker while the leaver's timer fires.
     await expect(exec.run(request(files.path("slow.mjs"), { job: "bystander", params: { ms: 400 }, strayAfterEnd: (e) => otherStrays.push(e) }))).resolves.toBe("slow done");
-    await eventually(() => strays.length === 1, 10_000, "the stray error reached its run");
+    await waitFor(() => strays.length === 1, 10_000, "the stray error reached its run");
     expect(strays[0]!.message).toContain('job "leaver" raised an error after its run ended');
     await expect(exec.run(request(files.path("ok.mjs"), { job: "bystander" }))).resolves.toBeGreaterThan(0);
     expect(otherStrays).toEqual([]);
@@ -143,7 +144,7 @@ describe("thread executor: failures stay in their run", () => {
     const exec = make({ maxThreads: 1 });
     const strays: Error[] = [];
     await expect(exec.run(request(files.path("late-reject.mjs"), { job: "rejecter", strayAfterEnd: (e) => strays.push(e) }))).resolves.toBe("returned");
-    await eventually(() => strays.length === 1, 10_000, "the stray rejection reached its run");
+    await waitFor(() => strays.length === 1, 10_000, "the stray rejection reached its run");
     expect(strays[0]).toMatchObject({ code: "JOB_STRAY_ERROR", message: expect.stringContaining("rejected after the run") });
     await expect(exec.run(request(files.path("ok.mjs")))).resolves.toBeGreaterThan(0);
   });

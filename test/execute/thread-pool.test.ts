@@ -2,7 +2,8 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { RunAbort } from "../../runner/execute/run-abort.js";
 import { ThreadExecutor, type ThreadExecutorOptions } from "../../runner/execute/thread-executor.js";
-import { eventually, handlerDir, memoryLogger, request } from "./helpers.js";
+import { handlerDir, memoryLogger, request } from "./helpers.js";
+import { waitFor } from "../support/poll.js";
 
 const files = handlerDir({
   // Module state lives as long as the worker that imported it: a fresh worker counts from 1.
@@ -33,7 +34,7 @@ describe("thread executor pools", () => {
     const exec = make({ idleTimeoutMs: 50 });
     expect(exec.stats()).toEqual({ threads: 0, queued: 0, running: 0 });
     await exec.run(request(files.path("counter.mjs")));
-    await eventually(() => exec.stats().threads === 0, 10_000, "the pool to scale to zero");
+    await waitFor(() => exec.stats().threads === 0, 10_000, "the pool to scale to zero");
     // And comes back for the next run, on a fresh worker.
     await expect(exec.run(request(files.path("counter.mjs")))).resolves.toMatchObject({ n: 1 });
   });

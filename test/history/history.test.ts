@@ -5,7 +5,8 @@ import { silentLogger } from "../../runner/log/logger.js";
 import { MemoryStore } from "../../runner/store/index.js";
 import type { RunRecord } from "../../runner/contracts/index.js";
 import { runCli, startCli } from "../support/cli.js";
-import { FakeClock, waitFor } from "../support/fake-clock.js";
+import { FakeClock } from "../support/fake-clock.js";
+import { waitFor } from "../support/poll.js";
 import { tempProject } from "../support/temp-project.js";
 import { memoryLogger } from "../execute/helpers.js";
 

@@ -4,7 +4,6 @@ import { createRunner, type ReloadResult, type Runner } from "../../runner/index
 import { ManifestError } from "../../runner/errors.js";
 import type { RunRecord } from "../../runner/contracts/index.js";
 import { startCli } from "../support/cli.js";
-import { waitFor } from "../support/fake-clock.js";
 import { tempProject, type TempProject } from "../support/temp-project.js";
 
 let project: TempProject;
@@ -101,12 +100,14 @@ describe("handler edits", () => {
 describe("manifest edits", () => {
   test("a broken manifest is reported at its line and column; the old schedule keeps firing", async () => {
     await start({ "jobs/a.ts": `export default () => 1;\n`, "jobs.yaml": manifest(`  a: { handler: jobs/a.ts, schedule: { every: 1s } }\n`) });
-    const records: RunRecord[] = [];
-    runner.on("record", (r) => records.push(r));
+    const refused = new Promise<ReloadResult>((resolve) => runner.once("reload-refused", resolve));
     const reload = await editAndReload("jobs.yaml", manifest(`  a: { handler: jobs/a.ts, schedule: { every: 1s }, overlap: sometimes }\n`));
     expect(reload.ok).toBe(false);
+    expect(await refused).toBe(reload);
     expect(reload.error?.message).toContain("jobs.yaml:3:62: jobs.a.overlap must be one of skip, queue, allow, replace");
-    await waitFor(() => records.some((r) => r.status === "ok"), 5000, "a fire of the old schedule");
+    // The old schedule keeps firing: a fire after the refusal runs and ends ok.
+    const ended = await new Promise<RunRecord>((resolve) => runner.on("run-ended", (r) => r.status === "ok" && resolve(r)));
+    expect(ended).toMatchObject({ job: "a", trigger: "schedule" });
     expect(runner.jobs.map((j) => j.overlap)).toEqual(["skip"]);
   });
 
@@ -115,8 +116,10 @@ describe("manifest edits", () => {
       "jobs/slow.ts": `export default async (ctx) => { await new Promise((r) => setTimeout(r, 300)); return "finished"; };\n`,
       "jobs.yaml": manifest(`  slow: { handler: jobs/slow.ts }\n  daily: { handler: jobs/slow.ts, schedule: "0 0 * * *" }\n  other: { handler: jobs/slow.ts, schedule: "0 0 * * *" }\n`),
     });
+    const started = new Promise<RunRecord>((resolve) => runner.once("run-started", resolve));
     const inFlight = runner.invoke("slow");
-    await waitFor(() => runner.inFlight === 1);
+    expect(await started).toMatchObject({ job: "slow", status: "running" });
+    expect(runner.inFlight).toBe(1);
     const reload = await editAndReload(
       "jobs.yaml",
       manifest(`  daily: { handler: jobs/slow.ts, schedule: "0 12 * * *" }\n  other: { handler: jobs/slow.ts, schedule: "0 0 * * *", enabled: false }\n  added: { handler: jobs/slow.ts, schedule: { every: 1h } }\n`),
@@ -146,7 +149,7 @@ describe("manifest edits", () => {
     project.write("jobs/a.ts.swp", `export default () => 2;\n`);
     renameSync(project.path("jobs/a.ts.swp"), project.path("jobs/a.ts"));
     chmodSync(project.path("jobs/a.ts"), 0o644);
-    await waitFor(() => reloads.length > 0);
+    await new Promise((resolve) => runner.once("reload", resolve));
     await new Promise((r) => setTimeout(r, 200));
     expect(reloads).toHaveLength(1);
     expect(await result("a")).toBe(2);
@@ -157,10 +160,10 @@ test("SIGHUP reloads the manifest without --watch", async () => {
   project = tempProject({ "jobs/a.ts": `export default () => 1;\n`, "jobs.yaml": manifest(`  a: { handler: jobs/a.ts }\n`) });
   const cli = startCli(["start", "--store", "memory"], { cwd: project.dir });
   try {
-    await cli.waitForLog((e) => e.msg === "runner started");
+    await cli.waitForLog((e) => e.event === "started");
     project.write("jobs.yaml", manifest(`  a: { handler: jobs/a.ts }\n  b: { handler: jobs/a.ts, schedule: "0 0 * * *" }\n`));
     cli.child.kill("SIGHUP");
-    const line = await cli.waitForLog((e) => typeof e.msg === "string" && e.msg.startsWith("reloaded"));
+    const line = await cli.waitForLog((e) => e.event === "reload-applied");
     expect(line.msg).toContain("+b");
     cli.child.kill("SIGTERM");
     expect(await cli.exited).toBe(0);

@@ -56,10 +56,10 @@ export async function testSchema(server = PG_SERVER): Promise<TestSchema> {
   };
 }
 
-/** `runlet start` on `store` in `dir`, resolved once it logged "runner started". */
+/** `runlet start` on `store` in `dir`, resolved once its runner tells it started (its `started` event, logged as `event`). */
 export async function startReplica(dir: string, store: string, extra: string[] = []): Promise<CliProcess> {
   const cli = startCli(["start", "--store", store, "--grace", "1s", ...extra], { cwd: dir });
-  await cli.waitForLog((e) => e.msg === "runner started", 20_000);
+  await cli.waitForLog((e) => e.event === "started", 20_000);
   return cli;
 }
 

@@ -1,3 +1,4 @@
+import { waitFor } from "../support/poll.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
@@ -191,12 +192,3 @@ describe("sqlite: writes", () => {
     }
   });
 });
-
-/** Polls a condition each turn of the event loop (bounded), for events the store only logs. */
-async function waitFor(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

@@ -55,12 +55,3 @@ export class FakeClock {
 export async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
 }
-
-/** Polls (on the real clock) until `condition` holds; fails after `timeoutMs`. For I/O the fake clock does not drive. */
-export async function waitFor(condition: () => boolean, timeoutMs = 10_000, what = "condition"): Promise<void> {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
