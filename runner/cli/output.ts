@@ -23,6 +23,8 @@ export const EXIT_OF = {
   RESULT_NOT_CLONEABLE: EXIT.jobFailed,
   STORE_OPEN: EXIT.badInput,
   STORE_WRITE: EXIT.badInput,
+  STORE_BUSY: EXIT.badInput,
+  LEASE_LOST: EXIT.jobFailed,
   OPTION_INVALID: EXIT.badInput,
   BAD_INPUT: EXIT.badInput,
   INTERNAL: EXIT.jobFailed,
