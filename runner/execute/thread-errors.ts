@@ -4,7 +4,8 @@
  * died, ran out of memory, or was terminated after an abort).
  */
 import { RunletError } from "../errors.js";
-import type { TaskOutcome } from "./protocol.js";
+import type { RunRequest } from "../contracts/index.js";
+import { RETIRED_EXIT_CODE, type TaskOutcome } from "./protocol.js";
 import { deserializeError } from "./serialize.js";
 
 /** The error a failed outcome stands for, with the handler's message and stack restored. */
@@ -71,4 +72,17 @@ function reasonText(reason: unknown): string {
   if (reason instanceof Error) return reason.message;
   if (reason === undefined) return "no reason given";
   return String(reason);
+}
+
+/** Whether piscina rejected a task because its worker ended itself to retire (it never started the task). */
+export function isRetiredExit(err: unknown): boolean {
+  return err instanceof Error && err.message === `worker exited with code: ${RETIRED_EXIT_CODE}`;
+}
+
+/** JOB_LATE when a run that waited for a thread would start after its lateness limit. */
+export function lateError(req: RunRequest, now: number): RunletError | null {
+  if (req.lateAfter == null || now <= req.lateAfter) return null;
+  const lateMs = now - req.fireDate.getTime();
+  const limitMs = req.lateAfter - req.fireDate.getTime();
+  return new RunletError("JOB_LATE", `job "${req.job}" waited for a worker thread until ${lateMs}ms after its scheduled time (lateness limit ${limitMs}ms); it was not started`);
 }

@@ -6,9 +6,9 @@ import { RunletError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/logger.js";
 import { abortsOf, notStarted } from "./executor.js";
 import { KillSwitch } from "./kill-switch.js";
-import { RETIRED_EXIT_CODE, type TaskOutcome, type TaskPayload } from "./protocol.js";
+import type { TaskOutcome, TaskPayload } from "./protocol.js";
 import { serializeError } from "./serialize.js";
-import { abortedWhileWaiting, outcomeError, rejectionError } from "./thread-errors.js";
+import { abortedWhileWaiting, isRetiredExit, lateError, outcomeError, rejectionError } from "./thread-errors.js";
 import { WaitQueue, type Queueable } from "./wait-queue.js";
 import { WorkerLinks } from "./worker-links.js";
 import { workerEntry, workerEntryExists } from "./worker-entry.js";
@@ -334,19 +334,6 @@ export class ThreadExecutor implements Executor {
 
 /** How many times a task is handed to the pool again when a retiring worker did not start it. */
 const MAX_HAND_OVERS = 8;
-
-/** Whether piscina rejected a task because its worker ended itself to retire (it never started the task). */
-function isRetiredExit(err: unknown): boolean {
-  return err instanceof Error && err.message === `worker exited with code: ${RETIRED_EXIT_CODE}`;
-}
-
-/** JOB_LATE when a run that waited for a thread would start after its lateness limit. */
-function lateError(req: RunRequest, now: number): RunletError | null {
-  if (req.lateAfter == null || now <= req.lateAfter) return null;
-  const lateMs = now - req.fireDate.getTime();
-  const limitMs = req.lateAfter - req.fireDate.getTime();
-  return new RunletError("JOB_LATE", `job "${req.job}" waited for a worker thread until ${lateMs}ms after its scheduled time (lateness limit ${limitMs}ms); it was not started`);
-}
 
 function closedError(job: string): RunletError {
   return new RunletError("JOB_CANCELLED", `job "${job}" was not started: the thread executor is closed`);
