@@ -43,7 +43,7 @@ describe("the CLI's edges", () => {
       [["list", "--json=yes"], "runlet: --json takes no value; see `runlet help list`\n"],
       [["list", "--next", "-1"], 'runlet: --next must be a whole number (got "-1")\n'],
       [["--frob"], "runlet: unknown flag --frob before a command; see `runlet --help`\n"],
-      [["frobnicate"], 'runlet: unknown command "frobnicate"; expected one of init, start, dev, validate, list, invoke, history (see `runlet --help`)\n'],
+      [["frobnicate"], 'runlet: unknown command "frobnicate"; expected one of init, start, dev, validate, list, invoke, history, logs, pause, resume, trigger (see `runlet --help`)\n'],
     ];
     for (const [args, stderr] of cases) {
       const result = runCli(args, { cwd: project.dir });
