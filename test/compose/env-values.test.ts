@@ -100,6 +100,8 @@ jobs:
       await fails;
       const pages = await Promise.all(["/", "/api/jobs", "/api/jobs/use/runs", "/api/runs"].map(async (path) => (await fetch(server.url + path)).text()));
       expect(pages[1]).toContain("Calls the API with ${env:API_TOKEN}");
+      // The dashboard's job list reads the after edge where a schedule would be.
+      expect((JSON.parse(pages[1]!) as Array<{ name: string; human: string }>).find((j) => j.name === "fails")!.human).toBe("after: use (success)");
       for (const page of pages) expect(page).not.toContain(SECRET);
     } finally {
       await server.close();
