@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { hostname } from "node:os";
 import { afterEach, describe, expect, test } from "vitest";
-import { createRunner, type Runner, type RunnerOptions } from "../../runner/index.js";
+import { createRunner, type ReloadResult, type Runner, type RunnerOptions } from "../../runner/index.js";
 import { silentLogger } from "../../runner/log/logger.js";
 import { MemoryStore } from "../../runner/store/memory-store.js";
 import type { RunRecord } from "../../runner/contracts/index.js";
@@ -152,22 +152,34 @@ describe("after: runs started by the end of another job's run", () => {
     expect(endedOf(ended, "held")).toEqual([]);
   });
 
-  test("a reload adds and removes edges", async () => {
-    const { runner, ended } = await start({
-      "jobs/a.ts": `export default () => 1;\n`,
-      "jobs/b.ts": `export default () => 2;\n`,
-      "jobs.yaml": manifest("  a: { handler: jobs/a.ts }\n  b: { handler: jobs/b.ts }\n"),
-    });
+  test("a manifest edit, seen by the watcher, adds and removes edges; so does an edit of .env a reference reads", async () => {
+    const { runner, ended } = await start(
+      {
+        "jobs/a.ts": `export default () => 1;\n`,
+        "jobs/b.ts": `export default (ctx) => ctx.params.tag;\n`,
+        ".env": "TAG=first\n",
+        "jobs.yaml": manifest("  a: { handler: jobs/a.ts }\n  b: { handler: jobs/b.ts, params: { tag: \"${env:TAG}\" } }\n"),
+      },
+      { watch: true },
+    );
+    const edit = async (file: string, content: string) => {
+      const reloaded = new Promise<ReloadResult>((resolve) => runner.once("reload", resolve));
+      project!.write(file, content);
+      return reloaded;
+    };
     await runner.invoke("a");
-    project!.write("jobs.yaml", manifest("  a: { handler: jobs/a.ts }\n  b: { handler: jobs/b.ts, after: a }\n"));
-    expect((await runner.reload()).diff).toMatchObject({ changed: ["b"] });
+    expect((await edit("jobs.yaml", manifest("  a: { handler: jobs/a.ts }\n  b: { handler: jobs/b.ts, after: a, params: { tag: \"${env:TAG}\" } }\n"))).diff).toMatchObject({ changed: ["b"] });
     const second = await runner.invoke("a");
     await waitFor(() => endedOf(ended, "b").length === 1, 5000, "b to end");
-    expect(endedOf(ended, "b")[0]!.upstreamRunId).toBe(second.runId);
-    project!.write("jobs.yaml", manifest("  a: { handler: jobs/a.ts }\n  b: { handler: jobs/b.ts }\n"));
-    await runner.reload();
+    expect(endedOf(ended, "b")[0]).toMatchObject({ upstreamRunId: second.runId, result: "first" });
+    // (Every job's log redaction learns the new value too, so b is not the only change.)
+    expect((await edit(".env", "TAG=second\n")).diff!.changed).toContain("b");
+    await runner.invoke("a");
+    await waitFor(() => endedOf(ended, "b").length === 2, 5000, "b to end again");
+    expect(endedOf(ended, "b")[1]!.result).toBe("second");
+    await edit("jobs.yaml", manifest("  a: { handler: jobs/a.ts }\n  b: { handler: jobs/b.ts, params: { tag: x } }\n"));
     await runner.invoke("a");
     await runner.stop();
-    expect(endedOf(ended, "b")).toHaveLength(1);
+    expect(endedOf(ended, "b")).toHaveLength(2);
   });
 });
