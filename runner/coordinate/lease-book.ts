@@ -58,7 +58,8 @@ export class LeaseBook {
       return null;
     }
     this.held.set(runId, held);
-    this.timer ??= setInterval(() => void this.renew(), Math.max(50, this.options.store.leaseMs / 3)).unref();
+    // A failed renewal is the database being unreachable: tend() reports that; the deadlines were checked.
+    this.timer ??= setInterval(() => void this.renew().catch(() => undefined), Math.max(50, this.options.store.leaseMs / 3)).unref();
     return {
       release: () => this.released(runId),
       beforeRetry: (attempt) => this.beforeRetry(runId, attempt),

@@ -16,8 +16,9 @@ export default async (ctx) => {
   await new Promise((resolve, reject) => {
     tick();
     const ticking = setInterval(tick, 100);
-    const done = setTimeout(() => { clearInterval(ticking); resolve(); }, ctx.params.ms ?? 0);
-    ctx.signal.addEventListener("abort", () => { clearTimeout(done); clearInterval(ticking); line("aborted"); reject(ctx.signal.reason); }, { once: true });
+    const onAbort = () => { clearTimeout(done); clearInterval(ticking); line("aborted"); reject(ctx.signal.reason); };
+    const done = setTimeout(() => { clearInterval(ticking); ctx.signal.removeEventListener("abort", onAbort); resolve(); }, ctx.params.ms ?? 0);
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
   });
   if (ctx.params.failFirst && ctx.attempt === 1) { line("failed"); throw new Error("attempt 1 fails on purpose"); }
   line("ok");
