@@ -8,7 +8,7 @@ export interface RunnerOptions {
   manifest?: string;
   /** The environment `enabled` is read for. @default --env, RUNLET_ENV, NODE_ENV, "development" */
   env?: string;
-  /** @default a logger that drops everything */
+  /** Where the runner and `ctx.log` write. @default JSON lines on stderr at LOG_LEVEL (info): `createLogger()` */
   logger?: Logger;
   /** Time source for timers; tests inject a fake one. @default the system clock */
   clock?: Clock;
@@ -18,7 +18,11 @@ export interface RunnerOptions {
   abortGraceMs?: number;
   /** Hot reload: watch the manifest and handlers (and their imports) and apply edits live. @default false */
   watch?: boolean;
-  /** Where runs are recorded. The runner closes it on stop. @default an in-memory store */
+  /**
+   * Where runs are recorded; the runner closes it on stop. `openStore()` from `runlet/store`
+   * opens one from a `--store` value (a SQLite path, "memory", a postgres:// URL).
+   * @default SQLite at `.runlet/runs.db` next to the manifest, as the CLI uses
+   */
   store?: RunStore;
   /** Executors by mode, for tests and embedding. @default inline + a worker-thread pool */
   executors?: Partial<Record<RunMode, Executor>>;

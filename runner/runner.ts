@@ -1,19 +1,19 @@
 import { EventEmitter } from "node:events";
-import { resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { SHARED_DEFAULTS, checkOptions, systemClock, type ActiveJob, type JobDefinition, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
 import { RunCore } from "./core/run-core.js";
 import { RunletError } from "./errors.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
 import { emitRecord } from "./execute/record-events.js";
 import { ThreadExecutor } from "./execute/thread-executor.js";
-import { silentLogger, type Logger } from "./log/logger.js";
+import { createLogger, type Logger } from "./log/logger.js";
 import type { RunLogCapture } from "./log/run-log-capture.js";
 import { ManifestFreshness } from "./reload/manifest-freshness.js";
 import { resolveEnvironment } from "./manifest/index.js";
 import { catchUpMissedFires, recoverAtStart } from "./recovery/start-recovery.js";
 import { ReloadPipeline, type ReloadResult } from "./reload/reload-pipeline.js";
 import { RUNNER_DEFAULTS, RUNNER_OPTION_RULES, type RunnerEvents, type RunnerOptions } from "./runner-options.js";
-import { MemoryStore } from "./store/memory-store.js";
+import { SqliteStore } from "./store/sqlite-store.js";
 import type { RunStore } from "./store/run-store.js";
 
 export type { ReloadResult } from "./reload/reload-pipeline.js";
@@ -46,8 +46,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.manifestPath = resolve(options.manifest ?? RUNNER_DEFAULTS.manifest);
     this.freshness = new ManifestFreshness(this.manifestPath);
     this.env = resolveEnvironment(options.env);
-    this.logger = options.logger ?? silentLogger();
-    this.store = options.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => this.historyKeep(job) });
+    this.logger = options.logger ?? createLogger();
+    this.store = options.store ?? new SqliteStore(join(dirname(this.manifestPath), ".runlet", "runs.db"), { logger: this.logger, keepFor: (job) => this.historyKeep(job) });
     this.core = new RunCore({
       env: this.env,
       logger: this.logger,
@@ -148,10 +148,20 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.started = true;
     // A run lost with the process before this one ended as `lost`: the jobs after its failure start now.
     for (const run of lost) this.startAfter(run);
-    const started = { manifest: this.manifestPath, env: this.env, jobs: this.jobs.length, scheduled: this.core.scheduler.size };
-    this.logger.info({ event: "started", ...started }, "runner started");
-    this.tell("started", started);
+    this.logStarted();
     void catchUpMissedFires({ jobs: this.pipeline.jobs, store: this.store, logger: this.logger, now: new Date(this.core.clock.now()), fire: (name, fireDate) => this.core.fireMissed(name, fireDate) });
+  }
+
+  /** "runner started" names the jobs and the first fire, so a glance at the log says what will happen. */
+  private logStarted(): void {
+    const jobs = this.jobs.map((job) => ({ job: job.name, next: this.nextFireOf(job.name) }));
+    const first = jobs.filter((j) => j.next !== null).sort((a, b) => a.next!.getTime() - b.next!.getTime())[0];
+    const names = jobs.slice(0, STARTED_JOBS_LISTED).map((j) => j.job);
+    if (jobs.length > STARTED_JOBS_LISTED) names.push(`and ${jobs.length - STARTED_JOBS_LISTED} more`);
+    const nextFire = first ? { job: first.job, at: first.next!.toISOString() } : null;
+    const started = { manifest: this.manifestPath, env: this.env, jobs: jobs.length, scheduled: this.core.scheduler.size };
+    this.logger.info({ event: "started", ...started, names, nextFire }, "runner started");
+    this.tell("started", started);
   }
 
   /** Whether a job is paused (persisted in the store; a paused job does not fire). */
@@ -260,6 +270,9 @@ export class Runner extends EventEmitter<RunnerEvents> {
     }
   }
 }
+
+/** Jobs named in the "runner started" line; a 100,000-job manifest gets a count, not a list. */
+const STARTED_JOBS_LISTED = 20;
 
 export function createRunner(options: RunnerOptions = {}): Runner {
   return new Runner(options);

@@ -2,6 +2,7 @@ import { rmSync } from "node:fs";
 import { afterEach, describe, expect, test } from "vitest";
 import { createRunner, type ReloadResult, type Runner } from "../../runner/index.js";
 import { ManifestError } from "../../runner/errors.js";
+import { silentLogger } from "../../runner/log/logger.js";
 import type { RunRecord } from "../../runner/contracts/index.js";
 import { startCli } from "../support/cli.js";
 import { tempProject, type TempProject } from "../support/temp-project.js";
@@ -16,7 +17,7 @@ afterEach(async () => {
 
 async function start(files: Record<string, string>): Promise<void> {
   project = tempProject(files);
-  runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test", watch: true });
+  runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test", watch: true, logger: silentLogger() });
   await runner.start();
 }
 

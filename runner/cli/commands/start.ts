@@ -16,11 +16,11 @@ export const startFlags = {
   host: { type: "string", description: "HTTP bind address (default 127.0.0.1); off loopback every /api route needs RUNLET_TOKEN and Host must be in RUNLET_ALLOWED_HOSTS" },
   insecure: { type: "boolean", description: "serve HTTP off loopback with no RUNLET_TOKEN (reads open to the network)" },
   grace: { type: "string", description: "on SIGINT/SIGTERM, how long runs in flight may finish (default 30s)" },
-  pretty: { type: "boolean", description: "human-readable logs (default when stderr is a terminal)" },
+  pretty: { type: "boolean", description: "pino-pretty logs (default when stderr is a terminal; under dev: every field of every line)" },
 } as const;
 
 /** `runlet start` (and `runlet dev`): schedule and run until SIGINT/SIGTERM. */
-export async function startCommand(argv: string[], preset: { watch?: boolean; env?: string; pretty?: boolean } = {}): Promise<number> {
+export async function startCommand(argv: string[], preset: { watch?: boolean; env?: string; dev?: boolean } = {}): Promise<number> {
   const { flags } = parseFlags(argv, startFlags);
   const graceMs = flags.grace === undefined ? RUNNER_DEFAULTS.shutdownGraceMs : parseDuration(flags.grace);
   if (graceMs === null) throw new RunletError("BAD_INPUT", `--grace must be a duration like 30s (got "${flags.grace}")`);
@@ -29,7 +29,7 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
   // Refused before anything starts: exit 2, nothing scheduled, nothing run.
   if (port !== null) checkExposure({ host: flags.host ?? httpDefaults.host, token, insecure: flags.insecure });
   manifestFile(flags.manifest);
-  const logger = createLogger({ pretty: flags.pretty ?? preset.pretty ?? process.stderr.isTTY });
+  const logger = createLogger({ dev: preset.dev === true && flags.pretty === undefined, pretty: flags.pretty ?? process.stderr.isTTY });
   // This process is the runner: a stray error no run can be charged with is logged, not fatal.
   keepRunningOutsideRuns(logger);
   const store = await openProjectStore(flags.store, flags.manifest, logger, (job) => runner.historyKeep(job));
@@ -92,5 +92,5 @@ function portOf(value: string | undefined): number | null {
 }
 
 export function devCommand(argv: string[]): Promise<number> {
-  return startCommand(argv, { watch: true, env: "development", pretty: true });
+  return startCommand(argv, { watch: true, env: "development", dev: true });
 }

@@ -1,0 +1,49 @@
+import { existsSync } from "node:fs";
+import { describe, expect, test } from "vitest";
+import { createRunner } from "../../runner/index.js";
+import { devLine } from "../../runner/log/dev-lines.js";
+import { pino } from "pino";
+import { okHandler, tempProject } from "../support/temp-project.js";
+
+/** The JSON line pino writes for `fields` and `msg`, as `runlet dev`'s formatter receives it. */
+function lineOf(level: "info" | "warn" | "error", fields: Record<string, unknown>, msg: string): string {
+  let written = "";
+  const logger = pino({ level: "info" }, { write: (line: string) => void (written = line) });
+  logger[level](fields, msg);
+  return written.trimEnd();
+}
+
+describe("runlet dev's terminal lines", () => {
+  test("a run that ends ok is one line; its start line is left out", () => {
+    expect(devLine(lineOf("info", { job: "heartbeat", runId: "r1", scheduledAt: "x", latenessMs: 1, attempt: 1, mode: "inline" }, "run started"))).toBe("");
+    expect(devLine(lineOf("info", { job: "heartbeat", runId: "r1", status: "ok", durationMs: 1.2, attempt: 1 }, "run ended"))).toBe("✓ heartbeat 1 ms");
+    expect(devLine(lineOf("info", { job: "heartbeat", runId: "r1", status: "ok", durationMs: 3, attempt: 2 }, "run ended"))).toBe("✓ heartbeat 3 ms (attempt 2)");
+  });
+
+  test("a failed run gives its error and the handler's own stack frames, not runlet's or Node's", () => {
+    const err = { type: "Error", message: "database unreachable", stack: "Error: database unreachable\n    at cleanup (/app/jobs/cleanup.ts:4:9)\n    at callHandler (file:///app/node_modules/runlet/dist/runner/execute/handler-module.js:42:13)\n    at new Promise (<anonymous>)\n    at process.processTicksAndRejections (node:internal/process/task_queues:95:5)" };
+    expect(devLine(lineOf("error", { job: "cleanup", runId: "r2", status: "failed", durationMs: 12, attempt: 1, err }, "run ended"))).toBe("✗ cleanup failed after 12 ms: database unreachable\n    at cleanup (/app/jobs/cleanup.ts:4:9)");
+    expect(devLine(lineOf("warn", { job: "cleanup", runId: "r2", status: "timeout", durationMs: 30000, attempt: 1, err: { message: "timed out after 30s" } }, "run attempt failed; will retry"))).toBe("✗ cleanup timeout after 30000 ms, will retry: timed out after 30s");
+  });
+
+  test("runner started names the jobs and the first fire; a handler's own line keeps its fields", () => {
+    expect(devLine(lineOf("info", { manifest: "/app/jobs.yaml", env: "development", jobs: 2, scheduled: 1, names: ["hello", "report"], nextFire: { job: "hello", at: "2027-01-01T00:00:10.000Z" } }, "runner started"))).toBe(
+      "runner started: 2 jobs (hello, report), env development; next: hello at 2027-01-01T00:00:10.000Z",
+    );
+    expect(devLine(lineOf("info", { job: "hello", runId: "r3", name: "world" }, "hello"))).toBe("hello: hello  name=world");
+    expect(devLine(lineOf("warn", { file: "jobs.yaml" }, "reload refused"))).toBe("warn reload refused  file=jobs.yaml");
+  });
+});
+
+describe("createRunner's defaults", () => {
+  test("without a store it records runs in SQLite at .runlet/runs.db next to the manifest", async () => {
+    await using project = tempProject({ "jobs/a.ts": okHandler, "jobs.yaml": "version: 1\njobs:\n  a: { handler: jobs/a.ts }\n" });
+    {
+      await using runner = createRunner({ manifest: project.path("jobs.yaml"), logger: pino({ level: "silent" }) });
+      expect((await runner.invoke("a")).status).toBe("ok");
+    }
+    expect(existsSync(project.path(".runlet/runs.db"))).toBe(true);
+    await using again = createRunner({ manifest: project.path("jobs.yaml"), logger: pino({ level: "silent" }) });
+    expect((await again.store.history({ job: "a", limit: 5 })).map((r) => r.status)).toEqual(["ok"]);
+  });
+});
