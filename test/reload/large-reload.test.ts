@@ -3,6 +3,8 @@ import { createRunner, type Runner } from "../../runner/index.js";
 import type { RunRecord } from "../../runner/contracts/index.js";
 import { ManifestError } from "../../runner/errors.js";
 import { okHandler, tempProject, type TempProject } from "../support/temp-project.js";
+import { silentLogger } from "../../runner/log/logger.js";
+import { MemoryStore } from "../../runner/store/memory-store.js";
 
 let project: TempProject | undefined;
 let runner: Runner | undefined;
@@ -34,7 +36,7 @@ describe("a reload of a 10,000-job manifest", () => {
     ["invalid", invalid],
   ])("%s: a job firing every 100 ms meanwhile is never skipped as late", async (kind, text) => {
     project = tempProject({ "jobs/ok.ts": okHandler, "jobs.yaml": valid(0) });
-    runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test", shutdownGraceMs: 2000 });
+    runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test", shutdownGraceMs: 2000, logger: silentLogger(), store: new MemoryStore({ logger: silentLogger() }) });
     await runner.start();
     const ticks: RunRecord[] = [];
     runner.on("record", (record: RunRecord) => {
