@@ -60,6 +60,27 @@ module.exports = {
       to: { path: [any("execute", "schedule", "core", "reload", "recovery", "watch", "cli", "classic", "compile"), "^runner/store/(postgres|sqlite)"] },
     },
     {
+      name: "fire-times-are-pure",
+      comment: "fire-times/ is time arithmetic only (what the manifest checks and the scheduler arms): no stage, no timer.",
+      severity: "error",
+      from: { path: stage("fire-times") },
+      to: { path: [any("manifest", "compile", "schedule", "execute", "store", "core", "coordinate", "reload", "recovery", "watch", "http", "cli", "classic", "listing"), COMPOSITION] },
+    },
+    {
+      name: "coordination-knows-no-execution-schedule-or-http",
+      comment: "coordinate/ decides which replica runs a fire and keeps its lease; it runs nothing itself (the core hands it callbacks).",
+      severity: "error",
+      from: { path: stage("coordinate") },
+      to: { path: [any("execute", "schedule", "http", "core", "reload", "recovery", "watch", "cli", "classic"), COMPOSITION] },
+    },
+    {
+      name: "runner-core-loads-no-database-driver",
+      comment: "runner.ts and core/ reach PostgreSQL only through coordinate/ and the store interface, so a runner on SQLite never loads pg.",
+      severity: "error",
+      from: { path: ["^runner/(runner|runner-options)\\.ts$", stage("core")] },
+      to: { path: ["^runner/store/postgres/", "^pg$"] },
+    },
+    {
       name: "workers-load-only-the-worker-side",
       comment: "A worker thread loads the handler runtime only: nothing of the runner's main side (scheduler, stores, manifest, compiler, pools).",
       severity: "error",
