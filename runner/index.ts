@@ -7,6 +7,7 @@
  * await runner.start();
  * ```
  */
+export { createLogger, type Logger, type LoggerOptions } from "./log/logger.js";
 export { createRunner, Runner, type RunnerOptions, type RunnerEvents, type ReloadResult } from "./runner.js";
 export { defineJob, type JobContext, type JobHandler, type JobLogger, type JobTrigger } from "./context.js";
 export { loadManifest, parseManifest, resolveEnvironment, type LoadOptions } from "./manifest/index.js";
