@@ -4,6 +4,6 @@
  * stage, the listing and catch-up ask it when. docs/schedules.md says how it reads crons,
  * rules and DST changes.
  */
-export { FIRE_HORIZON_YEARS, nextFire, nextFires } from "./next-fire.js";
+export { FIRE_HORIZON_YEARS, firesAfter, nextFire, nextFires } from "./next-fire.js";
 export { readCron } from "./cron-reading.js";
 export { ruleValues } from "./rule-reading.js";

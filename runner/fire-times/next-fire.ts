@@ -1,6 +1,7 @@
 import type { Schedule } from "../contracts/index.js";
 import { readCron } from "./cron-reading.js";
 import { readRule } from "./rule-reading.js";
+import { firstWallMatch } from "./wall-calendar.js";
 import { nextWallFire } from "./zone-walk.js";
 
 /**
@@ -46,3 +47,20 @@ export function nextFires(spec: Schedule, after: Date, count: number): Date[] {
   for (let at: Date | null = after; fires.length < count && (at = nextFire(spec, at)); ) fires.push(at);
   return fires;
 }
+
+/**
+ * Whether a schedule fires at all after `after`, within {@link FIRE_HORIZON_YEARS}: what
+ * the manifest stage checks for every schedule. A cron or rule without a window is asked
+ * on the wall clock only (a day's margin covers any zone's offset): ~1 µs, where a fire
+ * search through the zone's offsets costs tens. Every wall time a cron matches fires (in a
+ * gap, just after it); a rule whose only matches fell in DST gaps would pass this and
+ * have no fire, which no rule of whole hours and days can do.
+ */
+export function firesAfter(spec: Schedule, after: Date): boolean {
+  const from = after.getTime();
+  if (spec.kind === "cron" && !spec.start && !spec.end) return firstWallMatch(readCron(spec.cron), from - DAY_MS, from + HORIZON_MS + DAY_MS) !== null;
+  if (spec.kind === "rule") return firstWallMatch(readRule(spec.rule), from - DAY_MS, from + HORIZON_MS + DAY_MS) !== null;
+  return nextFire(spec, after) !== null;
+}
+
+const DAY_MS = 86_400_000;

@@ -1,5 +1,5 @@
 import type { RecurrenceFields, RuleRange, RuleValue, Schedule } from "../contracts/index.js";
-import { FIRE_HORIZON_YEARS, nextFire } from "../fire-times/index.js";
+import { FIRE_HORIZON_YEARS, firesAfter } from "../fire-times/index.js";
 import { checkCron } from "./cron-fields.js";
 import { DURATION_EXPECTED, parseDuration } from "./duration.js";
 import { shown, type Report } from "./report.js";
@@ -104,7 +104,7 @@ export function readSchedule(raw: unknown, path: ValuePath, report: Report, jobZ
  */
 function firing(schedule: Schedule, path: ValuePath, report: Report): Schedule | null {
   const now = new Date();
-  if (nextFire(schedule, now)) return schedule;
+  if (firesAfter(schedule, now)) return schedule;
   if (schedule.kind === "cron" && schedule.end && schedule.end <= now) {
     report.at(path, `has no fire left: its window ended at ${schedule.end.toISOString()}`);
   } else if (schedule.kind === "cron" && schedule.end) {
