@@ -138,3 +138,49 @@ jobs:
     await Promise.all(replicas.map((r) => stopReplica(r)));
   }
 }, 60_000);
+
+test("a run started by another's end, lost with its replica, is recorded lost (not left waiting for a retry) and alerts once", async () => {
+  await using project = tempProject({
+    "jobs/hang.ts": HANG_ONCE,
+    "jobs/step.ts": STEP,
+    "jobs.yaml": `version: 1
+jobs:
+  up: { handler: jobs/step.ts, schedule: { every: 2s }, params: { log: up.log } }
+  down:
+    handler: jobs/hang.ts
+    after: up
+    retries: { max: 2, delay: 10ms }
+    params: { marker: hung.pid }
+  alert:
+    handler: jobs/step.ts
+    after: { job: down, on: failure }
+    params: { log: alerts.log }
+`,
+  });
+  const store = schema.url();
+  const replicas: CliProcess[] = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, store)));
+  try {
+    const deadline = Date.now() + 20_000;
+    let hungPid = NaN;
+    while (Number.isNaN(hungPid)) {
+      try {
+        hungPid = Number(readFileSync(project.path("hung.pid"), "utf8"));
+      } catch {
+        if (Date.now() > deadline) throw new Error("no run hung");
+        await sleep(100);
+      }
+    }
+    const victim = replicas.find((r) => r.child.pid === hungPid)!;
+    victim.child.kill("SIGKILL");
+    await victim.exited;
+    while (executions(project.path("alerts.log")).length === 0 && Date.now() < deadline + 20_000) await sleep(200);
+    await sleep(1500);
+    const history = JSON.parse(runCli(["history", "--json", "--limit", "200", "--store", store], { cwd: project.dir }).stdout) as Array<{ job: string; runId: string; status: string; upstreamRunId?: string }>;
+    const lost = history.filter((r) => r.job === "down" && r.status === "lost");
+    expect(lost, JSON.stringify(history)).toHaveLength(1);
+    expect(executions(project.path("alerts.log")).map((a) => a.upstream)).toEqual([lost[0]!.runId]);
+    expect(await schema.query(`SELECT state FROM "${schema.name}".fires WHERE job = 'down' AND state IN ('retry', 'running')`)).toEqual([]);
+  } finally {
+    await Promise.all(replicas.map((r) => stopReplica(r)));
+  }
+}, 90_000);
