@@ -7,6 +7,8 @@
 import { dist, fmt, machine, printTable, summary, tempProject } from "./lib.mjs";
 
 const { createRunner } = await import(dist("runner/index.js"));
+const { MemoryStore } = await import(dist("runner/store/memory-store.js"));
+const { silentLogger } = await import(dist("runner/log/logger.js"));
 
 const clockNow = () => performance.timeOrigin + performance.now(); // ms since the epoch, sub-ms
 
@@ -29,7 +31,9 @@ export async function run({ smoke = false } = {}) {
     ].join("\n"),
   });
   globalThis.__starts = [];
-  const runner = createRunner({ manifest: project.path("jobs.yaml"), env: "bench" });
+  // The in-memory store and no logging: what this part measured before createRunner's defaults became SQLite and stderr.
+  const logger = silentLogger();
+  const runner = createRunner({ manifest: project.path("jobs.yaml"), env: "bench", logger, store: new MemoryStore({ logger }) });
   const afterLatency = [];
   const scheduleLatency = [];
   /** Each round's p50 and p99, per path: the machine is shared, so a round can stall as a whole. */
