@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
-import { createRunner } from "../../runner/index.js";
+import schedule from "node-schedule";
+import { ClassicRuntime, createRunner, JobFactory, type JobCallback } from "../../runner/index.js";
 import { silentLogger } from "../../runner/log/logger.js";
 import { MemoryStore } from "../../runner/store/memory-store.js";
 import { openSqliteStore } from "../../runner/store/sqlite-store.js";
@@ -132,6 +133,17 @@ describe.each(stores)("%s store: a run's ctx.log lines are kept with it", (_name
     expect(JSON.stringify(logs)).not.toContain("sk-live-4242-secret");
   });
 
+  test("a class job's run keeps what is logged through its run's logger", async () => {
+    await using t = await setup();
+    await using runtime = new ClassicRuntime({ runner: t.runner });
+    const factory = new UnrecordableFactory({ runtime });
+    factory.create();
+    const run = await factory.trigger();
+    expect(run.status).toBe("ok");
+    const logs = await t.store.runLogs(run.runId);
+    expect(logs!.lines).toEqual([expect.objectContaining({ level: "warn", msg: "the job callback returned a value that cannot be recorded; recorded null instead", attempt: 1 })]);
+  });
+
   test("a run is found by its id or the short id history shows", async () => {
     await using t = await setup();
     const run = await t.runner.invoke("inline");
@@ -141,3 +153,17 @@ describe.each(stores)("%s store: a run's ctx.log lines are kept with it", (_name
     expect(await t.store.findRun("ffffffff-no-such-run")).toBeNull();
   });
 });
+
+/** A class job whose callback returns a function: runlet warns through the run's logger. */
+class UnrecordableFactory extends JobFactory {
+  protected getSpec(): schedule.RecurrenceRule {
+    const rule = new schedule.RecurrenceRule();
+    rule.hour = 0;
+    rule.minute = 0;
+    return rule;
+  }
+
+  protected getJobCallback(): JobCallback {
+    return (async () => () => "not cloneable") as unknown as JobCallback;
+  }
+}
