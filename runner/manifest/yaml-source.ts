@@ -1,5 +1,6 @@
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type Node, type Pair, type Scalar, type YAMLMap } from "yaml";
 import type { Problem } from "../errors.js";
+import { indexBlockYaml, type BlockPositions } from "./block-positions.js";
 import { isStackOverflow, NESTING_MESSAGE, NestingTooDeep, tooDeepPath } from "./nesting.js";
 import { DECLINED, readPlainYaml } from "./plain-yaml.js";
 
@@ -37,14 +38,17 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   if (value instanceof NestingTooDeep) return tooDeepSource(file, text, value);
   let positioned: YamlSource | undefined;
   const positions = () => (positioned ??= parsePositioned(file, text));
+  // Most positions come from one scan of the lines; `yaml` parses only for what it does not hold.
+  let block: BlockPositions | null | undefined;
+  const blockIndex = () => (block === undefined ? (block = indexBlockYaml(text)) : block);
   return {
     file,
     text,
     value,
     // Whatever js-yaml reads, `yaml` reads the same, without problems.
     problems: [],
-    at: (path, part) => positions().at(path, part),
-    inScalar: (path, offset) => positions().inScalar(path, offset),
+    at: (path, part = "value") => blockIndex()?.at(path, part) ?? positions().at(path, part),
+    inScalar: (path, offset) => blockIndex()?.inScalar(path, offset) ?? positions().inScalar(path, offset),
   };
 }
 
