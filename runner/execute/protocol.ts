@@ -8,7 +8,7 @@
  *   sends the main thread a {@link WorkerHello} carrying the MessagePort it keeps for its
  *   life. On that port the main thread sends {@link ControlMessage}s (abort, naming the run by
  *   `key`) and the worker sends {@link WorkerMessage}s (log lines of a run, in batches;
- *   errors raised while no run was in flight; that it is retiring).
+ *   errors left behind by runs that have answered; that it is retiring).
  *
  * A port per worker rather than per run: creating a MessageChannel costs ~12 µs here, more
  * than half of piscina's own per-task cost.
@@ -124,9 +124,9 @@ export interface LogBatch {
 }
 
 /**
- * worker -> main, on the worker's port: an uncaught error or unhandled rejection raised
- * while no run was in flight. `key`, `job` and `runId` name the run whose code raised it
- * (its async context), when that is known.
+ * worker -> main, on the worker's port: an uncaught error or unhandled rejection that no
+ * run in flight can be failed with: raised by the code of a run that has answered (`key`,
+ * `job` and `runId` name it, from its async context), or with no run's context at all.
  */
 export interface StrayErrorMessage {
   type: "stray";
