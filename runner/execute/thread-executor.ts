@@ -36,6 +36,9 @@ const OPTION_RULES = {
   workerFile: "url",
 } as const satisfies Record<keyof ThreadExecutorOptions, OptionRule>;
 
+/** How much lower than the runner's main thread a worker thread's CPU priority is (Linux nice; piscina's niceIncrement). */
+export const WORKER_NICE = 10;
+
 /** One piscina pool: resourceLimits are per pool, so there is one per heap limit. */
 interface PoolEntry {
   pool: Piscina<TaskPayload, TaskOutcome>;
@@ -251,6 +254,9 @@ export class ThreadExecutor implements Executor {
       maxThreads: this.maxThreads,
       idleTimeout: this.idleTimeoutMs,
       recordTiming: false,
+      // Handlers yield the CPU to the main thread, which starts every run: on a machine whose
+      // cores the workers keep busy, an inline job's start would otherwise wait behind them.
+      niceIncrement: WORKER_NICE,
       ...(memoryMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: memoryMb } }),
     });
     entry = { pool, links: new WorkerLinks(pool, this.logger), inFlight: 0, handed: 0, waiting: new WaitQueue(), onIdle: null };

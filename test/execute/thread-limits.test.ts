@@ -24,6 +24,7 @@ export default () => ({ now: Date.now(), polluted: [].polluted === true, fetch: 
   "logs-later.mjs": `export default (ctx) => { setTimeout(() => ctx.log.info("after the run"), 20); ctx.log.info("during the run"); return "returned"; };\n`,
   "slow.mjs": `export default (ctx) => new Promise((resolve) => setTimeout(() => resolve("slow done"), ctx.params.ms));\n`,
   "started.mjs": `export default () => Date.now();\n`,
+  "priority.mjs": `import { getPriority } from "node:os";\nexport default () => getPriority(0);\n`,
 });
 afterAll(() => files[Symbol.dispose]());
 
@@ -121,6 +122,14 @@ describe("big output is cut in the worker", () => {
     const exec = make();
     await exec.run(request(files.path("huge-line.mjs"), { log: logs.forRun("huge", "r1") }));
     expect(logs.lines.map((l) => l.droppedLines ?? l.msg)).toEqual(["after", 1]);
+  });
+});
+
+describe("the main thread before the workers", () => {
+  it.runIf(process.platform === "linux")("worker threads run at a lower CPU priority than the main thread (nice +10)", async () => {
+    const exec = make();
+    const { getPriority } = await import("node:os");
+    await expect(exec.run(request(files.path("priority.mjs")))).resolves.toBe(Math.min(19, getPriority(0) + 10));
   });
 });
 
