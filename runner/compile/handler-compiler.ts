@@ -4,6 +4,7 @@ import { build, type BuildFailure, type BuildOptions, type Metafile } from "esbu
 import { ManifestError, RunletError, type Problem } from "../errors.js";
 import { defaultDisplayPath, hasNamespace, problemsFromMessages, type DisplayPath } from "./build-problems.js";
 import { writeModuleFile } from "./module-file.js";
+import { missingPackages } from "./package-imports.js";
 
 /** A handler compiled to one ESM module that Node can import, inline or in a worker. */
 export interface CompiledHandler {
@@ -145,6 +146,9 @@ export class HandlerCompiler {
         },
       ]);
     }
+
+    const missing = missingPackages(result.metafile, this.root, this.display);
+    if (missing.length > 0) throw new ManifestError(missing);
 
     const written = writeModuleFile(this.outDir, source, code.text, map.text);
     return { source, modulePath: written.path, hash: written.hash, inputs: this.localInputs(result.metafile), hasDefaultExport };

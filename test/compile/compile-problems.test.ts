@@ -75,6 +75,27 @@ describe("compile problems", () => {
     `);
   });
 
+  test("an npm package that is not installed is a problem at its import in the .ts source, not a run-time failure", async () => {
+    await using project = tempProject({
+      "jobs/deps.ts": [
+        'import { readFileSync } from "node:fs";',
+        'import path from "path";',
+        'import { pino } from "pino";',
+        'import { defineJob } from "runlet/job";',
+        'import missing from "no-such-package-xyz";',
+        "export default defineJob(async () => [readFileSync, path, pino, missing]);",
+        'export const later = () => import("@nope/thing/sub");',
+        "",
+      ].join("\n"),
+    });
+    expect(await problemsOf(project, "jobs/deps.ts")).toMatchInlineSnapshot(`
+      [
+        "jobs/deps.ts:5:21: cannot find package "no-such-package-xyz": it is not installed in this project (npm install no-such-package-xyz)",
+        "jobs/deps.ts:7:35: cannot find package "@nope/thing" (imported as "@nope/thing/sub"): it is not installed in this project (npm install @nope/thing)",
+      ]
+    `);
+  });
+
   test("a handler file deleted before it was compiled is a problem, not a crash", async () => {
     await using project = tempProject({});
     expect(await problemsOf(project, "jobs/gone.ts", "MANIFEST_INVALID")).toMatchInlineSnapshot(`
