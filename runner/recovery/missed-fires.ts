@@ -13,7 +13,10 @@ export function missedFires(job: JobDefinition, lastFireAt: Date | null, now: Da
   const oldest = job.startingDeadlineMs === null ? -Infinity : now.getTime() - job.startingDeadlineMs;
   const missed: Date[] = [];
   let dropped = 0;
-  for (let fire = nextFire(job.schedule, lastFireAt); fire && fire.getTime() <= now.getTime(); fire = nextFire(job.schedule, fire)) {
+  // Fires older than the starting deadline are never run: start the walk there, so a job
+  // that fires every second and was down for a month does not step through every second.
+  const from = lastFireAt.getTime() >= oldest ? lastFireAt : new Date(oldest - 1);
+  for (let fire = nextFire(job.schedule, from); fire && fire.getTime() <= now.getTime(); fire = nextFire(job.schedule, fire)) {
     if (fire.getTime() < oldest) continue;
     missed.push(fire);
     // Keep only the newest MAX_CATCH_UP without holding an unbounded list.
