@@ -59,6 +59,12 @@ export class ReloadPipeline {
   private readonly manifests = new ManifestThread();
   /** The handler files the manifest names, valid or not: watched so a missing one is seen appearing. */
   private namedHandlers: string[] = [];
+  /**
+   * Files changed since the last reload that was applied: a handler edited while the
+   * manifest was broken is rebuilt when the manifest is fixed, not forgotten with the
+   * refused reload.
+   */
+  private readonly unapplied = new Set<string>();
 
   constructor(private readonly options: ReloadPipelineOptions) {
     this.recycler = new ThreadRecycler(options.executors.thread);
@@ -126,12 +132,13 @@ export class ReloadPipeline {
     const { logger, isStarted } = this.options;
     const began = performance.now();
     let result: ReloadResult;
+    for (const file of changedFiles ?? []) this.unapplied.add(file);
     try {
       const read = await this.manifests.read(this.options.manifestPath, { env: this.options.env, handlerPaths: this.watcher !== null });
       this.namedHandlers = read.handlerPaths ?? this.namedHandlers;
       if (read.error) throw read.error;
       const next = read.manifest!;
-      const { compiled, rebuilt } = await this.compileChanged(next, changedFiles);
+      const { compiled, rebuilt } = await this.compileChanged(next, changedFiles && [...this.unapplied]);
       const diff = await diffJobs(this.current?.jobs ?? [], next.jobs);
       const replacedModules = await this.apply(next, compiled, diff);
       // The pool's size follows the manifest's `threads`: a reload resizes it, runs in flight finish where they are.
@@ -139,6 +146,7 @@ export class ReloadPipeline {
       if (replacedModules.some((job) => job.def.mode === "thread")) this.recycler.afterReload();
       if (isStarted()) this.preloadInline();
       if (isStarted()) await this.options.onApplied(next);
+      this.unapplied.clear();
       result = { ok: true, diff, rebuilt, durationMs: performance.now() - began };
       if (isStarted() || this.options.watch) logger.info({ event: "reload-applied", ...diff, rebuilt: rebuilt.length, durationMs: round(result.durationMs) }, `reloaded: ${describeDiff(diff, rebuilt.length)}`);
     } catch (err) {

@@ -71,6 +71,17 @@ describe("handler edits", () => {
     expect(await result("a")).toBe("fixed");
   });
 
+  test("a handler edited while the manifest is broken is rebuilt once the manifest is fixed", async () => {
+    const good = manifest("  a: { handler: jobs/a.ts }\n");
+    await start({ "jobs/a.ts": `export default () => "old";\n`, "jobs.yaml": good });
+    expect((await editAndReload("jobs.yaml", `${good}  b: [\n`)).ok).toBe(false);
+    expect((await editAndReload("jobs/a.ts", `export default () => "new";\n`)).ok).toBe(false);
+    const fixed = await editAndReload("jobs.yaml", good);
+    expect(fixed.ok).toBe(true);
+    expect(fixed.rebuilt).toEqual([project.path("jobs/a.ts")]);
+    expect(await result("a")).toBe("new");
+  });
+
   test("a handler deleted while its job is in the manifest is an error; the last good build is kept", async () => {
     await start({ "jobs/a.ts": `export default () => "kept";\n`, "jobs.yaml": manifest("  a: { handler: jobs/a.ts }\n") });
     const reloaded = new Promise<ReloadResult>((resolve) => runner.once("reload", resolve));
