@@ -122,8 +122,8 @@ function misCharged(records, jobs) {
 }
 
 export async function run({ smoke = false, seconds, only } = {}) {
-  const cleanSeconds = seconds ?? (smoke ? 6 : 90);
-  const faultSeconds = seconds ?? (smoke ? 10 : 150);
+  const cleanSeconds = seconds ?? (smoke ? 10 : 90);
+  const faultSeconds = seconds ?? (smoke ? 12 : 150);
   // --only a,b: just those fault jobs, to find which one costs the clean job its lateness.
   const jobs = Object.fromEntries(Object.entries(faultJobs(smoke)).filter(([name]) => !only || only.includes(name)));
 
