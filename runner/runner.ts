@@ -65,7 +65,14 @@ export class Runner extends EventEmitter<RunnerEvents> {
       this.tell(record.status === "running" ? "run-started" : "run-ended", record);
       if (record.status !== "running" && !this.pipeline.after.isEmpty) this.startAfter(record);
     });
-    this.core.on("fire", (fire) => this.tell("fire", fire));
+    // The core builds a fire's event only while someone listens: forward it from the first listener on.
+    const self = this as EventEmitter;
+    const forwardFires = (event: string | symbol) => {
+      if (event !== "fire") return;
+      self.off("newListener", forwardFires);
+      this.core.on("fire", (fire) => this.tell("fire", fire));
+    };
+    self.on("newListener", forwardFires);
     this.core.on("log", (line) => this.emit("log", line));
     this.core.on("log-dropped", (dropped) => this.emit("log-dropped", dropped));
     this.core.on("logs", (logs) => this.emit("logs", logs));
