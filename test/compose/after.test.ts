@@ -21,7 +21,7 @@ afterEach(async () => {
 /** Starts a runner on a project; every ended run's record is collected in `ended`. */
 async function start(files: Record<string, string>, options: RunnerOptions = {}): Promise<{ runner: Runner; ended: RunRecord[] }> {
   project = tempProject(files);
-  runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test", ...options });
+  runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test", logger: silentLogger(), ...options });
   const ended: RunRecord[] = [];
   runner.on("record", (r) => {
     if (r.status !== "running") ended.push(r);
