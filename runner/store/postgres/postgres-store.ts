@@ -3,7 +3,7 @@ import { hostname } from "node:os";
 import pg from "pg";
 import { RunletError } from "../../errors.js";
 import type { Logger } from "../../log/logger.js";
-import type { RunRecord, RunStatus, RunTrigger } from "../../contracts/index.js";
+import type { RunRecord } from "../../contracts/index.js";
 import { encodeError, encodeResult } from "../result-json.js";
 import { storeDefaults, type JobState, type RunStore, type StoreOptions } from "../run-store.js";
 import { WriteQueue, type WriteBatch } from "../write-queue.js";
@@ -15,7 +15,8 @@ import { postgresSettings, type PostgresSettings } from "./pg-config.js";
 import { migrate } from "./pg-schema.js";
 import { ensureLogTable, PostgresLogs } from "./pg-logs.js";
 import type { RunLogs } from "../../contracts/index.js";
-import { TurnBatch, type Waiting } from "./turn-batch.js";
+import { PgFireClaims } from "./pg-fire-claims.js";
+import { toRecord, type RunRow } from "./pg-rows.js";
 
 export interface PostgresStoreOptions extends StoreOptions {
   /** The schema runlet's tables live in. @default the URL's `?schema=`, else "runlet" */
@@ -29,9 +30,6 @@ export interface PostgresStoreOptions extends StoreOptions {
 }
 
 const CHECKED = new WeakSet<pg.PoolClient>();
-
-/** Claims per statement: a bigger fire is claimed in several statements, on several connections. */
-const CLAIM_BATCH_MAX = 1000;
 
 /** How often finished runs are pruned to each job's `keep` (off the write path). */
 const PRUNE_EVERY_MS = 5_000;
@@ -56,20 +54,6 @@ export async function openPostgresStore(url: string, options: PostgresStoreOptio
   return store;
 }
 
-interface RunRow {
-  run_id: string;
-  job: string;
-  status: RunStatus;
-  scheduled_at: Date;
-  started_at: Date | null;
-  finished_at: Date | null;
-  attempt: number;
-  error: string | null;
-  result: string;
-  reason: string | null;
-  trigger_kind: RunTrigger | null;
-  upstream_run_id: string | null;
-}
 
 /**
  * Run history in PostgreSQL, shared by every replica pointed at the same database and
@@ -88,9 +72,8 @@ export class PostgresStore implements RunStore, FireClaims {
   private readonly keepFor: (job: string) => number;
   private readonly maxResultBytes: number;
   private readonly sql: ReturnType<typeof historyStatements>;
-  private readonly claims: ReturnType<typeof claimStatements>;
+  private readonly fireClaims: PgFireClaims;
   private readonly touched = new Set<string>();
-  private readonly claimBatch = new TurnBatch<FireClaimRequest, FireClaim>((chunk) => this.claimAll(chunk), CLAIM_BATCH_MAX);
   private pruneTimer: NodeJS.Timeout | null = null;
   private closed = false;
   private readonly logs: PostgresLogs;
@@ -103,8 +86,11 @@ export class PostgresStore implements RunStore, FireClaims {
     this.keepFor = options.keepFor ?? storeDefaults.keepFor;
     this.maxResultBytes = options.maxResultBytes ?? storeDefaults.maxResultBytes;
     this.sql = historyStatements(settings.schema);
-    this.claims = claimStatements(settings.schema);
     this.pool = new pg.Pool(settings.pool);
+    this.fireClaims = new PgFireClaims(claimStatements(settings.schema), {
+      pool: this.pool, owner: this.owner, leaseMs: this.leaseMs, reapMs: this.reapMs, logger: this.logger,
+      answered: () => this.answered(), checkout: () => this.checkout(),
+    });
     // An idle client whose connection dies (server restart, pg_terminate_backend) emits
     // here; without a listener that would crash the process. The pool drops the client
     // and the next query opens a new connection.
@@ -184,66 +170,6 @@ export class PostgresStore implements RunStore, FireClaims {
     }
   }
 
-  /** Claims made in one turn (a fire's jobs) are decided together: see {@link claimAll}. */
-  claimFire(c: FireClaimRequest): Promise<FireClaim> {
-    return this.claimBatch.add(c);
-  }
-
-  /**
-   * One statement decides every claim of the batch, and each is answered at once; a fire
-   * that got no row back is looked up: its row exists (another replica has it) or it does
-   * not. Without one, an exclusive claim lost a race on `fires_one_live` (another fire of
-   * the job went live between the statement's snapshot and its insert): it is claimed
-   * again, and this time sees that run and records the fire as skipped. Three tries in
-   * all, as for one claim alone. A query that fails rejects only the claims still open.
-   */
-  private async claimAll(chunk: Array<Waiting<FireClaimRequest, FireClaim>>): Promise<void> {
-    let open = chunk;
-    for (let tries = 0; tries < 3 && open.length > 0; tries++) {
-      const batch = open.map((w) => w.item);
-      const { rows } = await this.pool.query<ClaimRow>(this.claims.claim, [
-        batch.map((c) => c.job),
-        batch.map((c) => c.scheduledAt),
-        batch.map((c) => c.source),
-        batch.map((c) => c.specHash),
-        batch.map((c) => c.overlap === "skip" || c.overlap === "queue"),
-        batch.map((c) => (c.startingDeadlineMs === null ? null : Math.ceil(c.startingDeadlineMs))),
-        batch.map((c) => c.runId),
-        batch.map((c) => c.maxAttempts),
-        batch.map((c) => c.trigger),
-        this.owner, this.leaseMs, process.pid, hostname(), this.liveMs,
-      ]);
-      this.answered();
-      const unanswered: typeof open = [];
-      for (const row of rows) {
-        const waiting = open[Number(row.i) - 1]!;
-        const outcome = claimOutcome(row);
-        if (outcome) waiting.resolve(outcome);
-        else unanswered.push(waiting);
-      }
-      if (unanswered.length === 0) return;
-      const keys = unanswered.map((w) => w.item);
-      const exists = await this.pool.query<{ i: string }>(this.claims.firesExist, [keys.map((c) => c.job), keys.map((c) => c.scheduledAt), keys.map((c) => c.source)]);
-      const taken = new Set(exists.rows.map((row) => unanswered[Number(row.i) - 1]!));
-      for (const waiting of taken) waiting.resolve({ won: false, reason: "taken" });
-      open = unanswered.filter((w) => !taken.has(w));
-    }
-    for (const waiting of open) waiting.resolve({ won: false, reason: "overlap" });
-  }
-
-  async renewLeases(runs: Array<{ runId: string; fence: number }>): Promise<Set<string>> {
-    if (runs.length === 0) return new Set();
-    const { rows } = await this.pool.query<{ run_id: string }>(this.claims.renew, [runs.map((r) => r.runId), runs.map((r) => r.fence), this.leaseMs]);
-    this.answered();
-    return new Set(rows.map((r) => r.run_id));
-  }
-
-  async beginAttempt(run: { runId: string; fence: number; attempt: number }): Promise<boolean> {
-    const { rowCount } = await this.pool.query(this.claims.beginAttempt, [run.runId, run.fence, run.attempt, this.leaseMs]);
-    this.answered();
-    return (rowCount ?? 0) > 0;
-  }
-
   async flushRecords(): Promise<void> {
     await this.queue.flush();
   }
@@ -251,23 +177,6 @@ export class PostgresStore implements RunStore, FireClaims {
   /** The database answered: records waiting on the write queue's backoff go now. */
   private answered(): void {
     this.queue.retryNow();
-  }
-
-  async publishSpecs(generation: number, specs: Map<string, string>): Promise<void> {
-    const client = await this.checkout();
-    try {
-      await client.query("BEGIN");
-      const [upsert, clear, insert] = this.claims.publish;
-      await client.query(upsert!, [this.owner, Math.floor(generation)]);
-      await client.query(clear!, [this.owner]);
-      await client.query(insert!, [this.owner, [...specs.keys()], [...specs.values()]]);
-      await client.query("COMMIT");
-    } catch (err) {
-      await client.query("ROLLBACK").catch((rollbackErr: unknown) => this.logger.debug({ err: rollbackErr }, "rollback failed"));
-      client.release(err as Error);
-      throw err;
-    }
-    client.release();
   }
 
   /**
@@ -284,36 +193,33 @@ export class PostgresStore implements RunStore, FireClaims {
     return client;
   }
 
-  async heartbeat(): Promise<boolean> {
-    const result = await this.pool.query(this.claims.heartbeat, [this.owner]);
-    this.answered();
-    return (result.rowCount ?? 0) > 0;
+  // The claim capability (FireClaims), in pg-fire-claims.ts.
+  claimFire(c: FireClaimRequest): Promise<FireClaim> {
+    return this.fireClaims.claimFire(c);
   }
-
-  async reapExpired(): Promise<ExpiredRun[]> {
-    const { rows } = await this.pool.query<{ run_id: string; job: string; scheduled_at: Date; owner: string; attempt: number; state: string }>(this.claims.reap, [this.leaseMs]);
-    return rows.map((r) => ({ runId: r.run_id, job: r.job, scheduledAt: r.scheduled_at.toISOString(), owner: r.owner, attempt: r.attempt, retry: r.state === "retry" }));
+  renewLeases(runs: Array<{ runId: string; fence: number }>): Promise<Set<string>> {
+    return this.fireClaims.renewLeases(runs);
   }
-
-  async acquireRetries(specs: Map<string, string>, limit: number): Promise<AcquiredRun[]> {
-    const { rows } = await this.pool.query<{ run_id: string; job: string; scheduled_at: Date; trigger_kind: RunTrigger; fence: string; attempt: number }>(this.claims.acquire, [
-      [...specs.keys()], [...specs.values()], this.owner, this.leaseMs, limit, process.pid, hostname(),
-    ]);
-    return rows.map((r) => ({ runId: r.run_id, job: r.job, scheduledAt: r.scheduled_at, trigger: r.trigger_kind, fence: Number(r.fence), attempt: r.attempt }));
+  beginAttempt(run: { runId: string; fence: number; attempt: number }): Promise<boolean> {
+    return this.fireClaims.beginAttempt(run);
   }
-
-  async leave(): Promise<void> {
-    await this.pool.query(this.claims.leave, [this.owner]);
+  publishSpecs(generation: number, specs: Map<string, string>): Promise<void> {
+    return this.fireClaims.publishSpecs(generation, specs);
   }
-
-  /** Deletes long-silent replicas and day-old finished fires. */
-  async tidy(): Promise<void> {
-    for (const statement of this.claims.tidy) await this.pool.query(statement);
+  heartbeat(): Promise<boolean> {
+    return this.fireClaims.heartbeat();
   }
-
-  /** How long a replica's published specs count after its last heartbeat. */
-  private get liveMs(): number {
-    return Math.max(this.leaseMs, 3 * this.reapMs);
+  reapExpired(): Promise<ExpiredRun[]> {
+    return this.fireClaims.reapExpired();
+  }
+  acquireRetries(specs: Map<string, string>, limit: number): Promise<AcquiredRun[]> {
+    return this.fireClaims.acquireRetries(specs, limit);
+  }
+  leave(): Promise<void> {
+    return this.fireClaims.leave();
+  }
+  tidy(): Promise<void> {
+    return this.fireClaims.tidy();
   }
 
   /** @internal started by {@link openPostgresStore} once the schema is there. */
@@ -387,39 +293,4 @@ export class PostgresStore implements RunStore, FireClaims {
       throw new RunletError("STORE_WRITE", `${what} in ${this.where} failed: ${describePgError(err)}`, { cause: err });
     }
   }
-}
-
-/** One request's row of the claim statement; `i` counts from 1. */
-interface ClaimRow {
-  i: string;
-  state: string | null;
-  fence: string | null;
-  spec_ok: boolean;
-}
-
-/** What a claim row says, or null when it got no row back (taken, or lost a race: look it up). */
-function claimOutcome(row: ClaimRow): FireClaim | null {
-  if (!row.spec_ok) return { won: false, reason: "stale-spec" };
-  if (row.state === "running") return { won: true, fence: Number(row.fence) };
-  if (row.state === "skipped") return { won: false, reason: "overlap" };
-  if (row.state === "missed") return { won: false, reason: "missed" };
-  return null;
-}
-
-function toRecord(row: RunRow): RunRecord {
-  const record: RunRecord = {
-    runId: row.run_id,
-    job: row.job,
-    status: row.status,
-    scheduledAt: row.scheduled_at.toISOString(),
-    startedAt: row.started_at?.toISOString() ?? null,
-    finishedAt: row.finished_at?.toISOString() ?? null,
-    attempt: row.attempt,
-    error: row.error === null ? null : JSON.parse(row.error),
-    result: JSON.parse(row.result),
-    reason: row.reason,
-  };
-  if (row.trigger_kind !== null) record.trigger = row.trigger_kind;
-  if (row.upstream_run_id) record.upstreamRunId = row.upstream_run_id;
-  return record;
 }
