@@ -81,4 +81,17 @@ describe("the CLI's edges", () => {
     expect(await cli.exited).toBe(0);
     expect(cli.lines.filter((l) => l.includes("HTTP server listening"))).toHaveLength(1);
   });
+
+  test("start reports a handler's syntax error together with the manifest's problems, exit 2", () => {
+    using project = tempProject({
+      "jobs/a.ts": okHandler,
+      "jobs/b.ts": "export default async () => {\n  return 1 +;\n};\n",
+      "jobs.yaml": 'version: 1\njobs:\n  a: { handler: jobs/a.ts, schedule: "61 * * * *" }\n  b: { handler: jobs/b.ts }\n',
+    });
+    const started = runCli(["start", "--store", "memory"], { cwd: project.dir });
+    expect(started.status).toBe(2);
+    expect(started.stderr).toContain('jobs.yaml:3:39: jobs.a.schedule: cron minute field "61": 61 is out of range (expected 0-59)\n');
+    expect(started.stderr).toContain('jobs/b.ts:2:13: Unexpected ";"\n');
+    expect(started.stderr).toContain("2 problems found.");
+  });
 });

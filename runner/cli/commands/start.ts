@@ -3,9 +3,9 @@ import { EXIT } from "../output.js";
 import { createLogger } from "../../log/logger.js";
 import { keepRunningOutsideRuns } from "../../execute/inline-containment.js";
 import { createRunner, RUNNER_DEFAULTS } from "../../runner.js";
-import { manifestFile, openProjectStore, unnamedEnvironmentWarning } from "../project.js";
+import { loadProject, manifestFile, openProjectStore, unnamedEnvironmentWarning } from "../project.js";
 import { parseDuration } from "../../manifest/index.js";
-import { RunletError } from "../../errors.js";
+import { ManifestError, RunletError } from "../../errors.js";
 import { checkExposure, httpDefaults, startHttpServer, type HttpServer } from "../../http/index.js";
 
 export const startFlags = {
@@ -75,7 +75,7 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
     return await exit;
   } catch (err) {
     await runner.stop();
-    throw err;
+    throw await withHandlerProblems(err, flags);
   } finally {
     clearInterval(keepAlive);
     process.off("SIGINT", stop);
@@ -93,4 +93,18 @@ function portOf(value: string | undefined): number | null {
 
 export function devCommand(argv: string[]): Promise<number> {
   return startCommand(argv, { watch: true, env: "development", dev: true });
+}
+
+/**
+ * The runner stops at the manifest's problems before compiling; a person fixing them
+ * should see the handlers' problems in the same report, as `validate` gives them.
+ */
+async function withHandlerProblems(err: unknown, flags: { manifest?: string; env?: string }): Promise<unknown> {
+  if (!(err instanceof ManifestError) || err.problems.some((p) => p.code === "HANDLER_COMPILE")) return err;
+  try {
+    await loadProject({ manifest: flags.manifest, env: flags.env, compile: true });
+    return err;
+  } catch (all) {
+    return all instanceof ManifestError ? all : err;
+  }
 }
