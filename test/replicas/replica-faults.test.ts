@@ -151,8 +151,10 @@ jobs:
       const old = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, url)));
       const fresh: CliProcess[] = [];
       try {
-        await sleep(3_000);
         const victim = old[0]!;
+        // Kill it once it has run something (a loaded machine can take seconds to start three).
+        const ran = await until(() => executions(project.path("exec.log")).filter((e) => e.pid === victim.child.pid).length, (n) => n > 0, 30_000);
+        expect(ran, "executions by the replica about to be killed").toBeGreaterThan(0);
         victim.child.kill("SIGKILL");
         await victim.exited;
         await sleep(5_000);
