@@ -1,11 +1,11 @@
 import type { JobTrigger } from "../context.js";
 import { RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
-import { checkOptions, SHARED_DEFAULTS, type ActiveJob, type Clock, type Executor, type GateClaim, type JobDefinition, type RunError, type RunGate, type RunLogger, type RunMode, type RunRecord, type RunStatus, type RunTrigger, type OptionRule } from "../contracts/index.js";
-import { Attempt, toRunError } from "./attempt.js";
-import { retryDelay } from "./retry-delay.js";
-import { RunAbort } from "./run-abort.js";
+import { checkOptions, SHARED_DEFAULTS, type ActiveJob, type Clock, type Executor, type GateClaim, type JobDefinition, type RunGate, type RunLogger, type RunMode, type RunRecord, type RunTrigger, type OptionRule } from "../contracts/index.js";
 import { IsoTimes } from "./iso-time.js";
+import { afterTrigger, BY_SCHEDULE, causeOf, LiveRun, type ClaimedStart, type JobState } from "./live-run.js";
+import { admitFire } from "./overlap-gate.js";
+import { AttemptRunner } from "./run-attempts.js";
 import { newRunId } from "./run-id.js";
 
 export interface DispatcherOptions {
@@ -45,68 +45,8 @@ const OPTION_RULES = {
   gate: "object",
 } as const satisfies Record<keyof DispatcherOptions, OptionRule>;
 
-/** `ctx.trigger` of a scheduled (or caught-up) run, and of an invoke: frozen, shared by every run. */
-const BY_SCHEDULE: JobTrigger = Object.freeze({ kind: "schedule" });
-const BY_INVOKE: JobTrigger = Object.freeze({ kind: "invoke" });
-
-function causeOf(trigger: RunTrigger): JobTrigger {
-  return trigger === "invoke" ? BY_INVOKE : BY_SCHEDULE;
-}
-
-/** The `ctx.trigger` of a run started by the end of `upstream` (its final record). */
-export function afterTrigger(upstream: RunRecord): JobTrigger & { kind: "after" } {
-  // Frozen: every run it starts shares it (an inline run gets a copy where it holds objects).
-  return Object.freeze({ kind: "after", job: upstream.job, runId: upstream.runId, status: upstream.status as "ok", result: upstream.result ?? null, error: upstream.error });
-}
-
-/** A run to start under a claim made elsewhere (a retry taken over from another replica). */
-interface ClaimedStart {
-  runId: string;
-  claim: GateClaim;
-  firstAttempt?: number;
-}
-
-/**
- * A run in flight, as listed in its job's state from the moment its first attempt starts;
- * follow() takes it from there. It is its own abort (replace, shutdown, abortRun), which
- * the current attempt or backoff subscribes to: one object less for each run of a big fire.
- */
-class LiveRun extends RunAbort {
-  done!: Promise<RunRecord>;
-  /** Set once its first attempt has started (undefined while it starts). */
-  first!: Attempt;
-  /** Its first attempt's "run started" is logged when it is followed (see begin). */
-  startLogDeferred = false;
-
-  constructor(
-    readonly runId: string,
-    readonly job: ActiveJob,
-    readonly state: JobState,
-    readonly fireDate: Date,
-    readonly trigger: RunTrigger,
-    readonly params: unknown,
-    readonly claim: GateClaim | undefined,
-    readonly attempt: number,
-    readonly log: Logger,
-    readonly cause: JobTrigger,
-  ) {
-    super();
-  }
-}
-
-/** A fire waiting for a run of its job to end (`overlap: queue`). */
-interface QueuedFire {
-  job: ActiveJob;
-  fireDate: Date;
-  trigger: RunTrigger;
-  cause: JobTrigger;
-}
-
-interface JobState {
-  running: Map<string, LiveRun>;
-  /** `overlap: queue`: fires waiting for a run to end, oldest first (one, or up to `concurrency`). */
-  queued: QueuedFire[];
-}
+// Part of this module's exports before LiveRun had its own module.
+export { afterTrigger };
 
 /**
  * Turns fires and invokes into runs: applies lateness and overlap, runs attempts with
@@ -116,13 +56,14 @@ interface JobState {
 export class Dispatcher {
   private readonly states = new Map<string, JobState>();
   private readonly abortGraceMs: number;
-  /** Scheduled times and start/end times kept apart, so the two do not evict each other. */
+  /** Scheduled times, shared with the attempts' records (which keep start/end times apart). */
   private readonly scheduledTimes = new IsoTimes();
-  private readonly runTimes = new IsoTimes();
+  private readonly attempts: AttemptRunner;
 
   constructor(private readonly options: DispatcherOptions) {
     checkOptions("DispatcherOptions", options, OPTION_RULES, ["executors", "logger", "clock", "env", "onRecord"]);
     this.abortGraceMs = options.abortGraceMs ?? DEFAULTS.abortGraceMs;
+    this.attempts = new AttemptRunner(options, this.abortGraceMs, this.scheduledTimes);
   }
 
   /**
@@ -183,43 +124,10 @@ export class Dispatcher {
     }
   }
 
+
   /** Lateness, overlap and concurrency: whether a fire starts now (else it was skipped, queued, or it replaces). */
   private admit(job: ActiveJob, fireDate: Date, trigger: RunTrigger, cause: JobTrigger): boolean {
-    const { def } = job;
-    const now = this.options.clock.now();
-    if (trigger === "schedule" && now - fireDate.getTime() > def.latenessMs) {
-      this.skip(def, fireDate, "late", trigger, `started ${now - fireDate.getTime()}ms after its scheduled time (lateness limit ${def.latenessMs}ms)`, "skipped", cause);
-      return false;
-    }
-    const state = this.states.get(def.name);
-    if (state && state.running.size > 0) {
-      switch (def.overlap) {
-        case "skip":
-          this.skip(def, fireDate, "overlap", trigger, "the previous run is still going (overlap: skip)", "skipped", cause);
-          return false;
-        case "queue": {
-          const bound = def.concurrency ?? 1;
-          if (state.running.size < bound) break;
-          if (state.queued.length >= bound) {
-            const reason = def.concurrency === null ? "overlap" : "concurrency";
-            this.skip(def, fireDate, reason, trigger, `${state.running.size} runs are going and ${state.queued.length} fires already wait (overlap: queue, concurrency: ${bound})`, "skipped", cause);
-          } else {
-            state.queued.push({ job, fireDate, trigger, cause });
-          }
-          return false;
-        }
-        case "replace":
-          for (const run of state.running.values()) run.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
-          break;
-        case "allow":
-          if (def.concurrency !== null && state.running.size >= def.concurrency) {
-            this.skip(def, fireDate, "concurrency", trigger, `${state.running.size} runs are going (overlap: allow, concurrency: ${def.concurrency})`, "skipped", cause);
-            return false;
-          }
-          break;
-      }
-    }
-    return true;
+    return admitFire(this.states.get(job.def.name), job, fireDate, trigger, cause, this.options.clock.now(), (def, date, reason, trig, why, status, c) => this.skip(def, date, reason, trig, why, status, c));
   }
 
   /** Runs a job now, whatever its schedule and overlap; resolves with the final record. */
@@ -336,7 +244,7 @@ export class Dispatcher {
     state.running.set(runId, run);
     try {
       run.startLogDeferred = deferStartLog;
-      run.first = this.beginAttempt(job, run, fireDate, run.attempt, params, log, !deferStartLog);
+      run.first = this.attempts.beginAttempt(job, run, fireDate, run.attempt, params, log, !deferStartLog);
     } catch (err) {
       // Not followed, so nothing else would unlist it (or release its claim).
       state.running.delete(runId);
@@ -349,7 +257,7 @@ export class Dispatcher {
   /** Everything after a run's handler started: its timeout, records, retries, and the fire queued behind it. */
   private follow(run: LiveRun): Promise<RunRecord> {
     const { state, claim } = run;
-    run.done = this.runAttempts(run).finally(() => {
+    run.done = this.attempts.runAttempts(run).finally(() => {
       claim?.release();
       state.running.delete(run.runId);
       const next = state.queued[0];
@@ -359,214 +267,5 @@ export class Dispatcher {
       }
     });
     return run.done;
-  }
-
-  private async runAttempts(run: LiveRun): Promise<RunRecord> {
-    const { job, fireDate, trigger, params, log } = run;
-    const { def } = job;
-    const { clock, onRecord } = this.options;
-    const startedAtMs = run.first.startedAtMs;
-    const upstreamRunId = run.cause.kind === "after" ? run.cause.runId : null;
-    // Every record of a run is built here, whole, with its fields in one order (the order
-    // skip() uses too): one object shape for the store and listeners, where spreading a
-    // shared base into each took several µs a record. The two fixed times are read once (and
-    // shared with the other runs of the fire, see IsoTimes).
-    let scheduledAt: string | undefined;
-    let startedAt: string | undefined;
-    const record = (status: RunStatus, attempt: number, finishedAt: string | null, error: RunError | null, result: unknown): RunRecord => ({
-      runId: run.runId,
-      job: def.name,
-      status,
-      scheduledAt: (scheduledAt ??= this.scheduledTimes.at(fireDate.getTime())),
-      startedAt: (startedAt ??= this.runTimes.at(startedAtMs)),
-      finishedAt,
-      attempt,
-      error,
-      result,
-      reason: null,
-      trigger,
-      upstreamRunId,
-    });
-
-    for (let attempt = run.attempt, begun = run.first; ; begun = this.beginAttempt(job, run, fireDate, ++attempt, params, log, true)) {
-      if (begun === run.first && run.startLogDeferred) this.logStart(run, begun.attempt, begun.startedAtMs);
-      const pending = this.settleAttempt(job, run, begun, log);
-      // The handler has its run now (an inline one is already going; fireAll starts every
-      // handler of a fire before it follows any run here), so its records wait for nothing.
-      onRecord(record("running", attempt, null, null, null));
-      const outcome = await pending;
-      const endedAtMs = clock.now();
-      // A thread run may have waited for a thread: its record starts when its handler did.
-      if (begun === run.first && begun.handlerStartedAtMs !== null) startedAt = this.runTimes.at(begun.handlerStartedAtMs);
-      const durationMs = endedAtMs - (begun.handlerStartedAtMs ?? begun.startedAtMs);
-      const finishedAt = this.runTimes.at(endedAtMs);
-
-      if (outcome.status === "ok") {
-        if (log.isLevelEnabled("info")) log.info({ status: "ok", durationMs, attempt }, "run ended");
-        const ended = record("ok", attempt, finishedAt, null, outcome.result ?? null);
-        this.endWith(begun, ended);
-        return ended;
-      }
-      const retryable = outcome.status !== "cancelled" && outcome.status !== "skipped" && !run.aborted && attempt <= def.retries.max;
-      const level = retryable ? "warn" : "error";
-      log[level]({ status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
-      if (!retryable) {
-        const ended = record(outcome.status, attempt, finishedAt, outcome.error, null);
-        if (outcome.status === "skipped") {
-          // It waited for a worker thread past its lateness limit and never started.
-          ended.reason = "late";
-          ended.startedAt = null;
-          ended.finishedAt = null;
-        }
-        this.endWith(begun, ended);
-        return ended;
-      }
-      begun.retried = true;
-      if (begun.pendingStray) log.error({ err: begun.pendingStray, attempt }, "the code of this attempt raised an error after it ended; the run is retried");
-      await this.sleep(retryDelay(def.retries, attempt), run);
-      // A claimed run retries only while this process still owns it; if not, the claim aborted it.
-      if (run.claim && !run.aborted) await run.claim.beforeRetry(attempt + 1);
-      if (run.aborted) {
-        const ended = record("cancelled", attempt, finishedAt, toRunError(run.reason), null);
-        onRecord(ended);
-        return ended;
-      }
-    }
-  }
-
-  /**
-   * An error a run's code raised after its attempt settled (a timer or promise its handler
-   * left behind) is charged to that run: a run that had ended ok is recorded again, failed
-   * with it. One that had already failed keeps its first error; the stray one is logged.
-   */
-  private readonly strays = (attempt: Attempt, error: Error): void => {
-    const { final, log } = attempt;
-    if (!final && !attempt.retried) {
-      // The executor has answered (or is answering) but the run's record is not written yet: charge it then.
-      attempt.pendingStray ??= error;
-      return;
-    }
-    if (final?.status !== "ok") {
-      log.error({ err: error, attempt: attempt.attempt }, final ? "the run's code raised an error after the run ended (already recorded as failed)" : "the code of an earlier attempt of this run raised an error after that attempt ended");
-      return;
-    }
-    const amended: RunRecord = { ...final, status: "failed", error: toRunError(error) };
-    attempt.final = amended;
-    log.error({ err: error, attempt: attempt.attempt }, "the run's code raised an error after the run ended ok; the run is recorded as failed");
-    this.options.onRecord(amended);
-  };
-
-  /** The run's last record: written, and charged with a stray error that came before it. */
-  private endWith(begun: Attempt, ended: RunRecord): void {
-    begun.final = ended;
-    this.options.onRecord(ended);
-    if (begun.pendingStray) this.strays(begun, begun.pendingStray);
-  }
-
-  /** Starts one try on the job's executor, synchronously: nothing is waited for here. */
-  private beginAttempt(job: ActiveJob, run: LiveRun, fireDate: Date, attempt: number, params: unknown, log: Logger, logStart: boolean): Attempt {
-    const { def } = job;
-    const startedAtMs = this.options.clock.now();
-    if (logStart) this.logStart(run, attempt, startedAtMs);
-    // Without a timeout the attempt uses the run's signal; with one, its own, aborted by the
-    // run (replace, shutdown) or by the timeout.
-    const abort = def.timeoutMs === null ? run : new RunAbort();
-    if (abort !== run && run.aborted) abort.abort(run.reason);
-    const handlerLog = this.options.handlerLog ? this.options.handlerLog(def, run.runId, attempt, log) : log;
-    // Only a scheduled fire's first try can be late (while it waits for a worker thread).
-    const lateAfter = run.trigger === "schedule" && attempt === run.attempt ? fireDate.getTime() + def.latenessMs : null;
-    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, run.cause, abort, handlerLog, startedAtMs, this.strays, lateAfter);
-    try {
-      begun.execution = this.options.executors[def.mode].run(begun);
-    } catch (error) {
-      // An executor may start a handler in this tick: whatever it throws is this run's failure.
-      begun.execution = Promise.reject(error);
-    }
-    return begun;
-  }
-
-  /** "run started", with the run's lateness: the first attempt's, also when a retry logs it. */
-  private logStart(run: LiveRun, attempt: number, startedAtMs: number): void {
-    // Checked first: the argument object costs a run of a silent logger ~60 bytes.
-    if (!run.log.isLevelEnabled("info")) return;
-    // An invoke, or a run after another, was not scheduled: it has no lateness.
-    const latenessMs = run.trigger === "invoke" || run.trigger === "after" ? undefined : (run.first?.startedAtMs ?? startedAtMs) - run.fireDate.getTime();
-    // The string, not the Date: pino serializes a Date through its slow path (~1.5 µs a line).
-    const scheduledAt = this.scheduledTimes.at(run.fireDate.getTime());
-    run.log.info({ scheduledAt, latenessMs, attempt, mode: run.job.def.mode }, "run started");
-  }
-
-  /** How a try ends: the executor's answer raced against the job's timeout and the run's aborts. */
-  private async settleAttempt(
-    job: ActiveJob,
-    run: LiveRun,
-    begun: Attempt,
-    log: Logger,
-  ): Promise<{ status: "ok"; result: unknown } | { status: "failed" | "timeout" | "cancelled" | "skipped"; error: RunError }> {
-    const { def } = job;
-    const { clock } = this.options;
-    const abort = begun.aborts;
-    // An inline handler cannot be killed: after an abort it gets a grace period, then the
-    // run is recorded as ended while the handler may still be running.
-    type Settled = { settled: true; ok: true; result: unknown } | { settled: true; ok: false; error: unknown } | { settled: false };
-    let giveUp!: (outcome: Settled) => void;
-    let graceTimer: unknown;
-    const armGrace = () => {
-      graceTimer ??= clock.setTimeout(() => giveUp({ settled: false }), this.abortGraceMs + (def.mode === "thread" ? 1000 : 0));
-    };
-    const onRunAbort = () => {
-      abort.abort(run.reason);
-      armGrace();
-    };
-    run.subscribe(onRunAbort);
-    // The handler may have aborted its own run as it started, before this listened.
-    if (abort !== run && run.aborted) abort.abort(run.reason);
-    if (abort.aborted) armGrace();
-    let timedOut = false;
-    // Counted from the handler's start, which may be a moment before this (see fireAll).
-    const timeout =
-      def.timeoutMs === null
-        ? undefined
-        : clock.setTimeout(() => {
-            timedOut = true;
-            abort.abort(new RunletError("JOB_TIMEOUT", `timed out after ${def.timeoutMs}ms`));
-            armGrace();
-          }, Math.max(0, def.timeoutMs - (clock.now() - begun.startedAtMs)));
-
-    // One promise settled by whichever comes first: the executor's answer, or giving up on it.
-    const outcome = await new Promise<Settled>((resolve) => {
-      giveUp = resolve;
-      begun.execution.then((result) => resolve({ settled: true, ok: true, result }), (error: unknown) => resolve({ settled: true, ok: false, error }));
-    });
-    run.unsubscribe(onRunAbort);
-    if (timeout !== undefined) clock.clearTimeout(timeout);
-    if (graceTimer !== undefined) clock.clearTimeout(graceTimer);
-
-    if (!outcome.settled && def.mode === "inline") {
-      log.warn({ graceMs: this.abortGraceMs }, "inline handler did not stop after its signal aborted; it cannot be terminated in the main thread: use `mode: thread` for handlers that may hang");
-    }
-    if (timedOut) return { status: "timeout", error: { message: `timed out after ${def.timeoutMs}ms`, code: "JOB_TIMEOUT" } };
-    if (abort.aborted) return { status: "cancelled", error: toRunError(abort.reason) };
-    if (!outcome.settled) return { status: "failed", error: { message: "run did not settle", code: "JOB_FAILED" } };
-    if (outcome.ok) return { status: "ok", result: outcome.result };
-    const error = toRunError(outcome.error);
-    return { status: error.code === "JOB_LATE" ? "skipped" : "failed", error };
-  }
-
-  /** Waits `ms`, or less when the run is aborted meanwhile. */
-  private sleep(ms: number, run: LiveRun): Promise<void> {
-    const { clock } = this.options;
-    if (run.aborted) return Promise.resolve();
-    return new Promise((resolve) => {
-      const onRunAbort = () => {
-        clock.clearTimeout(timer);
-        resolve();
-      };
-      const timer = clock.setTimeout(() => {
-        run.unsubscribe(onRunAbort);
-        resolve();
-      }, ms);
-      run.subscribe(onRunAbort);
-    });
   }
 }

@@ -1,0 +1,166 @@
+// How a started run goes: its attempts begun on the executor, their records, retries, and stray errors charged to it.
+import type { Logger } from "../log/logger.js";
+import type { ActiveJob, Clock, Executor, JobDefinition, RunError, RunLogger, RunMode, RunRecord, RunStatus } from "../contracts/index.js";
+import { Attempt, toRunError } from "./attempt.js";
+import { IsoTimes } from "./iso-time.js";
+import type { LiveRun } from "./live-run.js";
+import { retryDelay } from "./retry-delay.js";
+import { RunAbort } from "./run-abort.js";
+import { settleAttempt, sleepUnlessAborted } from "./settle-attempt.js";
+
+/** The part of DispatcherOptions a run's attempts use (the dispatcher hands its own options). */
+export interface AttemptRunnerOptions {
+  executors: Record<RunMode, Executor>;
+  clock: Clock;
+  env: string;
+  onRecord: (record: RunRecord) => void;
+  handlerLog?: (def: JobDefinition, runId: string, attempt: number, log: Logger) => RunLogger;
+}
+
+/** Runs the attempts of each run the dispatcher started, from its first to its final record. */
+export class AttemptRunner {
+  private readonly runTimes = new IsoTimes();
+
+  constructor(
+    private readonly options: AttemptRunnerOptions,
+    private readonly abortGraceMs: number,
+    /** The dispatcher's, shared with its skip records: scheduled times and start/end times kept apart, so the two do not evict each other. */
+    private readonly scheduledTimes: IsoTimes,
+  ) {}
+
+  /** Everything after the first attempt started, to the run's final record. */
+  async runAttempts(run: LiveRun): Promise<RunRecord> {
+    const { job, fireDate, trigger, params, log } = run;
+    const { def } = job;
+    const { clock, onRecord } = this.options;
+    const startedAtMs = run.first.startedAtMs;
+    const upstreamRunId = run.cause.kind === "after" ? run.cause.runId : null;
+    // Every record of a run is built here, whole, with its fields in one order (the order
+    // skip() uses too): one object shape for the store and listeners, where spreading a
+    // shared base into each took several µs a record. The two fixed times are read once (and
+    // shared with the other runs of the fire, see IsoTimes).
+    let scheduledAt: string | undefined;
+    let startedAt: string | undefined;
+    const record = (status: RunStatus, attempt: number, finishedAt: string | null, error: RunError | null, result: unknown): RunRecord => ({
+      runId: run.runId,
+      job: def.name,
+      status,
+      scheduledAt: (scheduledAt ??= this.scheduledTimes.at(fireDate.getTime())),
+      startedAt: (startedAt ??= this.runTimes.at(startedAtMs)),
+      finishedAt,
+      attempt,
+      error,
+      result,
+      reason: null,
+      trigger,
+      upstreamRunId,
+    });
+
+    for (let attempt = run.attempt, begun = run.first; ; begun = this.beginAttempt(job, run, fireDate, ++attempt, params, log, true)) {
+      if (begun === run.first && run.startLogDeferred) this.logStart(run, begun.attempt, begun.startedAtMs);
+      const pending = settleAttempt(clock, this.abortGraceMs, job, run, begun, log);
+      // The handler has its run now (an inline one is already going; fireAll starts every
+      // handler of a fire before it follows any run here), so its records wait for nothing.
+      onRecord(record("running", attempt, null, null, null));
+      const outcome = await pending;
+      const endedAtMs = clock.now();
+      // A thread run may have waited for a thread: its record starts when its handler did.
+      if (begun === run.first && begun.handlerStartedAtMs !== null) startedAt = this.runTimes.at(begun.handlerStartedAtMs);
+      const durationMs = endedAtMs - (begun.handlerStartedAtMs ?? begun.startedAtMs);
+      const finishedAt = this.runTimes.at(endedAtMs);
+
+      if (outcome.status === "ok") {
+        if (log.isLevelEnabled("info")) log.info({ status: "ok", durationMs, attempt }, "run ended");
+        const ended = record("ok", attempt, finishedAt, null, outcome.result ?? null);
+        this.endWith(begun, ended);
+        return ended;
+      }
+      const retryable = outcome.status !== "cancelled" && outcome.status !== "skipped" && !run.aborted && attempt <= def.retries.max;
+      const level = retryable ? "warn" : "error";
+      log[level]({ status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
+      if (!retryable) {
+        const ended = record(outcome.status, attempt, finishedAt, outcome.error, null);
+        if (outcome.status === "skipped") {
+          // It waited for a worker thread past its lateness limit and never started.
+          ended.reason = "late";
+          ended.startedAt = null;
+          ended.finishedAt = null;
+        }
+        this.endWith(begun, ended);
+        return ended;
+      }
+      begun.retried = true;
+      if (begun.pendingStray) log.error({ err: begun.pendingStray, attempt }, "the code of this attempt raised an error after it ended; the run is retried");
+      await sleepUnlessAborted(clock, retryDelay(def.retries, attempt), run);
+      // A claimed run retries only while this process still owns it; if not, the claim aborted it.
+      if (run.claim && !run.aborted) await run.claim.beforeRetry(attempt + 1);
+      if (run.aborted) {
+        const ended = record("cancelled", attempt, finishedAt, toRunError(run.reason), null);
+        onRecord(ended);
+        return ended;
+      }
+    }
+  }
+
+  /**
+   * An error a run's code raised after its attempt settled (a timer or promise its handler
+   * left behind) is charged to that run: a run that had ended ok is recorded again, failed
+   * with it. One that had already failed keeps its first error; the stray one is logged.
+   */
+  private readonly strays = (attempt: Attempt, error: Error): void => {
+    const { final, log } = attempt;
+    if (!final && !attempt.retried) {
+      // The executor has answered (or is answering) but the run's record is not written yet: charge it then.
+      attempt.pendingStray ??= error;
+      return;
+    }
+    if (final?.status !== "ok") {
+      log.error({ err: error, attempt: attempt.attempt }, final ? "the run's code raised an error after the run ended (already recorded as failed)" : "the code of an earlier attempt of this run raised an error after that attempt ended");
+      return;
+    }
+    const amended: RunRecord = { ...final, status: "failed", error: toRunError(error) };
+    attempt.final = amended;
+    log.error({ err: error, attempt: attempt.attempt }, "the run's code raised an error after the run ended ok; the run is recorded as failed");
+    this.options.onRecord(amended);
+  };
+
+  /** The run's last record: written, and charged with a stray error that came before it. */
+  private endWith(begun: Attempt, ended: RunRecord): void {
+    begun.final = ended;
+    this.options.onRecord(ended);
+    if (begun.pendingStray) this.strays(begun, begun.pendingStray);
+  }
+
+  /** Starts one try on the job's executor, synchronously: nothing is waited for here. */
+  beginAttempt(job: ActiveJob, run: LiveRun, fireDate: Date, attempt: number, params: unknown, log: Logger, logStart: boolean): Attempt {
+    const { def } = job;
+    const startedAtMs = this.options.clock.now();
+    if (logStart) this.logStart(run, attempt, startedAtMs);
+    // Without a timeout the attempt uses the run's signal; with one, its own, aborted by the
+    // run (replace, shutdown) or by the timeout.
+    const abort = def.timeoutMs === null ? run : new RunAbort();
+    if (abort !== run && run.aborted) abort.abort(run.reason);
+    const handlerLog = this.options.handlerLog ? this.options.handlerLog(def, run.runId, attempt, log) : log;
+    // Only a scheduled fire's first try can be late (while it waits for a worker thread).
+    const lateAfter = run.trigger === "schedule" && attempt === run.attempt ? fireDate.getTime() + def.latenessMs : null;
+    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, run.cause, abort, handlerLog, startedAtMs, this.strays, lateAfter);
+    try {
+      begun.execution = this.options.executors[def.mode].run(begun);
+    } catch (error) {
+      // An executor may start a handler in this tick: whatever it throws is this run's failure.
+      begun.execution = Promise.reject(error);
+    }
+    return begun;
+  }
+
+  /** "run started", with the run's lateness: the first attempt's, also when a retry logs it. */
+  logStart(run: LiveRun, attempt: number, startedAtMs: number): void {
+    // Checked first: the argument object costs a run of a silent logger ~60 bytes.
+    if (!run.log.isLevelEnabled("info")) return;
+    // An invoke, or a run after another, was not scheduled: it has no lateness.
+    const latenessMs = run.trigger === "invoke" || run.trigger === "after" ? undefined : (run.first?.startedAtMs ?? startedAtMs) - run.fireDate.getTime();
+    // The string, not the Date: pino serializes a Date through its slow path (~1.5 µs a line).
+    const scheduledAt = this.scheduledTimes.at(run.fireDate.getTime());
+    run.log.info({ scheduledAt, latenessMs, attempt, mode: run.job.def.mode }, "run started");
+  }
+}
