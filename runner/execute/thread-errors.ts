@@ -86,3 +86,8 @@ export function lateError(req: RunRequest, now: number): RunletError | null {
   const limitMs = req.lateAfter - req.fireDate.getTime();
   return new RunletError("JOB_LATE", `job "${req.job}" waited for a worker thread until ${lateMs}ms after its scheduled time (lateness limit ${limitMs}ms); it was not started`);
 }
+
+/** A run refused because the thread executor is closed (before it started, or while it waited for a thread). */
+export function closedError(job: string): RunletError {
+  return new RunletError("JOB_CANCELLED", `job "${job}" was not started: the thread executor is closed`);
+}

@@ -1,16 +1,14 @@
-import { checkOptions, SHARED_DEFAULTS, type AbortSource, type Executor, type OptionRule, type RunRequest } from "../contracts/index.js";
+import { checkOptions, SHARED_DEFAULTS, type Executor, type OptionRule, type RunRequest } from "../contracts/index.js";
 import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
-import { Piscina } from "piscina";
 import { RunletError } from "../errors.js";
 import { silentLogger, type Logger } from "../log/logger.js";
 import { abortsOf, notStarted } from "./executor.js";
 import { KillSwitch } from "./kill-switch.js";
 import type { TaskOutcome, TaskPayload } from "./protocol.js";
 import { serializeError } from "./serialize.js";
-import { abortedWhileWaiting, isRetiredExit, lateError, outcomeError, rejectionError } from "./thread-errors.js";
-import { WaitQueue, type Queueable } from "./wait-queue.js";
-import { WorkerLinks } from "./worker-links.js";
+import { abortedWhileWaiting, closedError, isRetiredExit, lateError, outcomeError, rejectionError } from "./thread-errors.js";
+import { createPoolEntry, handOn, waitForThread, type PoolEntry } from "./thread-pool.js";
 import { workerEntry, workerEntryExists } from "./worker-entry.js";
 
 export interface ThreadExecutorOptions {
@@ -36,28 +34,8 @@ const OPTION_RULES = {
   workerFile: "url",
 } as const satisfies Record<keyof ThreadExecutorOptions, OptionRule>;
 
-/** How much lower than the runner's main thread a worker thread's CPU priority is (Linux nice; piscina's niceIncrement). */
-export const WORKER_NICE = 10;
-
-/** One piscina pool: resourceLimits are per pool, so there is one per heap limit. */
-interface PoolEntry {
-  pool: Piscina<TaskPayload, TaskOutcome>;
-  links: WorkerLinks;
-  /** Runs of this pool not yet settled: waiting for a thread, or handed to piscina. */
-  inFlight: number;
-  /** Runs handed to piscina: at most maxThreads, one per thread. */
-  handed: number;
-  /** Runs waiting for a thread, in the order they came. */
-  waiting: WaitQueue<Waiter>;
-  /** Set while the pool is retiring: called when its last run ends. */
-  onIdle: (() => void) | null;
-}
-
-/** A run waiting for a thread: `go` hands it one; `drop` rejects it unstarted (the executor closed). */
-interface Waiter extends Queueable {
-  go(): void;
-  drop(): void;
-}
+// Part of this module's exports before the pools had their own module.
+export { WORKER_NICE } from "./thread-pool.js";
 
 export interface ThreadStats {
   threads: number;
@@ -103,15 +81,15 @@ export class ThreadExecutor implements Executor {
     try {
       if (entry.handed < this.maxThreads) entry.handed++;
       else {
-        await this.waitForThread(entry, req.job, aborts);
+        await waitForThread(entry, req.job, aborts);
         // Handed a thread, resumed a moment later: an abort or close() in between still counts.
         if (this.closed || aborts.aborted) {
-          this.handOn(entry);
+          handOn(entry);
           throw this.closed ? closedError(req.job) : abortedWhileWaiting(req.job, aborts.reason);
         }
         const late = req.lateAfter == null ? null : lateError(req, Date.now());
         if (late) {
-          this.handOn(entry);
+          handOn(entry);
           throw late;
         }
       }
@@ -160,7 +138,7 @@ export class ThreadExecutor implements Executor {
     } finally {
       clearTimeout(grace);
       aborts.unsubscribe(onAbort);
-      this.handOn(entry);
+      handOn(entry);
       this.release(entry);
     }
     const delivering = entry.links.settle(key, outcome.logsOn);
@@ -234,8 +212,8 @@ export class ThreadExecutor implements Executor {
 
   private poolFor(memoryMb: number | null): PoolEntry {
     const key = memoryMb === null ? "default" : String(memoryMb);
-    let entry = this.pools.get(key);
-    if (entry) return entry;
+    const existing = this.pools.get(key);
+    if (existing) return existing;
     if (!this.workerFileChecked) {
       if (!workerEntryExists(this.workerFile)) {
         throw new RunletError(
@@ -245,28 +223,13 @@ export class ThreadExecutor implements Executor {
       }
       this.workerFileChecked = true;
     }
-    const pool = new Piscina<TaskPayload, TaskOutcome>({
-      filename: this.workerFile.href,
-      // 'async': timers a handler leaves behind still run while the worker idles, and an
-      // error they throw is reported on the pool instead of failing the next, unrelated run.
-      atomics: "async",
-      minThreads: 0,
+    const entry = createPoolEntry({
+      workerFile: this.workerFile,
       maxThreads: this.maxThreads,
-      idleTimeout: this.idleTimeoutMs,
-      recordTiming: false,
-      // Handlers yield the CPU to the main thread, which starts every run: on a machine whose
-      // cores the workers keep busy, an inline job's start would otherwise wait behind them.
-      niceIncrement: WORKER_NICE,
-      ...(memoryMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: memoryMb } }),
-    });
-    entry = { pool, links: new WorkerLinks(pool, this.logger), inFlight: 0, handed: 0, waiting: new WaitQueue(), onIdle: null };
-    const created = entry;
-    // A worker that retired (or died) while runs wait in piscina's queue leaves them there.
-    pool.on("workerDestroy", () => this.wakeIfStalled(created));
-    // Without a listener, a worker failing outside any run (e.g. while it starts) crashes the process.
-    pool.on("error", (err: unknown) => {
-      this.logger.error({ err, memoryMb }, "a worker thread failed outside any run; it was replaced");
-      this.wakeIfStalled(created);
+      idleTimeoutMs: this.idleTimeoutMs,
+      memoryMb,
+      logger: this.logger,
+      onWorkerGone: (created) => this.wakeIfStalled(created),
     });
     this.pools.set(key, entry);
     return entry;
@@ -279,40 +242,6 @@ export class ThreadExecutor implements Executor {
     pool.run(null as unknown as TaskPayload, { name: "wake" }).catch((err: unknown) => {
       this.logger.error({ err }, "starting a replacement worker thread failed");
     });
-  }
-
-  /**
-   * Waits until a run of the pool ends and hands its thread on (see handOn). Runs wait here,
-   * in order, rather than in piscina's queue: piscina hands a freed worker one queued run
-   * and moves the next it cannot place to the back of its queue, so queued runs started out
-   * of order, and each such try cost the main thread a few µs per run.
-   */
-  private waitForThread(entry: PoolEntry, job: string, aborts: AbortSource): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const waiter: Waiter = {
-        go: () => {
-          aborts.unsubscribe(onAbort);
-          resolve();
-        },
-        drop: () => {
-          aborts.unsubscribe(onAbort);
-          reject(closedError(job));
-        },
-      };
-      const onAbort = () => {
-        entry.waiting.remove(waiter);
-        reject(abortedWhileWaiting(job, aborts.reason));
-      };
-      aborts.subscribe(onAbort);
-      entry.waiting.push(waiter);
-    });
-  }
-
-  /** A run of the pool ended: its thread goes to the first run waiting, if any. */
-  private handOn(entry: PoolEntry): void {
-    const next = entry.waiting.shift();
-    if (next) next.go();
-    else entry.handed--;
   }
 
   private release(entry: PoolEntry): void {
@@ -340,7 +269,3 @@ export class ThreadExecutor implements Executor {
 
 /** How many times a task is handed to the pool again when a retiring worker did not start it. */
 const MAX_HAND_OVERS = 8;
-
-function closedError(job: string): RunletError {
-  return new RunletError("JOB_CANCELLED", `job "${job}" was not started: the thread executor is closed`);
-}
