@@ -1,4 +1,4 @@
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { watch, type FSWatcher } from "chokidar";
 import type { Logger } from "../log/logger.js";
@@ -63,10 +63,14 @@ export class ProjectWatcher {
     const folders = new Set([...wanted].map((f) => dirname(f)));
     const added = [...folders].filter((f) => !this.folders.has(f));
     const removed = [...this.folders].filter((f) => !folders.has(f));
+    // A file that already existed in a watched folder while it was not wanted was ignored,
+    // so chokidar does not track it and would never report its change or deletion: add it.
+    // (One that does not exist yet is left to the folder's watcher, which reports it appearing.)
+    const newlyWanted = [...wanted].filter((f) => !this.wanted.has(f) && this.folders.has(dirname(f)) && existsSync(f));
     this.wanted = wanted;
     this.folders = folders;
     if (removed.length > 0) this.watcher.unwatch(removed);
-    if (added.length > 0) this.watcher.add(added);
+    if (added.length > 0 || newlyWanted.length > 0) this.watcher.add([...added, ...newlyWanted]);
   }
 
   get watchedFiles(): ReadonlySet<string> {

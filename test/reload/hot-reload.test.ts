@@ -91,6 +91,21 @@ describe("handler edits", () => {
     expect(reload.error?.message).toMatch(/jobs\.yaml:3:\d+: .*does not exist/);
     expect(await result("a")).toBe("kept");
   });
+  test("a handler file written before its job, then deleted, is reported when it is deleted", async () => {
+    await start({ "jobs/a.ts": `export default () => "a";\n`, "jobs.yaml": manifest("  a: { handler: jobs/a.ts }\n") });
+    // The file exists before any job names it, so the watcher first sees it as unwanted.
+    project.write("jobs/c.mjs", `export default () => "c";\n`);
+    const added = await editAndReload("jobs.yaml", manifest("  a: { handler: jobs/a.ts }\n  c: { handler: jobs/c.mjs }\n"));
+    expect(added).toMatchObject({ ok: true, diff: { added: ["c"] } });
+    expect(await result("c")).toBe("c");
+    const reloaded = new Promise<ReloadResult>((resolve) => runner.once("reload", resolve));
+    rmSync(project.path("jobs/c.mjs"));
+    const reload = await reloaded;
+    expect(reload.ok).toBe(false);
+    expect(reload.error?.message).toMatch(/jobs\.yaml:4:\d+: .*jobs\/c\.mjs.*does not exist/);
+    expect(await result("c")).toBe("c");
+  });
+
   test("thread mode: the edit is live at once on the current workers; they are replaced once reloads pause", async () => {
     const threadHandler = (version: number) => `import { threadId } from "node:worker_threads";\nexport default () => ({ version: ${version}, threadId });\n`;
     await start({ "jobs/t.ts": threadHandler(1), "jobs.yaml": manifest(`  t: { handler: jobs/t.ts, mode: thread }\n`) });
