@@ -104,9 +104,12 @@ export async function run({ smoke = false, seconds = smoke ? 2 : 5, rounds = smo
 }
 
 const argv = process.argv.slice(2);
-if (argv[0] === "--child") {
+// Only when this file is the program: run.mjs imports it from a process whose own
+// arguments also start with --child (run.mjs's child), which is not this file's child.
+const isMain = process.argv[1] === fileURLToPath(import.meta.url);
+if (isMain && argv[0] === "--child") {
   await child(argv[1], Number(argv[2]));
-} else if (process.argv[1] === fileURLToPath(import.meta.url)) {
+} else if (isMain) {
   const flag = (name) => {
     const i = argv.indexOf(name);
     return i >= 0 ? Number(argv[i + 1]) : undefined;
