@@ -156,7 +156,7 @@ async function fanOut(project, smoke) {
     runletFires++;
     runletLate.push(startedAt - fireDate.getTime());
   };
-  const runner = createRunner({ manifest: project.path("fan.yaml"), env: "bench", store: new MemoryStore({ logger: silentLogger() }) });
+  const runner = createRunner({ manifest: project.path("fan.yaml"), env: "bench", logger: silentLogger(), store: new MemoryStore({ logger: silentLogger() }) });
   await runner.start();
   await new Promise((r) => setTimeout(r, seconds * 1000 + 300));
   await runner.stop();
