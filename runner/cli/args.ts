@@ -80,3 +80,13 @@ export function intFlag(value: string | undefined, name: string, fallback: numbe
   if (!Number.isInteger(n) || n < 0) throw new RunletError("BAD_INPUT", `--${name} must be a whole number (got "${value}")`);
   return n;
 }
+
+/** `--params JSON` of `invoke` and `trigger`: the value, or BAD_INPUT naming the flag. */
+export function paramsFlag(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new RunletError("BAD_INPUT", `--params must be JSON (${(err as Error).message})`, { cause: err });
+  }
+}

@@ -2,6 +2,7 @@
  * Run logs: the lines a handler writes through `ctx.log`, kept with its run. The shapes
  * the capture, the stores, the HTTP API and the CLI share.
  */
+import type { JobLogger } from "../context.js";
 
 export type LogLevelName = "trace" | "debug" | "info" | "warn" | "error" | "fatal";
 
@@ -73,13 +74,7 @@ export interface LiveLogLine extends RunLogLine {
 }
 
 /** What an executor writes a run's `ctx.log` lines to: pino's call shapes and its numeric level. */
-export interface RunLogger {
+export interface RunLogger extends JobLogger {
   /** Lines below this are never written (a worker drops them before posting). */
   readonly levelVal: number;
-  trace(obj: object | string, msg?: string): void;
-  debug(obj: object | string, msg?: string): void;
-  info(obj: object | string, msg?: string): void;
-  warn(obj: object | string, msg?: string): void;
-  error(obj: object | string, msg?: string): void;
-  fatal(obj: object | string, msg?: string): void;
 }

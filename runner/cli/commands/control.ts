@@ -1,6 +1,6 @@
 import type { RunRecord } from "../../contracts/index.js";
 import { RunletError } from "../../errors.js";
-import { parseFlags } from "../args.js";
+import { parseFlags, paramsFlag } from "../args.js";
 import { EXIT, printJson } from "../output.js";
 import { callRunner, REMOTE_FLAGS, requireRemote } from "../remote.js";
 
@@ -34,14 +34,7 @@ export function pauseCommand(paused: boolean): (argv: string[]) => Promise<numbe
 export async function triggerCommand(argv: string[]): Promise<number> {
   const { flags, positionals } = parseFlags(argv, triggerFlags);
   const name = onlyJob(positionals, "trigger");
-  let params: unknown;
-  if (flags.params !== undefined) {
-    try {
-      params = JSON.parse(flags.params);
-    } catch (err) {
-      throw new RunletError("BAD_INPUT", `--params must be JSON (${(err as Error).message})`, { cause: err });
-    }
-  }
+  const params = paramsFlag(flags.params);
   const remote = requireRemote(flags, "runlet trigger");
   const record = await callRunner<RunRecord>(remote, "POST", `/api/jobs/${encodeURIComponent(name)}/invoke`, params === undefined ? {} : { params });
   printJson(record);

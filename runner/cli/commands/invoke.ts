@@ -1,4 +1,4 @@
-import { COMMON_FLAGS, parseFlags, STORE_FLAG } from "../args.js";
+import { COMMON_FLAGS, parseFlags, STORE_FLAG, paramsFlag } from "../args.js";
 import { EXIT, printJson } from "../output.js";
 import { createLogger } from "../../log/logger.js";
 import { createRunner } from "../../runner.js";
@@ -16,14 +16,7 @@ export async function invokeCommand(argv: string[]): Promise<number> {
   const { flags, positionals } = parseFlags(argv, invokeFlags);
   const [name, ...extra] = positionals;
   if (!name || extra.length > 0) throw new RunletError("BAD_INPUT", "usage: runlet invoke JOB [--params JSON] [--manifest F] [--env E]");
-  let params: unknown;
-  if (flags.params !== undefined) {
-    try {
-      params = JSON.parse(flags.params);
-    } catch (err) {
-      throw new RunletError("BAD_INPUT", `--params must be JSON (${(err as Error).message})`, { cause: err });
-    }
-  }
+  const params = paramsFlag(flags.params);
   manifestFile(flags.manifest);
   const logger = createLogger({ pretty: process.stderr.isTTY });
   const store = await openProjectStore(flags.store, flags.manifest, logger);
