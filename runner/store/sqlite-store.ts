@@ -7,6 +7,7 @@ import { encodeError, encodeResult } from "./result-json.js";
 import { storeDefaults, type JobState, type RunOwner, type RunStore, type StoreOptions, type StoredRun } from "./run-store.js";
 import type { SoleOwnerStore, StoreOwner } from "./sole-owner.js";
 import { openDatabase } from "./sqlite-schema.js";
+import { recordFromRow, type RunRowOf } from "./run-row.js";
 import { SqliteLogs } from "./sqlite-logs.js";
 import type { RunLogs } from "../contracts/index.js";
 import { WriteQueue, type WriteBatch } from "./write-queue.js";
@@ -35,20 +36,8 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions)
   return new SqliteStore(resolve(file), options);
 }
 
-interface RunRow {
+interface RunRow extends RunRowOf<string> {
   id: number;
-  run_id: string;
-  job: string;
-  status: RunStatus;
-  scheduled_at: string;
-  started_at: string | null;
-  finished_at: string | null;
-  attempt: number;
-  error: string | null;
-  result: string;
-  reason: string | null;
-  trigger_kind: RunTrigger | null;
-  upstream_run_id: string | null;
   owner_pid: number | null;
   owner_host: string | null;
 }
@@ -268,19 +257,5 @@ function prepareStatements(db: Database.Database) {
 }
 
 function toRecord(row: RunRow): RunRecord {
-  const record: RunRecord = {
-    runId: row.run_id,
-    job: row.job,
-    status: row.status,
-    scheduledAt: row.scheduled_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    attempt: row.attempt,
-    error: row.error === null ? null : JSON.parse(row.error),
-    result: JSON.parse(row.result),
-    reason: row.reason,
-  };
-  if (row.trigger_kind !== null) record.trigger = row.trigger_kind;
-  if (row.upstream_run_id) record.upstreamRunId = row.upstream_run_id;
-  return record;
+  return recordFromRow(row, (time) => time);
 }
