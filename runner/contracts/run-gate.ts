@@ -1,3 +1,4 @@
+import type { JobTrigger } from "../context.js";
 import type { JobDefinition, RunTrigger } from "./types.js";
 
 /** A job as the dispatcher runs it: its definition and the module its next run imports. */
@@ -20,6 +21,8 @@ export interface GateRequest {
   runId: string;
   /** `trigger: "after"`: the upstream run that started it; the claim is keyed by it (once per upstream run). */
   upstreamRunId?: string;
+  /** `trigger: "after"`: the run's `ctx.trigger`, kept with the claim for a replica that takes over a retry. */
+  cause?: JobTrigger;
 }
 
 /** A fire this process won; released when its run ends, however it ends. */

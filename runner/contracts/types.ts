@@ -158,6 +158,12 @@ export interface RunRecord {
   trigger?: RunTrigger;
   /** For `trigger: "after"`: the run id of the upstream run that started this one. */
   upstreamRunId?: string | null;
+  /**
+   * The params the run was given (`ctx.params`), as kept: values the manifest took from the
+   * environment read `${env:NAME}`, values at the job's `logs.redact` paths `"[Redacted]"`.
+   * Absent in a record of a run kept before runlet recorded params.
+   */
+  params?: unknown;
 }
 
 export type RunTrigger = "schedule" | "invoke" | "catch-up" | "after";

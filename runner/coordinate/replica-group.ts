@@ -3,10 +3,12 @@ import type { Logger } from "../log/logger.js";
 import { specHashOf } from "../manifest/spec-hash.js";
 import type { AcquiredRun, ClaimingStore, ExpiredRun, FencedRun } from "../store/fire-claims.js";
 import { describeStoreError } from "../store/store-errors.js";
-import type { StoredRun } from "../store/run-store.js";
+import { storeDefaults, type StoredRun } from "../store/run-store.js";
 import type { Coordination } from "./coordination.js";
 import { LeaseBook } from "./lease-book.js";
 import { manifestGeneration } from "./manifest-generation.js";
+import { encodeResult } from "../store/result-json.js";
+import type { JobTrigger } from "../context.js";
 
 export interface ReplicaGroupOptions {
   store: ClaimingStore;
@@ -89,7 +91,7 @@ export class ReplicaGroup implements Coordination {
   }
 
   async claim(request: GateRequest): Promise<GateClaim | null> {
-    const { def, fireDate, trigger, runId } = request;
+    const { def, fireDate, trigger, runId, cause } = request;
     // A run started by another's end is keyed by that run: whichever replicas see the end
     // (the one that ran it, those that find it lost), one of them runs it.
     const after = trigger === "after";
@@ -109,6 +111,10 @@ export class ReplicaGroup implements Coordination {
         // An invoke (and a triggered run: only the replicas that saw its upstream end claim
         // it) runs what this replica has, whatever the group's spec.
         specHash: trigger === "invoke" || after ? null : specHashOf(def),
+        // Its retry, though, is taken over only by a replica running the same spec, and
+        // hands the handler the same ctx.trigger.
+        heldSpecHash: after ? specHashOf(def) : undefined,
+        cause: after && cause ? causeJson(cause) : null,
         overlap: def.overlap,
         startingDeadlineMs: trigger === "invoke" || after ? null : trigger === "catch-up" ? def.startingDeadlineMs : def.latenessMs,
         runId,
@@ -226,4 +232,10 @@ export class ReplicaGroup implements Coordination {
       this.unreachable(err, "writing this replica's queued records");
     }
   }
+}
+
+/** A triggered run's ctx.trigger as kept with its claim: the upstream's result bounded as the store bounds results. */
+function causeJson(cause: JobTrigger): string {
+  if (cause.kind !== "after") return JSON.stringify(cause);
+  return JSON.stringify({ ...cause, result: JSON.parse(encodeResult(cause.result, storeDefaults.maxResultBytes)) });
 }

@@ -1,4 +1,5 @@
 import { EventEmitter } from "node:events";
+import type { JobTrigger } from "../context.js";
 import { LOG_POLICY_DEFAULTS, type ActiveJob, type Clock, type Executor, type JobDefinition, type LiveLogLine, type RunLogs, type RunMode, type RunRecord } from "../contracts/index.js";
 import { coordinationFor, type Coordination } from "../coordinate/index.js";
 import { Dispatcher } from "../execute/dispatcher.js";
@@ -78,7 +79,7 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
       manifestPath: options.manifestPath,
       abortRun: (runId, reason) => this.dispatcher.abortRun(runId, reason),
       jobFor: (name) => (this.stopping ? null : (this.jobOf(name) ?? null)),
-      resume: (job, run, claim) => void this.dispatcher.resume(job, { runId: run.runId, fireDate: run.scheduledAt, trigger: run.trigger, attempt: run.attempt, claim }),
+      resume: (job, run, claim) => void this.dispatcher.resume(job, { runId: run.runId, fireDate: run.scheduledAt, trigger: run.trigger, attempt: run.attempt, claim, cause: run.cause as JobTrigger | null }),
       onLost: (record) => this.emit("lost", record),
     });
     this.runLogs = new RunLogCapture({

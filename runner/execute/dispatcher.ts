@@ -1,7 +1,8 @@
 import type { JobTrigger } from "../context.js";
 import { RunletError } from "../errors.js";
+import { keptParams } from "../log/kept-params.js";
 import type { Logger } from "../log/logger.js";
-import { checkOptions, SHARED_DEFAULTS, type ActiveJob, type Clock, type Executor, type GateClaim, type JobDefinition, type RunGate, type RunLogger, type RunMode, type RunRecord, type RunTrigger, type OptionRule } from "../contracts/index.js";
+import { checkOptions, LOG_POLICY_DEFAULTS, SHARED_DEFAULTS, type ActiveJob, type Clock, type Executor, type GateClaim, type JobDefinition, type RunGate, type RunLogger, type RunMode, type RunRecord, type RunTrigger, type OptionRule } from "../contracts/index.js";
 import { IsoTimes } from "./iso-time.js";
 import { afterTrigger, BY_SCHEDULE, causeOf, LiveRun, type ClaimedStart, type JobState } from "./live-run.js";
 import { admitFire } from "./overlap-gate.js";
@@ -143,9 +144,13 @@ export class Dispatcher {
     })();
   }
 
-  /** Runs attempt `attempt` onward of a run this process took over (same run id). */
-  resume(job: ActiveJob, run: { runId: string; fireDate: Date; trigger: RunTrigger; attempt: number; claim: GateClaim }): Promise<RunRecord> {
-    return this.start(job, run.fireDate, run.trigger, job.def.params, { runId: run.runId, claim: run.claim, firstAttempt: run.attempt });
+  /**
+   * Runs attempt `attempt` onward of a run this process took over (same run id). Its params
+   * are its job's (only invokes have others, and an invoke is not retried elsewhere); a run
+   * started by another's end gets the `ctx.trigger` its claim kept.
+   */
+  resume(job: ActiveJob, run: { runId: string; fireDate: Date; trigger: RunTrigger; attempt: number; claim: GateClaim; cause?: JobTrigger | null }): Promise<RunRecord> {
+    return this.start(job, run.fireDate, run.trigger, job.def.params, { runId: run.runId, claim: run.claim, firstAttempt: run.attempt }, run.cause ?? causeOf(run.trigger));
   }
 
   /** Aborts one run in flight (its `ctx.signal`); false when it is not running here. */
@@ -206,14 +211,15 @@ export class Dispatcher {
     const scheduledAt = this.scheduledTimes.at(fireDate.getTime());
     this.options.logger.warn({ job: def.name, runId, scheduledAt, reason }, `run ${status}: ${why}`);
     const upstreamRunId = cause.kind === "after" ? cause.runId : null;
-    this.options.onRecord({ runId, job: def.name, status, scheduledAt, startedAt: null, finishedAt: null, attempt: 0, error: null, result: null, reason, trigger, upstreamRunId });
+    const params = keptParams(def.params, def.logs ?? LOG_POLICY_DEFAULTS);
+    this.options.onRecord({ runId, job: def.name, status, scheduledAt, startedAt: null, finishedAt: null, attempt: 0, error: null, result: null, reason, trigger, upstreamRunId, params });
   }
 
   /** A fire under a gate: run only if this process wins its claim. */
   private async fireClaimed(job: ActiveJob, fireDate: Date, trigger: RunTrigger, gate: RunGate, cause: JobTrigger = causeOf(trigger)): Promise<RunRecord | null> {
     const runId = newRunId();
     const upstreamRunId = cause.kind === "after" ? cause.runId : undefined;
-    const claim = await gate.claim({ def: job.def, fireDate, trigger, runId, upstreamRunId });
+    const claim = await gate.claim({ def: job.def, fireDate, trigger, runId, upstreamRunId, cause });
     if (!claim) return null;
     // `replace` can only reach runs of this process; the claim does not hold other replicas' runs.
     if (job.def.overlap === "replace") {

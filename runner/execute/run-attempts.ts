@@ -1,6 +1,7 @@
 // How a started run goes: its attempts begun on the executor, their records, retries, and stray errors charged to it.
+import { keptParams } from "../log/kept-params.js";
 import type { Logger } from "../log/logger.js";
-import type { ActiveJob, Clock, Executor, JobDefinition, RunError, RunLogger, RunMode, RunRecord, RunStatus } from "../contracts/index.js";
+import { LOG_POLICY_DEFAULTS, type ActiveJob, type Clock, type Executor, type JobDefinition, type RunError, type RunLogger, type RunMode, type RunRecord, type RunStatus } from "../contracts/index.js";
 import { Attempt, toRunError } from "./attempt.js";
 import { IsoTimes } from "./iso-time.js";
 import type { LiveRun } from "./live-run.js";
@@ -35,6 +36,8 @@ export class AttemptRunner {
     const { clock, onRecord } = this.options;
     const startedAtMs = run.first.startedAtMs;
     const upstreamRunId = run.cause.kind === "after" ? run.cause.runId : null;
+    // Made here, after the handler started (its ctx.params is its own copy): hidden as its log lines are.
+    const kept = keptParams(params, def.logs ?? LOG_POLICY_DEFAULTS);
     // Every record of a run is built here, whole, with its fields in one order (the order
     // skip() uses too): one object shape for the store and listeners, where spreading a
     // shared base into each took several µs a record. The two fixed times are read once (and
@@ -54,6 +57,7 @@ export class AttemptRunner {
       reason: null,
       trigger,
       upstreamRunId,
+      params: kept,
     });
 
     for (let attempt = run.attempt, begun = run.first; ; begun = this.beginAttempt(job, run, fireDate, ++attempt, params, log, true)) {

@@ -153,13 +153,13 @@ function body(run: RunRecord, logs: RunLogs | null, def: JobDefinition | undefin
 <p><span class="status s-${esc(run.status)}" id="status">${esc(run.status)}</span>${run.reason ? ` <span class="muted">(${esc(run.reason)})</span>` : ""}</p>
 <dl>
 <dt>Run id</dt><dd id="run-id">${esc(run.runId)}</dd>
-<dt>Trigger</dt><dd>${esc(run.trigger ?? "schedule")}</dd>
+<dt>Trigger</dt><dd id="trigger">${esc(run.trigger ?? "schedule")}${run.upstreamRunId ? ` of run <a href="/runs/${encodeURIComponent(run.upstreamRunId)}">${esc(run.upstreamRunId)}</a>` : ""}</dd>
 <dt>Scheduled</dt><dd>${when(run.scheduledAt, zone)}</dd>
 <dt>Started</dt><dd>${when(run.startedAt, zone)}</dd>
 <dt>Finished</dt><dd>${when(run.finishedAt, zone)}</dd>
 <dt>Lateness</dt><dd>${esc(lateness)}</dd>
 <dt>Duration</dt><dd>${esc(duration)}</dd>
-<dt>Params</dt><dd>${esc(def ? JSON.stringify(def.params) : "—")} <span class="muted">(the job's, from the manifest; an invoke's own params are not recorded)</span></dd>
+<dt>Params</dt><dd id="params">${run.params === undefined ? `— <span class="muted">(not recorded: the run was kept before runlet recorded params)</span>` : esc(JSON.stringify(run.params))}</dd>
 <dt>Result</dt><dd id="result">${esc(JSON.stringify(run.result))}</dd>
 </dl>
 <section><h2>Attempts</h2><ol class="attempts">${attempts}</ol></section>

@@ -1,7 +1,7 @@
-import redactor from "@pinojs/redact";
 import type { Logger } from "./logger.js";
 import { LEVEL_VALUES, type LiveLogLine, type LogLevelName, type LogPolicy, type RunLogger, type RunLogLine, type RunLogs } from "../contracts/index.js";
 import { RunLogBuffer } from "./run-log-buffer.js";
+import { hideSecrets, redactorOf, secretsOf, type Redact } from "./redaction.js";
 
 export interface RunLogCaptureOptions {
   /** Every kept line, as it is kept (the HTTP event stream, `logs --follow`). */
@@ -21,10 +21,6 @@ export interface RunLogCaptureOptions {
   now?: () => number;
 }
 
-type Redact = (obj: object) => object;
-
-const NO_SECRETS: ReadonlyArray<{ json: string; shown: string }> = [];
-
 /**
  * Keeps the `ctx.log` lines of runs in flight: each line goes on to the run's pino logger
  * (stderr) as before, and, at or above the job's `logs.level`, into the run's bounded
@@ -32,9 +28,6 @@ const NO_SECRETS: ReadonlyArray<{ json: string; shown: string }> = [];
  */
 export class RunLogCapture {
   private readonly open = new Map<string, { buffer: RunLogBuffer; attempts: number }>();
-  /** One compiled redactor per `redact` list (a job definition's list lives until its reload). */
-  private readonly redactors = new WeakMap<string[], Redact>();
-  private readonly encodedSecrets = new WeakMap<object, ReadonlyArray<{ json: string; shown: string }>>();
   private readonly now: () => number;
   /** Runs in flight that kept lines since their last live hand-over. */
   private readonly changed = new Set<string>();
@@ -50,9 +43,9 @@ export class RunLogCapture {
   /** The logger attempt `attempt` of a run writes to; the run's buffer is opened by its first. */
   attempt(job: string, policy: LogPolicy, runId: string, attempt: number, out: Logger): RunLogger {
     let run = this.open.get(runId);
-    if (!run) this.open.set(runId, (run = { buffer: new RunLogBuffer(runId, job, policy.keep, policy.maxBytes, this.secretsOf(policy.secrets)), attempts: attempt }));
+    if (!run) this.open.set(runId, (run = { buffer: new RunLogBuffer(runId, job, policy.keep, policy.maxBytes, secretsOf(policy.secrets)), attempts: attempt }));
     run.attempts = attempt;
-    return new TeeLogger(this, run.buffer, attempt, out, LEVEL_VALUES[policy.level], this.redactorOf(policy.redact));
+    return new TeeLogger(this, run.buffer, attempt, out, LEVEL_VALUES[policy.level], redactorOf(policy.redact));
   }
 
   /** The lines kept so far of a run in flight, or null when it is not (any more) in flight here. */
@@ -108,7 +101,7 @@ export class RunLogCapture {
     const fields = typeof obj === "string" ? null : fieldsJson(obj instanceof Error ? { err: obj } : obj);
     // Written by hand in one order: the one JSON.stringify per line is the fields'.
     let text = `{"level":"${level}","time":"${time}","msg":${JSON.stringify(message)},"attempt":${attempt}${fields === null ? "" : `,"fields":${fields}`}}`;
-    for (const secret of buffer.secrets) if (text.includes(secret.json)) text = text.replaceAll(secret.json, secret.shown);
+    text = hideSecrets(text, buffer.secrets);
     const dropped = buffer.add(text);
     if (dropped > 0) this.options.onDropped?.(buffer.job, dropped);
     if (this.options.onLive) this.markChanged(buffer.runId);
@@ -118,17 +111,6 @@ export class RunLogCapture {
       const line = JSON.parse(text) as RunLogLine;
       this.options.onLine({ ...line, runId: buffer.runId, job: buffer.job, seq: buffer.dropped + buffer.size - 1 });
     }
-  }
-
-  /** A policy's secrets as they appear in JSON text, made once per policy (a reload makes new ones). */
-  private secretsOf(secrets: LogPolicy["secrets"]): ReadonlyArray<{ json: string; shown: string }> {
-    if (!secrets || secrets.length === 0) return NO_SECRETS;
-    let encoded = this.encodedSecrets.get(secrets);
-    if (!encoded) {
-      encoded = secrets.map((s) => ({ json: JSON.stringify(s.value).slice(1, -1), shown: `\${env:${s.name}}` }));
-      this.encodedSecrets.set(secrets, encoded);
-    }
-    return encoded;
   }
 
   private markChanged(runId: string): void {
@@ -147,22 +129,6 @@ export class RunLogCapture {
       const logs = this.live(runId);
       if (logs) this.options.onLive!(logs);
     }
-  }
-
-  private redactorOf(paths: string[]): Redact | null {
-    if (paths.length === 0) return null;
-    let redact = this.redactors.get(paths);
-    if (!redact) {
-      const compiled = redactor({ paths, serialize: false, censor: "[Redacted]", strict: false });
-      redact = (obj) => {
-        const out = compiled(obj) as Record<string, unknown>;
-        // The redactor hangs a `restore` function on its copy; neither stderr nor the store wants it.
-        if (out !== obj) delete out.restore;
-        return out;
-      };
-      this.redactors.set(paths, redact);
-    }
-    return redact;
   }
 }
 

@@ -13,6 +13,13 @@ export interface FireClaimRequest {
   trigger: RunTrigger;
   /** This replica's hash of the job; `null` skips the check (invokes run what this replica has). */
   specHash: string | null;
+  /**
+   * Kept with the claim when `specHash` is null: a retry of the run is taken over only by a
+   * replica whose hash of the job is this one. @default "" (its retries are not taken over)
+   */
+  heldSpecHash?: string;
+  /** A run started by another's end: its `ctx.trigger` as JSON, kept so a replica taking over its retry hands the same. */
+  cause?: string | null;
   overlap: OverlapPolicy;
   /** A fire claimed later than this after `scheduledAt` (database clock) is `missed`; null: never. */
   startingDeadlineMs: number | null;
@@ -45,6 +52,8 @@ export interface AcquiredRun {
   trigger: RunTrigger;
   fence: number;
   attempt: number;
+  /** What the claim kept of its `ctx.trigger` (a run started by another's end); null for the others. */
+  cause: unknown;
 }
 
 /** A run record as written by a replica that claimed it: written only while `fence` still holds. */

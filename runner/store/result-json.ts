@@ -69,3 +69,18 @@ function sliceChars(text: string, n: number): string {
   const last = head.charCodeAt(head.length - 1);
   return last >= 0xd800 && last <= 0xdbff ? head.slice(0, -1) : head;
 }
+
+const paramsText = new WeakMap<object, string>();
+
+/**
+ * A run's kept params as stored: JSON, bounded as a result is (a runaway invoke is cut the
+ * same way); null when the record has none. The records of a job's scheduled fires share
+ * one kept object, so its text is made once, not twice per run.
+ */
+export function encodeParams(params: unknown, maxBytes: number): string | null {
+  if (params === undefined) return null;
+  if (params === null || typeof params !== "object") return encodeResult(params, maxBytes);
+  let text = paramsText.get(params);
+  if (text === undefined) paramsText.set(params, (text = encodeResult(params, maxBytes)));
+  return text;
+}

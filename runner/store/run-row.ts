@@ -17,6 +17,8 @@ export interface RunRowOf<T> {
   reason: string | null;
   trigger_kind: RunTrigger | null;
   upstream_run_id: string | null;
+  /** JSON; null in a row written before runlet recorded params. */
+  params: string | null;
 }
 
 /** A runs row as the record the runner reads back; `iso` turns the store's time into ISO text. */
@@ -35,5 +37,6 @@ export function recordFromRow<T>(row: RunRowOf<T>, iso: (time: T) => string): Ru
   };
   if (row.trigger_kind !== null) record.trigger = row.trigger_kind;
   if (row.upstream_run_id) record.upstreamRunId = row.upstream_run_id;
+  if (row.params !== null) record.params = JSON.parse(row.params);
   return record;
 }

@@ -31,6 +31,7 @@ export function storedRun(record: RunRecord, owner: RunOwner): StoredRun {
     reason: record.reason,
     trigger: record.trigger,
     upstreamRunId: record.upstreamRunId ?? null,
+    params: record.params,
     owner: record.status === "running" ? owner : null,
   };
 }

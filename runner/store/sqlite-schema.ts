@@ -63,6 +63,14 @@ export const migrations: ReadonlyArray<{ version: number; sql: string }> = [
       );
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- The params a run was given, as kept (JSON, values from the environment hidden); NULL
+      -- in runs recorded before: an older file opens, its runs read without params.
+      ALTER TABLE runs ADD COLUMN params TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

@@ -139,9 +139,22 @@ jobs:
   }
 }, 60_000);
 
-test("a run started by another's end, lost with its replica, is recorded lost (not left waiting for a retry) and alerts once", async () => {
+// Writes what each attempt got (run id, attempt, ctx.trigger, ctx.params, pid); the first
+// execution (on any replica) then hangs until its process is killed, later ones succeed.
+const HANG_ONCE_TELLING = `import { appendFileSync, existsSync, writeFileSync } from "node:fs";
+export default async (ctx) => {
+  appendFileSync(ctx.params.log, JSON.stringify({ runId: ctx.runId, attempt: ctx.attempt, trigger: ctx.trigger, params: ctx.params, pid: process.pid }) + "\\n");
+  if (!existsSync(ctx.params.marker)) {
+    writeFileSync(ctx.params.marker, String(process.pid));
+    await new Promise((r) => setTimeout(r, 60_000));
+  }
+  return "fine";
+};
+`;
+
+test("a run started by another's end, lost with its replica, is retried by a survivor with the same ctx.trigger and params", async () => {
   await using project = tempProject({
-    "jobs/hang.ts": HANG_ONCE,
+    "jobs/hang.ts": HANG_ONCE_TELLING,
     "jobs/step.ts": STEP,
     "jobs.yaml": `version: 1
 jobs:
@@ -150,7 +163,7 @@ jobs:
     handler: jobs/hang.ts
     after: up
     retries: { max: 2, delay: 10ms }
-    params: { marker: hung.pid }
+    params: { marker: hung.pid, log: down.log }
   alert:
     handler: jobs/step.ts
     after: { job: down, on: failure }
@@ -158,6 +171,13 @@ jobs:
 `,
   });
   const store = schema.url();
+  const attempts = () => {
+    try {
+      return readFileSync(project.path("down.log"), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l) as { runId: string; attempt: number; trigger: { kind: string; runId: string; result: unknown }; params: unknown; pid: number });
+    } catch {
+      return [];
+    }
+  };
   const replicas: CliProcess[] = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, store)));
   try {
     const deadline = Date.now() + 20_000;
@@ -170,16 +190,24 @@ jobs:
         await sleep(100);
       }
     }
+    const first = attempts().find((a) => a.pid === hungPid)!;
+    expect(first).toMatchObject({ attempt: 1, trigger: { kind: "after", job: "up", status: "ok" } });
     const victim = replicas.find((r) => r.child.pid === hungPid)!;
     victim.child.kill("SIGKILL");
     await victim.exited;
-    while (executions(project.path("alerts.log")).length === 0 && Date.now() < deadline + 20_000) await sleep(200);
-    await sleep(1500);
-    const history = JSON.parse(runCli(["history", "--json", "--limit", "200", "--store", store], { cwd: project.dir }).stdout) as Array<{ job: string; runId: string; status: string; upstreamRunId?: string }>;
-    const lost = history.filter((r) => r.job === "down" && r.status === "lost");
-    expect(lost, JSON.stringify(history)).toHaveLength(1);
-    expect(executions(project.path("alerts.log")).map((a) => a.upstream)).toEqual([lost[0]!.runId]);
-    expect(await schema.query(`SELECT state FROM "${schema.name}".fires WHERE job = 'down' AND state IN ('retry', 'running')`)).toEqual([]);
+    // The lease (2 s) runs out, a survivor's reaper queues the retry, a survivor takes it over.
+    const retried = () => attempts().find((a) => a.runId === first.runId && a.attempt === 2);
+    while (!retried() && Date.now() < deadline + 20_000) await sleep(200);
+    expect(retried(), JSON.stringify(attempts())).toBeDefined();
+    expect(retried()!.pid).not.toBe(hungPid);
+    expect(retried()!.trigger).toEqual(first.trigger);
+    expect(retried()!.params).toEqual(first.params);
+    const history = () => JSON.parse(runCli(["history", "--json", "--limit", "200", "--store", store], { cwd: project.dir }).stdout) as Array<{ job: string; runId: string; status: string; attempt: number; upstreamRunId?: string }>;
+    const deadlineOk = Date.now() + 10_000;
+    while (history().find((r) => r.runId === first.runId)?.status !== "ok" && Date.now() < deadlineOk) await sleep(200);
+    expect(history().find((r) => r.runId === first.runId)).toMatchObject({ status: "ok", attempt: 2, upstreamRunId: first.trigger.runId });
+    // It ended ok: its on: failure job never ran.
+    expect(executions(project.path("alerts.log"))).toEqual([]);
   } finally {
     await Promise.all(replicas.map((r) => stopReplica(r)));
   }

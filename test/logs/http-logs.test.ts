@@ -25,6 +25,47 @@ jobs:
 `;
 
 describe("the run API", () => {
+  test("a run's own params: GET /api/runs/:runId and its page show what it was given, values from the environment hidden", async () => {
+    stack = await startStack({
+      files: { ...files, ".env": "LOGS_TEST_KEY=sk-test-9876-key\n" },
+      yaml: `version: 1
+jobs:
+  chatty: { handler: jobs/chatty.ts, params: { n: 1 } }
+  keyed: { handler: jobs/chatty.ts, params: { key: "\${env:LOGS_TEST_KEY}" } }
+  next: { handler: jobs/chatty.ts, after: keyed, params: { n: 3 } }
+`,
+    });
+    const shown = async (runId: string) => {
+      const html = await (await fetch(`${stack!.url}/runs/${runId}`)).text();
+      expect(html).not.toContain("sk-test-9876");
+      return { html, params: unescape(/id="params">([^<]*)</.exec(html)![1]!) };
+    };
+    const own = await stack.runner.invoke("chatty", { n: 7, note: "mine" });
+    expect(((await request(`${stack.url}/api/runs/${own.runId}`)).body as RunDetail).run.params).toEqual({ n: 7, note: "mine" });
+    expect((await shown(own.runId)).params).toBe('{"n":7,"note":"mine"}');
+
+    const ended = new Promise<RunRecord>((resolve) => {
+      const listen = (record: RunRecord) => {
+        if (record.job === "next" && record.status !== "running") resolve(record);
+        else stack!.runner.once("record", listen);
+      };
+      stack!.runner.once("record", listen);
+    });
+    const keyed = await stack.runner.invoke("keyed");
+    const keyedDetail = (await request(`${stack.url}/api/runs/${keyed.runId}`)).body as RunDetail;
+    expect(keyedDetail.run.params).toEqual({ key: "${env:LOGS_TEST_KEY}" });
+    expect(JSON.stringify(keyedDetail)).not.toContain("sk-test-9876");
+    expect((await shown(keyed.runId)).params).toBe('{"key":"${env:LOGS_TEST_KEY}"}');
+
+    // A run started by another's end: its trigger names that run, its params are its job's.
+    const next = await ended;
+    expect(((await request(`${stack.url}/api/runs/${next.runId}`)).body as RunDetail).run).toMatchObject({ trigger: "after", upstreamRunId: keyed.runId, params: { n: 3 } });
+    const page = await shown(next.runId);
+    expect(page.params).toBe('{"n":3}');
+    expect(page.html).toContain(`<a href="/runs/${keyed.runId}">`);
+  });
+
+
   test("GET /api/runs/:runId: the record, its log lines and its attempts (by id or short id); an unknown id is 404", async () => {
     stack = await startStack({ files, yaml });
     const run = await stack.runner.invoke("flaky");
@@ -87,3 +128,7 @@ describe("the run API", () => {
     expect(metrics).toContain('runlet_run_log_dropped_total{job="flood"} 40');
   });
 });
+
+function unescape(html: string): string {
+  return html.replace(/&#(\d+);/g, (_m, code: string) => String.fromCharCode(Number(code)));
+}

@@ -114,6 +114,11 @@ describe.skipIf(!hasChromium)(`run detail in headless Chromium (skipped: ${CHROM
     await expect.poll(async () => (await stack.runner.store.history({ job: "greet", limit: 5 }))[0]?.result).toEqual({ greeting: "hello ada" });
     await expect.poll(() => page.locator('tr[data-details="greet"] table.runs tbody tr').count()).toBe(1);
     expect(await page.locator('tr[data-details="greet"] table.runs tbody tr').first().textContent()).toContain("hello ada");
+    // Its detail shows the params it was invoked with, not the job's from the manifest.
+    await page.locator('tr[data-details="greet"] a.run-link').first().click();
+    await page.waitForURL("**/runs/*");
+    expect(JSON.parse((await page.locator("#params").textContent())!)).toEqual({ name: "ada" });
+    expect(await page.locator("#trigger").textContent()).toBe("invoke");
     expect(pageErrors).toEqual([]);
   });
 

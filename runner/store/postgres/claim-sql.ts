@@ -16,7 +16,8 @@ export function claimStatements(schema: string) {
      * one row per request in the arrays: $1 jobs, $2 scheduled_at, $3 sources, $4 spec
      * hashes (null: no check), $5 exclusive, $6 deadline ms (null: none), $7 run ids, $8 max
      * attempts, $9 triggers; then $10 owner, $11 lease ms, $12 owner pid, $13 owner host,
-     * $14 liveness window ms.
+     * $14 liveness window ms; then $15 the spec hashes kept where $4 is null (a retry is
+     * taken over by a replica of that spec), $16 the causes (`ctx.trigger` JSON, or null).
      * Each fire's state is decided inside the insert: `missed` past the deadline, `skipped`
      * while a live run holds an exclusive job anywhere in the group, else `running` with
      * owner, fence 1 and a lease. ON CONFLICT DO NOTHING on the fire's key: no row back, no
@@ -27,8 +28,8 @@ export function claimStatements(schema: string) {
      */
     claim: `
       WITH req0 AS (
-        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::bigint[], $7::text[], $8::int[], $9::text[])
-          WITH ORDINALITY AS u(job, scheduled_at, source, spec_hash, exclusive, deadline_ms, run_id, max_attempts, trigger_kind, i)
+        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::bigint[], $7::text[], $8::int[], $9::text[], $15::text[], $16::text[])
+          WITH ORDINALITY AS u(job, scheduled_at, source, spec_hash, exclusive, deadline_ms, run_id, max_attempts, trigger_kind, held_spec, cause, i)
       ), req AS (   -- the same request twice: only its first gets the row back (the second is looked up: taken)
         SELECT r.*, row_number() OVER (PARTITION BY r.run_id ORDER BY r.i) AS nth FROM req0 r
       ), current_spec AS (
@@ -46,12 +47,12 @@ export function claimStatements(schema: string) {
         WHERE q.spec_hash IS NULL OR q.spec_hash = cs.spec_hash
       ), ins AS (
         INSERT INTO ${fires} AS f (job, scheduled_at, source, state, run_id, trigger_kind, spec_hash, exclusive,
-                                   owner, ran_by, fence, lease_until, attempt, max_attempts, finished_at)
-        SELECT d.job, d.scheduled_at, d.source, d.state, d.run_id, d.trigger_kind, coalesce(d.spec_hash, ''), d.exclusive,
+                                   owner, ran_by, fence, lease_until, attempt, max_attempts, finished_at, cause)
+        SELECT d.job, d.scheduled_at, d.source, d.state, d.run_id, d.trigger_kind, coalesce(d.spec_hash, d.held_spec, ''), d.exclusive,
                CASE WHEN d.state = 'running' THEN $10::text END, CASE WHEN d.state = 'running' THEN $10::text END,
                1, CASE WHEN d.state = 'running' THEN now() + ${ms("$11")} END,
                CASE WHEN d.state = 'running' THEN 1 ELSE 0 END, d.max_attempts,
-               CASE WHEN d.state = 'running' THEN NULL ELSE now() END
+               CASE WHEN d.state = 'running' THEN NULL ELSE now() END, d.cause
         FROM decided d
         ORDER BY d.job, d.scheduled_at, d.source, d.i
         ON CONFLICT DO NOTHING
@@ -124,7 +125,7 @@ export function claimStatements(schema: string) {
         UPDATE ${fires} f SET state = 'running', owner = $3::text, ran_by = $3::text, fence = f.fence + 1,
           attempt = f.attempt + 1, lease_until = now() + ${ms("$4")}
         FROM due d WHERE f.job = d.job AND f.scheduled_at = d.scheduled_at AND f.source = d.source
-        RETURNING f.run_id, f.job, f.scheduled_at, f.trigger_kind, f.fence, f.attempt
+        RETURNING f.run_id, f.job, f.scheduled_at, f.trigger_kind, f.fence, f.attempt, f.cause
       ), hist AS (
         UPDATE ${runs} r SET status = 'running', attempt = u.attempt, started_at = now(), finished_at = NULL,
           error = NULL, owner_pid = $6::int, owner_host = $7::text

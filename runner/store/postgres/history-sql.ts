@@ -7,7 +7,7 @@ export function historyStatements(schema: string) {
   const runs = table(schema, "runs");
   const fires = table(schema, "fires");
   const jobState = table(schema, "job_state");
-  const columns = "run_id, job, status, scheduled_at, started_at, finished_at, attempt, error, result, reason, trigger_kind, upstream_run_id, owner_pid, owner_host";
+  const columns = "run_id, job, status, scheduled_at, started_at, finished_at, attempt, error, result, reason, trigger_kind, upstream_run_id, params, owner_pid, owner_host";
   return {
     /**
      * One batch of records as a JSON array. A record with a `fence` is written only while
@@ -18,7 +18,7 @@ export function historyStatements(schema: string) {
       WITH r AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(run_id text, job text, status text, scheduled_at timestamptz,
           started_at timestamptz, finished_at timestamptz, attempt int, error text, result text, reason text,
-          trigger_kind text, upstream_run_id text, owner_pid int, owner_host text, fence bigint)
+          trigger_kind text, upstream_run_id text, params text, owner_pid int, owner_host text, fence bigint)
       ), held AS (
         UPDATE ${fires} f SET attempt = r.attempt,
           state = CASE WHEN r.status = 'running' THEN 'running' ELSE 'done' END,
@@ -34,6 +34,7 @@ export function historyStatements(schema: string) {
         started_at = excluded.started_at, finished_at = excluded.finished_at, attempt = excluded.attempt, error = excluded.error,
         result = excluded.result, reason = excluded.reason, trigger_kind = excluded.trigger_kind,
         upstream_run_id = coalesce(excluded.upstream_run_id, ${runs}.upstream_run_id),
+        params = coalesce(excluded.params, ${runs}.params),
         owner_pid = excluded.owner_pid, owner_host = excluded.owner_host
       RETURNING run_id`,
     /** Last fire times: only ever moved forward, whichever replica writes last. */

@@ -62,6 +62,8 @@ export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" |
         batch.map((c) => c.maxAttempts),
         batch.map((c) => c.trigger),
         this.deps.owner, this.deps.leaseMs, process.pid, hostname(), this.liveMs,
+        batch.map((c) => c.heldSpecHash ?? null),
+        batch.map((c) => c.cause ?? null),
       ]);
       this.deps.answered();
       const unanswered: typeof open = [];
@@ -123,10 +125,10 @@ export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" |
   }
 
   async acquireRetries(specs: Map<string, string>, limit: number): Promise<AcquiredRun[]> {
-    const { rows } = await this.deps.pool.query<{ run_id: string; job: string; scheduled_at: Date; trigger_kind: RunTrigger; fence: string; attempt: number }>(this.claims.acquire, [
+    const { rows } = await this.deps.pool.query<{ run_id: string; job: string; scheduled_at: Date; trigger_kind: RunTrigger; fence: string; attempt: number; cause: string | null }>(this.claims.acquire, [
       [...specs.keys()], [...specs.values()], this.deps.owner, this.deps.leaseMs, limit, process.pid, hostname(),
     ]);
-    return rows.map((r) => ({ runId: r.run_id, job: r.job, scheduledAt: r.scheduled_at, trigger: r.trigger_kind, fence: Number(r.fence), attempt: r.attempt }));
+    return rows.map((r) => ({ runId: r.run_id, job: r.job, scheduledAt: r.scheduled_at, trigger: r.trigger_kind, fence: Number(r.fence), attempt: r.attempt, cause: r.cause === null ? null : JSON.parse(r.cause) }));
   }
 
   async leave(): Promise<void> {

@@ -85,6 +85,18 @@ export const migrations: ReadonlyArray<{ version: number; sql: string }> = [
       ALTER TABLE {s}.runs ADD COLUMN upstream_run_id text;
     `,
   },
+  {
+    version: 3,
+    sql: `
+      -- The params a run was given, as kept (JSON, values from the environment hidden); NULL
+      -- in runs recorded before. Nullable columns: replicas still on the previous version
+      -- name their columns and write on.
+      ALTER TABLE {s}.runs ADD COLUMN params text;
+      -- A run started by another's end: its ctx.trigger (the upstream's record) as JSON, so
+      -- a replica taking over its retry hands the handler the same trigger.
+      ALTER TABLE {s}.fires ADD COLUMN cause text;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;
