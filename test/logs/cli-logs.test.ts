@@ -3,6 +3,7 @@ import { describe, expect, test } from "vitest";
 import type { RunRecord } from "../../runner/contracts/index.js";
 import { cliPath, runCli, startCli, type CliProcess } from "../support/cli.js";
 import { tempProject } from "../support/temp-project.js";
+import { startReplica, stopReplica, testSchema } from "../replicas/pg-support.js";
 
 const TOKEN = "cli-logs-token";
 
@@ -109,13 +110,13 @@ describe("runlet logs", () => {
     }
   });
 
-  test("--follow from the store (another process runs it): the lines so far, then the rest, until the run ends", async () => {
+  test("--follow RUNID from the store (another process runs it): the lines so far, then the rest, until the run ends", async () => {
     using project = tempProject(files);
     const { cli, url } = await startRunner(project.dir);
     try {
       const invoked = fetch(`${url}/api/jobs/ticker/invoke`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: '{"params":{"n":120}}' });
-      await poll(async () => ((await (await fetch(`${url}/api/runs?job=ticker&status=running`)).json()) as { runs: RunRecord[] }).runs[0], 10_000, "a running ticker run");
-      const follow = runCliAsync(["logs", "ticker", "--follow", "--json"], project.dir);
+      const running = await poll(async () => ((await (await fetch(`${url}/api/runs?job=ticker&status=running`)).json()) as { runs: RunRecord[] }).runs[0], 10_000, "a running ticker run");
+      const follow = runCliAsync(["logs", running.runId, "--follow", "--json"], project.dir);
       const { status, stdout } = await follow;
       expect(status).toBe(0);
       expect(stdout.trim().split("\n").map((l) => JSON.parse(l).seq)).toEqual([...Array(121).keys()]);
@@ -125,6 +126,123 @@ describe("runlet logs", () => {
     }
   });
 });
+
+describe("runlet logs JOB --follow: the job's newest run, then every run after it, until Ctrl-C", () => {
+  const beating = {
+    // Two lines a run, a few ms apart; a run a second.
+    "jobs/beat.ts": `export default async (ctx) => {
+      ctx.log.info({ at: ctx.fireDate.toISOString() }, "beat");
+      await new Promise((r) => setTimeout(r, 20));
+      ctx.log.warn("beat again");
+    };\n`,
+    "jobs.yaml": "version: 1\njobs:\n  beat: { handler: jobs/beat.ts, schedule: { every: 1s } }\n",
+  };
+
+  /** Follows `beat` with the real CLI until its output holds lines of `runs` runs after the one newest at the start; then Ctrl-C. */
+  async function followBeat(dir: string, env: Record<string, string>, latest: string, extra: string[] = []) {
+    const follower = followCli(["logs", "beat", "--follow", "--json", ...extra], dir, env);
+    const lines = await follower.until((out) => new Set(out.map((l) => JSON.parse(l).runId)).size >= 3, 20_000);
+    const code = await follower.interrupt();
+    expect(code).toBe(0);
+    const parsed = lines.map((l) => JSON.parse(l) as { runId: string; job: string; seq: number; msg: string });
+    const runs = [...new Set(parsed.map((l) => l.runId))];
+    // The newest run when it began first (or one that started while it began), then later ones.
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    expect(parsed[0]!.runId === latest || parsed[0]!.seq === 0).toBe(true);
+    // Every run after the first whole and in order, each line marked with its run.
+    for (const runId of runs.slice(1, -1)) {
+      expect(parsed.filter((l) => l.runId === runId).map((l) => [l.seq, l.msg, l.job])).toEqual([[0, "beat", "beat"], [1, "beat again", "beat"]]);
+    }
+    return runs;
+  }
+
+  async function newestEnded(read: () => Promise<RunRecord[]>): Promise<string> {
+    return (await poll(async () => (await read()).find((r) => r.status === "ok"), 10_000, "an ended beat run")).runId;
+  }
+
+  test("from a running runner's event stream (--json, and the text format marks each line's run)", async () => {
+    using project = tempProject(beating);
+    const { cli, url } = await startRunner(project.dir);
+    try {
+      const runs = async () => ((await (await fetch(`${url}/api/runs?job=beat&limit=1`)).json()) as { runs: RunRecord[] }).runs;
+      await followBeat(project.dir, { RUNLET_URL: url }, await newestEnded(runs));
+      const text = followCli(["logs", "beat", "--follow"], project.dir, { RUNLET_URL: url });
+      const marked = (out: string[]) => new Set(out.map((l) => /^\S+ (?:INFO |WARN ) \[([0-9a-f]{8})\] beat/.exec(l)?.[1]).filter(Boolean));
+      const out = await text.until((lines) => marked(lines).size >= 2, 20_000);
+      expect(await text.interrupt()).toBe(0);
+      expect(out.every((l) => /^\d{4}-\S+Z (INFO |WARN ) \[[0-9a-f]{8}\] beat( again)?( \{"at":"[^"]+"\})?$/.test(l)), out.join("\n")).toBe(true);
+    } finally {
+      await stop(cli);
+    }
+  });
+
+  test("from the store another process writes (SQLite)", async () => {
+    using project = tempProject(beating);
+    const { cli, url } = await startRunner(project.dir);
+    try {
+      const runs = async () => ((await (await fetch(`${url}/api/runs?job=beat&limit=1`)).json()) as { runs: RunRecord[] }).runs;
+      await followBeat(project.dir, { RUNLET_URL: "" }, await newestEnded(runs));
+    } finally {
+      await stop(cli);
+    }
+  });
+
+  test("from a PostgreSQL store shared by replicas", async () => {
+    using project = tempProject(beating);
+    const schema = await testSchema();
+    const store = schema.url();
+    const replicas = await Promise.all([0, 1].map(() => startReplica(project.dir, store)));
+    try {
+      const runs = async () => JSON.parse(runCli(["history", "beat", "--json", "--limit", "1", "--store", store], { cwd: project.dir }).stdout) as RunRecord[];
+      await followBeat(project.dir, { RUNLET_URL: "" }, await newestEnded(runs), ["--store", store]);
+    } finally {
+      await Promise.all(replicas.map((r) => stopReplica(r)));
+      await schema.drop();
+    }
+  });
+});
+
+/** The real CLI as a child process whose stdout lines can be waited on, stopped as Ctrl-C stops it. */
+function followCli(args: string[], cwd: string, env: Record<string, string>) {
+  const child = spawn(process.execPath, [cliPath, ...args], { cwd, env: { ...process.env, ...env } });
+  const lines: string[] = [];
+  let partial = "";
+  let stderr = "";
+  const wakers = new Set<() => void>();
+  child.stdout.on("data", (chunk: Buffer) => {
+    partial += chunk.toString();
+    const parts = partial.split("\n");
+    partial = parts.pop()!;
+    lines.push(...parts);
+    for (const wake of wakers) wake();
+  });
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return {
+    /** Resolves with the lines so far once `done` holds of them. */
+    until(done: (lines: string[]) => boolean, timeoutMs: number): Promise<string[]> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          if (!done(lines)) return;
+          clearTimeout(timer);
+          wakers.delete(check);
+          resolve([...lines]);
+        };
+        const timer = setTimeout(() => {
+          wakers.delete(check);
+          child.kill("SIGKILL");
+          reject(new Error(`timed out after ${timeoutMs}ms; stdout:\n${lines.join("\n")}\nstderr:\n${stderr}`));
+        }, timeoutMs);
+        wakers.add(check);
+        check();
+      });
+    },
+    async interrupt(): Promise<number | null> {
+      child.kill("SIGINT");
+      return exited;
+    },
+  };
+}
 
 describe("pause, resume, trigger act on a running runner", () => {
   test("pause and resume a job, trigger one with params; unknown job, no address, refused connection exit 2", async () => {

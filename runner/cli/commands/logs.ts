@@ -1,31 +1,31 @@
-import { isLevelName, LEVEL_VALUES, type LogLevelName, type RunLogs, type RunRecord } from "../../contracts/index.js";
+import { isLevelName, LEVEL_VALUES, type LogLevelName, type RunRecord } from "../../contracts/index.js";
 import { RunletError } from "../../errors.js";
 import { silentLogger } from "../../log/logger.js";
 import type { RunStore } from "../../store/run-store.js";
 import type { RunDetail } from "../../http/run-routes.js";
 import { parseFlags, STORE_FLAG } from "../args.js";
 import { EXIT } from "../output.js";
-import { openStoreToRead } from "../project.js";
+import { loadProject, openStoreToRead } from "../project.js";
 import { callRunner, REMOTE_FLAGS, remoteOf, type Remote } from "../remote.js";
-import { followRemote, type Print } from "./logs-follow.js";
+import { followRemote } from "./logs-follow.js";
+import { printDetail, printer, printLogs } from "./logs-print.js";
+import { followStore } from "./logs-store-follow.js";
 
 export const logsFlags = {
   manifest: { type: "string", description: "the manifest whose store to read (default ./jobs.yaml)", short: "m" },
   ...STORE_FLAG,
   ...REMOTE_FLAGS,
-  follow: { type: "boolean", description: "keep printing new lines while the run goes on (from the runner at --url/RUNLET_URL, else from the store)", short: "f" },
+  follow: { type: "boolean", description: "keep printing: a run's new lines until it ends; a job's, of its newest run and every run after, until Ctrl-C (from the runner at --url/RUNLET_URL, else from the store)", short: "f" },
   json: { type: "boolean", description: "one JSON object per line: { runId, job, seq, level, time, msg, fields, attempt }" },
   level: { type: "string", description: "only lines at this level or above: trace, debug, info, warn, error, fatal" },
   help: { type: "boolean", description: "show this help", short: "h" },
 } as const;
 
-/** How often `--follow` on a store reads it again. */
-const STORE_POLL_MS = 100;
-
 /**
  * `runlet logs RUNID|JOB`: the kept `ctx.log` lines of a run (by id, or the short id
  * `history` shows), or of a job's latest run. Read from the store, or from a running
- * runner when --url/RUNLET_URL is given.
+ * runner when --url/RUNLET_URL is given. A name that is a job's means the job, before
+ * any run id it may begin.
  */
 export async function logsCommand(argv: string[]): Promise<number> {
   const { flags, positionals } = parseFlags(argv, logsFlags);
@@ -34,82 +34,91 @@ export async function logsCommand(argv: string[]): Promise<number> {
   if (flags.level !== undefined && !isLevelName(flags.level)) {
     throw new RunletError("BAD_INPUT", `--level must be one of ${Object.keys(LEVEL_VALUES).join(", ")} (got "${flags.level}")`);
   }
-  const print = printer(flags.json ?? false, (flags.level as LogLevelName | undefined) ?? "trace");
+  const level = (flags.level as LogLevelName | undefined) ?? "trace";
   const remote = remoteOf(flags);
   if (remote) {
-    const detail = await remoteRun(remote, target);
-    if (!flags.follow || !detail.logs.live) {
-      printDetail(detail, print);
+    const found = await remoteTarget(remote, target);
+    if (!flags.follow) {
+      const detail = "run" in found ? found.run : await found.latest();
+      if (!detail) throw new RunletError("JOB_UNKNOWN", `job "${target}" has no runs yet in the runner at ${remote.url}`);
+      printDetail(detail, printer(flags.json ?? false, level, false));
       return EXIT.ok;
     }
-    await followRemote(remote, detail.run.runId, print, (detail) => printDetail(detail, print), () => remoteRun(remote, detail.run.runId));
-    return EXIT.ok;
+    return withStop((signal) => followRemote(remote, found, printer(flags.json ?? false, level, "job" in found), (runId) => runDetail(remote, runId), signal));
   }
   const { store } = await openStoreToRead(flags.store, flags.manifest, silentLogger());
   try {
-    const run = await storedRun(store, target);
-    let printed = printLogs(run, await store.runLogs(run.runId), 0, print);
-    if (!flags.follow) return EXIT.ok;
-    // Another process runs it: its lines so far reach the store every ~200 ms while it goes on.
-    for (let current = run; current.status === "running"; ) {
-      await new Promise((resolve) => setTimeout(resolve, STORE_POLL_MS));
-      current = (await store.findRun(run.runId)) ?? { ...current, status: "lost" };
-      printed = printLogs(current, await store.runLogs(run.runId), printed, print);
+    const found = await storedTarget(store, target, flags.manifest, flags.follow ?? false);
+    const print = printer(flags.json ?? false, level, "job" in found && (flags.follow ?? false));
+    if (!flags.follow) {
+      const run = "run" in found ? found.run : found.latest!;
+      printLogs(run, await store.runLogs(run.runId), 0, print);
+      return EXIT.ok;
     }
-    return EXIT.ok;
+    return await withStop((signal) => followStore(store, found, print, signal));
   } finally {
     await store.close();
   }
 }
 
-function printer(json: boolean, level: LogLevelName): Print {
-  const min = LEVEL_VALUES[level];
-  return (line) => {
-    if (LEVEL_VALUES[line.level] < min) return;
-    if (json) {
-      process.stdout.write(`${JSON.stringify({ runId: line.runId, job: line.job, seq: line.seq, level: line.level, time: line.time, msg: line.msg, fields: line.fields ?? null, attempt: line.attempt })}\n`);
-      return;
-    }
-    const fields = line.fields ? ` ${JSON.stringify(line.fields)}` : "";
-    process.stdout.write(`${line.time} ${line.level.toUpperCase().padEnd(5)} ${line.msg}${fields}\n`);
-  };
+/** Runs a follow until it ends or Ctrl-C (SIGINT, or SIGTERM) stops it; exit 0 either way. */
+async function withStop(follow: (signal: AbortSignal) => Promise<void>): Promise<number> {
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    await follow(stop.signal);
+    return EXIT.ok;
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
 }
 
-/** Prints the lines of `logs` from seq `from` on; returns the seq after the last printed. */
-function printLogs(run: RunRecord, logs: RunLogs | null, from: number, print: Print): number {
-  const dropped = logs?.dropped ?? 0;
-  if (from === 0 && dropped > 0) process.stderr.write(`runlet: ${dropped} earlier line${dropped === 1 ? "" : "s"} of run ${run.runId} were dropped (beyond logs.keep or 256 KiB)\n`);
-  const lines = logs?.lines ?? [];
-  for (let i = Math.max(0, from - dropped); i < lines.length; i++) print({ ...lines[i]!, runId: run.runId, job: run.job, seq: dropped + i });
-  return Math.max(from, dropped + lines.length);
-}
-
-function printDetail(detail: RunDetail, print: Print, from = 0): number {
-  return printLogs(detail.run, { runId: detail.run.runId, job: detail.run.job, lines: detail.logs.lines, dropped: detail.logs.dropped }, from, print);
-}
-
-/** A run by id or short id, else the newest run of the job of that name. */
-async function storedRun(store: RunStore, target: string): Promise<RunRecord> {
+/**
+ * A job's runs when a job of that name has runs in the store (or, following, is in the
+ * manifest), else a run by id or short id.
+ */
+async function storedTarget(store: RunStore, target: string, manifest: string | undefined, follow: boolean): Promise<{ run: RunRecord } | { job: string; latest: RunRecord | null }> {
   const [latest] = await store.history({ job: target, limit: 1 });
-  if (latest) return latest;
+  if (latest) return { job: target, latest };
   const run = await store.findRun(target);
-  if (run) return run;
+  if (run) return { run };
+  // A job that has not run yet can be followed: its first run's lines are printed when it starts.
+  if (follow && (await manifestJobs(manifest)).includes(target)) return { job: target, latest: null };
   throw new RunletError("JOB_UNKNOWN", `no run with id "${target}" and no runs of a job "${target}" in the store (see \`runlet history\`)`);
 }
 
-async function remoteRun(remote: Remote, target: string): Promise<RunDetail> {
+async function manifestJobs(manifest: string | undefined): Promise<string[]> {
   try {
-    return await callRunner<RunDetail>(remote, "GET", `/api/runs/${encodeURIComponent(target)}`);
-  } catch (err) {
-    if (!(err instanceof RunletError) || !/RUN_UNKNOWN/.test(err.message)) throw err;
+    return (await loadProject({ manifest, compile: false })).manifest.jobs.map((j) => j.name);
+  } catch {
+    return []; // no readable manifest: only the store can say what a name is
   }
-  const page = await callRunner<{ runs: RunRecord[] }>(remote, "GET", `/api/runs?job=${encodeURIComponent(target)}&limit=1`).catch((err: unknown) => {
-    if (err instanceof RunletError && err.code === "JOB_UNKNOWN") {
-      throw new RunletError("JOB_UNKNOWN", `no run with id "${target}" and no job "${target}" in the runner at ${remote.url}`);
-    }
+}
+
+/** A job of the runner (checked first: a job's name may begin a run id), else a run by id or short id. */
+async function remoteTarget(remote: Remote, target: string): Promise<{ run: RunDetail } | { job: string; latest: () => Promise<RunDetail | null> }> {
+  try {
+    await callRunner<{ runs: RunRecord[] }>(remote, "GET", `/api/runs?job=${encodeURIComponent(target)}&limit=1`);
+    return { job: target, latest: () => latestRun(remote, target) };
+  } catch (err) {
+    if (!(err instanceof RunletError) || err.code !== "JOB_UNKNOWN") throw err;
+  }
+  try {
+    return { run: await runDetail(remote, target) };
+  } catch (err) {
+    if (err instanceof RunletError && /RUN_UNKNOWN/.test(err.message)) throw new RunletError("JOB_UNKNOWN", `no run with id "${target}" and no job "${target}" in the runner at ${remote.url}`);
     throw err;
-  });
-  const latest = page.runs[0];
-  if (!latest) throw new RunletError("JOB_UNKNOWN", `job "${target}" has no runs yet in the runner at ${remote.url}`);
-  return callRunner<RunDetail>(remote, "GET", `/api/runs/${encodeURIComponent(latest.runId)}`);
+  }
+}
+
+async function latestRun(remote: Remote, job: string): Promise<RunDetail | null> {
+  const page = await callRunner<{ runs: RunRecord[] }>(remote, "GET", `/api/runs?job=${encodeURIComponent(job)}&limit=1`);
+  return page.runs[0] ? runDetail(remote, page.runs[0].runId) : null;
+}
+
+function runDetail(remote: Remote, runId: string): Promise<RunDetail> {
+  return callRunner<RunDetail>(remote, "GET", `/api/runs/${encodeURIComponent(runId)}`);
 }
