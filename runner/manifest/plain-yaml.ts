@@ -1,4 +1,5 @@
 import { CORE_SCHEMA, defineMappingTag, load } from "js-yaml";
+import { NOT_BLOCK, readBlockYaml } from "./block-reader.js";
 import { MAX_NESTING, NestingTooDeep } from "./nesting.js";
 
 /** What readPlainYaml returns for a text it leaves to the `yaml` package. */
@@ -25,6 +26,8 @@ export const DECLINED: unique symbol = Symbol("declined");
  */
 export function readPlainYaml(text: string): unknown {
   if (UNSUPPORTED.some((pattern) => pattern.test(text)) || hasUnsupportedLine(text)) return DECLINED;
+  const block = readBlockYaml(text);
+  if (block !== NOT_BLOCK) return block;
   let value: unknown;
   try {
     value = load(text, { schema: SCHEMA, maxAliases: 0, maxDepth: MAX_NESTING });

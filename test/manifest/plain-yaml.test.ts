@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
+import { NOT_BLOCK, readBlockYaml } from "../../runner/manifest/block-reader.js";
 import { DECLINED, readPlainYaml } from "../../runner/manifest/plain-yaml.js";
 import { parsePositioned } from "../../runner/manifest/yaml-source.js";
 import { repoRoot } from "../support/temp-project.js";
 import { seeded } from "../support/seeded.js";
-import { document, mutate } from "./yaml-documents.js";
+import { blockDocument, document, mutate } from "./yaml-documents.js";
 
 // The contract of the fast reader: whatever it reads, the `yaml` path (which the problems
 // and positions come from) reads too, without a problem, to the same value. Checked on
@@ -27,9 +28,9 @@ function difference(a: unknown, b: unknown, path = "$"): string | null {
 }
 
 /** Asserts the contract for one text; returns whether the fast reader took it. */
-function agrees(text: string): boolean {
-  const fast = readPlainYaml(text);
-  if (fast === DECLINED) return false;
+function agrees(text: string, read: (text: string) => unknown = readPlainYaml): boolean {
+  const fast = read(text);
+  if (fast === DECLINED || fast === NOT_BLOCK) return false;
   const positioned = parsePositioned("jobs.yaml", text);
   expect(positioned.problems, `js-yaml read ${JSON.stringify(text)}, yaml reports problems`).toEqual([]);
   expect(difference(fast, positioned.value), `values differ for ${JSON.stringify(text)}`).toBeNull();
@@ -105,5 +106,26 @@ describe("readPlainYaml reads exactly what yaml reads, or declines", () => {
     }
     // The comparison has teeth only if the fast path takes a good share of the cases.
     expect(read / total).toBeGreaterThan(0.05);
+  });
+
+  test("block-style documents: the line reader (block-reader.ts) agrees or declines, on its own", () => {
+    const random = seeded(Number(process.env.FUZZ_SEED ?? 20261204));
+    let read = 0;
+    let total = 0;
+    for (let i = 0; i < 3000; i++) {
+      const text = blockDocument(random);
+      for (const variant of [text, mutate(text, random), mutate(mutate(text, random), random), text.replaceAll("\n", "\r\n")]) {
+        total++;
+        if (agrees(variant, readBlockYaml)) read++;
+      }
+    }
+    expect(read / total).toBeGreaterThan(0.1);
+  });
+
+  test("the line reader takes a generated manifest, and declines what it leaves to js-yaml", () => {
+    const jobs = Array.from({ length: 200 }, (_, i) => `  job-${i}: # c\n    handler: jobs/h${i % 10}.ts\n    schedule: ${i % 2 ? `{ every: ${i}m }` : `"${i % 60} * * * * *"`}\n    params: { n: ${i}, tags: [a, 'b c', -1.5], "q": { x: null } }\n    enabled:\n      - prod\n      - "stage"\n`);
+    expect(agrees(`---\nversion: 1\n\njobs:\n${jobs.join("")}`, readBlockYaml)).toBe(true);
+    const declined = ["a: |\n  text\n", "a: b\n  c\n", "a:\n- b\n", "a:\n  - b: 1\n", "a: 1\na: 2\n", "1: x\n", "a: {b: 1,}\n", 'a: "\\x41"\n', "a: 'b\n  c'\n", "a: b: c\n"];
+    for (const text of declined) expect(readBlockYaml(text), text).toBe(NOT_BLOCK);
   });
 });

@@ -78,3 +78,42 @@ export function mutate(text: string, random: Random): string {
   if (r < 0.4) return text.slice(0, at) + text.slice(at, at + 8) + text.slice(at);
   return text.slice(0, at) + pick(random, EDITS) + text.slice(at);
 }
+
+/**
+ * Documents in the block style manifests are written in (maps by indentation, one-line
+ * values, flow collections, lists of scalars, comments), so the line reader of
+ * block-reader.ts, which declines most of what document() makes, is compared with `yaml`
+ * on many texts it takes, and on the same with random edits.
+ */
+export function blockDocument(random: Random): string {
+  const lines: string[] = random() < 0.1 ? ["---"] : [];
+  const value = (): string => {
+    const r = random();
+    if (r < 0.15) return flow(random, 0);
+    if (r < 0.25) return `'${pick(random, PLAIN).replaceAll("'", "''")}'`;
+    if (r < 0.35) return `"${pick(random, PLAIN)}${random() < 0.5 ? pick(random, ESCAPES) : ""}"`;
+    return `${pick(random, PLAIN)}${random() < 0.1 ? pick(random, [" # note", "  #x", "#x"]) : ""}`;
+  };
+  const map = (indent: string, depth: number): void => {
+    const count = 1 + Math.floor(random() * 4);
+    for (let i = 0; i < count; i++) {
+      const key = random() < 0.7 ? pick(random, ["job-1", "handler", "schedule", "params", "n", "a.b", "x_y", "k/v", "$x"]) : pick(random, KEYS);
+      const r = random();
+      if (depth < 3 && r < 0.3) {
+        lines.push(`${indent}${key}:${random() < 0.1 ? " # c" : ""}`);
+        map(indent + pick(random, ["  ", "  ", "    ", " "]), depth + 1);
+      } else if (r < 0.4) {
+        lines.push(`${indent}${key}:`);
+        const inner = indent + pick(random, ["  ", "  ", ""]);
+        for (let j = 0; j < 1 + Math.floor(random() * 3); j++) lines.push(`${inner}- ${value()}`);
+      } else if (r < 0.45) {
+        lines.push(`${indent}${key}:`);
+      } else {
+        lines.push(`${indent}${key}:${pick(random, [" ", " ", "  "])}${value()}`);
+      }
+      if (random() < 0.1) lines.push(random() < 0.5 ? "" : `${indent}${pick(random, ["", "  "])}# a comment`);
+    }
+  };
+  map("", 0);
+  return `${lines.join("\n")}${random() < 0.9 ? "\n" : ""}`;
+}
