@@ -1,4 +1,5 @@
 import type { AfterEdge, AfterOn } from "../contracts/index.js";
+import type { JobEntries } from "./job-entries.js";
 import type { Report } from "./report.js";
 import type { ValuePath } from "./yaml-source.js";
 
@@ -14,20 +15,20 @@ interface WrittenEdge extends AfterEdge {
  * of each job, by name; jobs without `after` are absent. Runs after the schema check: a
  * value of the wrong shape was reported there and is skipped here.
  */
-export function readAfterEdges(jobs: Record<string, unknown>, report: Report): Map<string, AfterEdge[]> {
+export function readAfterEdges(jobs: Record<string, unknown>, entries: JobEntries, report: Report): Map<string, AfterEdge[]> {
   const written = new Map<string, WrittenEdge[]>();
-  // for-in, not Object.entries: on a map of 1,000,000 jobs entries() took ~5 s, for-in ~1 s.
   let names: string | undefined;
-  for (const name in jobs) {
-    const raw = jobs[name];
-    if (!Object.hasOwn(jobs, name) || raw === null || typeof raw !== "object" || !("after" in raw)) continue;
+  for (let i = 0; i < entries.names.length; i++) {
+    const name = entries.names[i]!;
+    const raw = entries.raws[i];
+    if (raw === null || typeof raw !== "object" || !("after" in raw)) continue;
     const path = ["jobs", name, "after"];
     if (report.hasProblemsUnder(path)) continue;
     const edges = edgesOf((raw as { after: unknown }).after, path);
     const usable: WrittenEdge[] = [];
     for (const edge of edges) {
       if (edge.job === name) report.at(edge.path, `names the job itself: a job cannot run after its own runs (${name} -> ${name})`);
-      else if (!Object.hasOwn(jobs, edge.job)) report.at(edge.path, `names no job of this manifest (got ${JSON.stringify(edge.job)}; jobs: ${(names ??= nameList(jobs))})`);
+      else if (!Object.hasOwn(jobs, edge.job)) report.at(edge.path, `names no job of this manifest (got ${JSON.stringify(edge.job)}; jobs: ${(names ??= nameList(entries.names))})`);
       else usable.push(edge);
     }
     if (edges.length > 0) written.set(name, usable);
@@ -94,7 +95,6 @@ function cyclesOf(edges: Map<string, WrittenEdge[]>): string[][] {
   return cycles;
 }
 
-function nameList(jobs: Record<string, unknown>): string {
-  const names = Object.keys(jobs);
+function nameList(names: readonly string[]): string {
   return names.length > 10 ? `${names.slice(0, 10).join(", ")}, ...` : names.join(", ");
 }

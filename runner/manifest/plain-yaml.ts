@@ -25,9 +25,15 @@ export const DECLINED: unique symbol = Symbol("declined");
  * too deep: `yaml` would run out of stack on it.
  */
 export function readPlainYaml(text: string): unknown {
-  if (UNSUPPORTED.some((pattern) => pattern.test(text)) || hasUnsupportedLine(text)) return DECLINED;
+  // The line reader (block-reader.ts) first: it holds itself to `yaml` on its own, without
+  // the refusals below, which are for js-yaml.
   const block = readBlockYaml(text);
-  if (block !== NOT_BLOCK) return block;
+  return block !== NOT_BLOCK ? block : readWithJsYaml(text);
+}
+
+/** What readPlainYaml does with a text the line reader declines (exported for its test). */
+export function readWithJsYaml(text: string): unknown {
+  if (UNSUPPORTED.some((pattern) => pattern.test(text)) || hasUnsupportedLine(text)) return DECLINED;
   let value: unknown;
   try {
     value = load(text, { schema: SCHEMA, maxAliases: 0, maxDepth: MAX_NESTING });

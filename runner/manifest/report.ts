@@ -14,7 +14,8 @@ export class Report {
 
   /** Whether a problem was reported at `path` or anywhere inside it. */
   hasProblemsUnder(path: ValuePath): boolean {
-    return this.problemPaths.has(pathKey(path));
+    // A valid manifest asks this a few times per job: without a problem, no key is built.
+    return this.problemPaths.size > 0 && this.problemPaths.has(pathKey(path));
   }
 
   /** A problem with the value at `path` (or its key). `message` is prefixed with the dotted path. */

@@ -29,12 +29,27 @@ type Form = keyof typeof FORM_KEYS;
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /**
+ * Cron schedules already read in this load, by zone and text. A million jobs share a few
+ * distinct crons: each is checked (fields, and a fire ahead) once, and its jobs share the
+ * one Schedule object, which nothing changes after the load.
+ */
+export type ScheduleCache = Map<string, Schedule>;
+
+/**
  * Reads a job's `schedule` (every form of DESIGN.md) into the one internal form, reporting
  * each problem at the key, value or cron field that has it. `null`: invoke-only, or invalid.
  */
-export function readSchedule(raw: unknown, path: ValuePath, report: Report, jobZone: string | null): Schedule | null {
+export function readSchedule(raw: unknown, path: ValuePath, report: Report, jobZone: string | null, cache?: ScheduleCache): Schedule | null {
   if (raw === undefined || raw === null) return null;
-  if (typeof raw === "string") return readCron(raw, path, report) ? firing({ kind: "cron", cron: raw.trim(), timezone: jobZone, start: null, end: null }, path, report) : null;
+  if (typeof raw === "string") {
+    const key = `${jobZone ?? ""}\u0000${raw}`;
+    const known = cache?.get(key);
+    if (known) return known;
+    const schedule = readCron(raw, path, report) ? firing({ kind: "cron", cron: raw.trim(), timezone: jobZone, start: null, end: null }, path, report) : null;
+    // Only a good one is kept: a bad one is reported again at each job that has it.
+    if (schedule) cache?.set(key, schedule);
+    return schedule;
+  }
   if (typeof raw !== "object" || Array.isArray(raw)) {
     report.at(path, `must be a cron string or a map ({ cron }, { every }, { at } or recurrence-rule fields) (got ${shown(raw)})`);
     return null;

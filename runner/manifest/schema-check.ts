@@ -4,6 +4,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import formatsPlugin from "ajv-formats";
 import { packageRoot } from "../package-root.js";
 import { DURATION_EXPECTED } from "./duration.js";
+import type { JobEntries } from "./job-entries.js";
 import { pathKey, shown, type Report } from "./report.js";
 import type { ValuePath } from "./yaml-source.js";
 
@@ -21,13 +22,18 @@ let validators: { manifest: ValidateFunction; job: ValidateFunction } | undefine
  * be quadratic: for each invalid job, ajv's code joins that job's errors onto every error
  * so far (`vErrors.concat(...)`), and 20,000 jobs with a bad `timeout` took 13 s to check.
  */
-function validate(value: unknown): ErrorObject[] {
+function validate(value: unknown, { names, raws }: JobEntries): ErrorObject[] {
   validators ??= compileValidators();
-  const errors = validators.manifest(value) ? [] : [...(validators.manifest.errors ?? [])];
   const jobs = (value as { jobs?: unknown } | null)?.jobs;
-  if (jobs === null || typeof jobs !== "object" || Array.isArray(jobs)) return errors;
-  for (const name in jobs) {
-    if (!Object.hasOwn(jobs, name) || validators.job((jobs as Record<string, unknown>)[name])) continue;
+  const isMap = jobs !== null && typeof jobs === "object" && !Array.isArray(jobs);
+  // The manifest's own validator would only walk a jobs map to check names, which
+  // checkJobs does (and which are left out below): it is given an empty one.
+  const outer = isMap ? { ...(value as object), jobs: {} } : value;
+  const errors = validators.manifest(outer) ? [] : [...(validators.manifest.errors ?? [])];
+  if (!isMap) return errors;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
+    if (validators.job(raws[i])) continue;
     const prefix = `/jobs/${name.replace(/~/g, "~0").replace(/\//g, "~1")}`;
     for (const error of validators.job.errors ?? []) errors.push({ ...error, instancePath: prefix + error.instancePath });
   }
@@ -70,8 +76,8 @@ const TYPE_NAMES: Record<string, string> = {
  * positioned, readable problems. Schedules and job names have their own, more precise
  * checks, so ajv's errors about them are left out here.
  */
-export function checkSchema(value: unknown, report: Report): void {
-  const errors = validate(value)
+export function checkSchema(value: unknown, report: Report, jobs: JobEntries): void {
+  const errors = validate(value, jobs)
     .map((error) => ({ error, path: toPath(error.instancePath) }))
     .filter(({ error, path }) => !isScheduleError(path) && error.keyword !== "propertyNames" && !error.propertyName);
 
