@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { ManifestError } from "../../runner/errors.js";
 import { inspectManifest, loadManifest } from "../../runner/manifest/index.js";
+import { NOT_BLOCK, readBlockYaml } from "../../runner/manifest/block-reader.js";
 import { MAX_NESTING } from "../../runner/manifest/nesting.js";
 import { runCli } from "../support/cli.js";
 import { okHandler, tempProject } from "../support/temp-project.js";
@@ -22,10 +23,42 @@ function problemsOf(yaml: string): string[] {
   throw new Error("expected the manifest to be invalid");
 }
 
+/** Jobs as a big manifest holds them: a few shared handlers, crons and intervals, some params, timeouts and retries. */
+function realisticJobs(count: number): string {
+  const lines = ["version: 1", "defaults:", "  timezone: UTC", "jobs:"];
+  for (let i = 0; i < count; i++) {
+    lines.push(`  job-${i}:`, `    handler: jobs/h${i % 4}.ts`);
+    lines.push(i % 3 === 0 ? `    schedule: { every: ${1 + (i % 5)}m }` : `    schedule: "${i % 60} ${i % 7} * * * *"`);
+    if (i % 2 === 0) lines.push(`    params: { n: ${i}, label: "item ${i}", tags: [a, b] }`);
+    if (i % 4 === 1) lines.push("    timeout: 30s", "    retries: { max: 2, backoff: exponential, delay: 1s }");
+  }
+  return `${lines.join("\n")}\n`;
+}
+
 describe("a manifest of 200,000 jobs", () => {
   // Passing every job as an argument of push() overflowed the stack at ~130,000 jobs.
   test("validates in a fresh `runlet validate` instead of overflowing the stack", () => {
     using project = tempProject({ "jobs/ok.ts": okHandler, "jobs.yaml": manyJobs(200_000) });
+    const { status, stderr } = runCli(["validate"], { cwd: project.dir });
+    expect(stderr).not.toContain("RangeError");
+    expect(stderr).toContain("200000 jobs, all valid.");
+    expect(status).toBe(0);
+  }, 120_000);
+
+  test("of realistic jobs: read by the line reader, every job built as written, and `runlet validate` agrees", () => {
+    const handlers = Object.fromEntries([0, 1, 2, 3].map((h) => [`jobs/h${h}.ts`, okHandler]));
+    const text = realisticJobs(200_000);
+    using project = tempProject({ ...handlers, "jobs.yaml": text });
+    // The fast path a big manifest depends on (js-yaml took ~9 s of a million jobs).
+    expect(readBlockYaml(text)).not.toBe(NOT_BLOCK);
+    const { manifest, problems } = inspectManifest(project.path("jobs.yaml"), text);
+    expect(problems).toEqual([]);
+    expect(manifest.jobs).toHaveLength(200_000);
+    const byName = new Map(manifest.jobs.map((job) => [job.name, job]));
+    expect(byName.get("job-199998")).toMatchObject({ schedule: { kind: "every", everyMs: 4 * 60_000 }, params: { n: 199998, label: "item 199998", tags: ["a", "b"] }, timeoutMs: null });
+    expect(byName.get("job-199997")).toMatchObject({ schedule: { kind: "cron", cron: "17 0 * * * *", timezone: "UTC" }, params: {}, timeoutMs: 30_000, retries: { max: 2, backoff: "exponential", delayMs: 1000 } });
+    // Jobs that share a cron share its checked schedule, and read it as their own.
+    expect(byName.get("job-1")!.schedule).toEqual({ kind: "cron", cron: "1 1 * * * *", timezone: "UTC", start: null, end: null });
     const { status, stderr } = runCli(["validate"], { cwd: project.dir });
     expect(stderr).not.toContain("RangeError");
     expect(stderr).toContain("200000 jobs, all valid.");
