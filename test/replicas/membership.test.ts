@@ -1,0 +1,112 @@
+import { describe, expect, test } from "vitest";
+import { Membership, type Sighting } from "../../runner/coordinate/membership.js";
+import { ownerOf, ranked } from "../../runner/coordinate/rendezvous.js";
+
+const JOBS = Array.from({ length: 10_000 }, (_, i) => `j${i}`);
+const OPTIONS = { liveMs: 3000, overlapMs: 1000, handoffMs: 2000, marginMs: 500 };
+
+function row(owner: string, seenAt: number, extra: Partial<Sighting> = {}): Sighting {
+  return { owner, seenAt, leaving: false, digest: "d1", generation: 1, ...extra };
+}
+
+/** Owners of every job under `members`. */
+function owners(members: string[]): Map<string, string> {
+  const view = ranked(members);
+  return new Map(JOBS.map((job) => [job, ownerOf(job, view)!]));
+}
+
+describe("rendezvous ownership", () => {
+  test("spreads jobs evenly: each of 4 members owns 25 % ± 3 % of 10,000 jobs", () => {
+    const counts = new Map<string, number>();
+    for (const owner of owners(["a", "b", "c", "d"]).values()) counts.set(owner, (counts.get(owner) ?? 0) + 1);
+    expect([...counts.keys()].sort()).toEqual(["a", "b", "c", "d"]);
+    for (const n of counts.values()) expect(Math.abs(n / JOBS.length - 0.25)).toBeLessThan(0.03);
+  });
+
+  test("a member joining takes about 1/N of the jobs and no job moves between members that stay; leaving moves only its jobs", () => {
+    const four = owners(["a", "b", "c", "d"]);
+    const five = owners(["a", "b", "c", "d", "e"]);
+    const moved = JOBS.filter((job) => four.get(job) !== five.get(job));
+    expect(moved.every((job) => five.get(job) === "e")).toBe(true);
+    expect(Math.abs(moved.length / JOBS.length - 0.2)).toBeLessThan(0.03);
+    const three = owners(["a", "b", "d"]);
+    const leftC = JOBS.filter((job) => four.get(job) !== three.get(job));
+    expect(leftC.every((job) => four.get(job) === "c")).toBe(true);
+  });
+
+  test("the order members are listed in does not change an owner", () => {
+    expect(owners(["d", "b", "a", "c"])).toEqual(owners(["a", "b", "c", "d"]));
+  });
+});
+
+describe("Membership", () => {
+  test("replicas with the same reading own disjoint sets that cover every job", () => {
+    const rows = ["a", "b", "c"].map((o) => row(o, 1000));
+    const views = rows.map((self) => {
+      const m = new Membership({ self: self.owner, ...OPTIONS });
+      m.observe(rows, self, 1000);
+      return m;
+    });
+    for (const job of JOBS) expect(views.filter((m) => m.owns(job)).length).toBe(1);
+  });
+
+  test("before its first reading a replica fires every job", () => {
+    expect(new Membership({ self: "a", ...OPTIONS }).owns("j1")).toBe(true);
+  });
+
+  test("a join overlaps: the old owner keeps a moved job for overlapMs after it sees the joiner, so no moment has no owner", () => {
+    const a = new Membership({ self: "a", ...OPTIONS });
+    a.observe([row("a", 0)], row("a", 0), 0);
+    expect(JOBS.every((job) => a.owns(job))).toBe(true);
+    // b joins at 100 (its first reading includes a); a sees it at 600.
+    const b = new Membership({ self: "b", ...OPTIONS });
+    b.observe([row("a", 0), row("b", 100)], row("b", 100), 100);
+    const toB = JOBS.filter((job) => b.owns(job));
+    expect(toB.length).toBeGreaterThan(4000);
+    expect(toB.every((job) => a.owns(job))).toBe(true);
+    expect(a.observe([row("a", 500), row("b", 100)], row("a", 500), 600)).toBe(true);
+    expect(toB.every((job) => a.owns(job))).toBe(true); // within the overlap
+    // b gained them from a live owner: nothing went unclaimed.
+    expect(toB.map((job) => b.unclaimedSince(job)).filter((s) => s !== null)).toEqual([]);
+    expect(a.observe([row("a", 1500), row("b", 1400)], row("a", 1500), 1700)).toBe(true); // overlap over
+    expect(toB.some((job) => a.owns(job))).toBe(false);
+    expect(JOBS.every((job) => a.owns(job) !== b.owns(job))).toBe(true);
+    expect(a.observe([row("a", 2500), row("b", 2400)], row("a", 2500), 2600)).toBe(false);
+  });
+
+  test("a dead member (heartbeat older than liveMs) is taken over: its jobs' fires count as unclaimed since its last heartbeat, less the margin", () => {
+    const rows = [row("a", 1000), row("b", 1000)];
+    const a = new Membership({ self: "a", ...OPTIONS });
+    a.observe(rows, rows[0]!, 1000);
+    const ofB = JOBS.filter((job) => !a.owns(job));
+    expect(a.observe([row("a", 3900), row("b", 1000)], row("a", 3900), 3900)).toBe(false); // b still within liveMs
+    expect(a.observe([row("a", 4100), row("b", 1000)], row("a", 4100), 4100)).toBe(true);
+    expect(ofB.every((job) => a.owns(job))).toBe(true);
+    expect(new Set(ofB.map((job) => a.unclaimedSince(job)))).toEqual(new Set([500]));
+    // Jobs a had all along: nothing to catch up.
+    expect(JOBS.filter((job) => !ofB.includes(job)).every((job) => a.unclaimedSince(job) === null)).toBe(true);
+  });
+
+  test("a leaving member is dropped at once; its fires count as unclaimed only from the end of its handoff", () => {
+    const a = new Membership({ self: "a", ...OPTIONS });
+    a.observe([row("a", 1000), row("b", 1000)], row("a", 1000), 1000);
+    const ofB = JOBS.filter((job) => !a.owns(job));
+    a.observe([row("a", 1500), row("b", 1400, { leaving: true })], row("a", 1500), 1500);
+    expect(ofB.every((job) => a.owns(job))).toBe(true);
+    expect(new Set(ofB.map((job) => a.unclaimedSince(job)))).toEqual(new Set([1400 + 2000 - 500]));
+    // Its row deleted after the handoff: the last sighting still says when it stopped.
+    a.observe([row("a", 4000)], row("a", 4000), 4000);
+    expect(ofB.every((job) => a.owns(job))).toBe(true);
+  });
+
+  test("replicas on an older manifest own nothing; the newest manifest's replicas own everything", () => {
+    const rows = [row("a", 1000, { digest: "old", generation: 1 }), row("b", 1000, { digest: "new", generation: 2 }), row("c", 1000, { digest: "new", generation: 2 })];
+    const views = rows.map((self) => {
+      const m = new Membership({ self: self.owner, ...OPTIONS });
+      m.observe(rows, self, 1000);
+      return m;
+    });
+    expect(JOBS.some((job) => views[0]!.owns(job))).toBe(false);
+    for (const job of JOBS) expect(Number(views[1]!.owns(job)) + Number(views[2]!.owns(job))).toBe(1);
+  });
+});
