@@ -1,5 +1,8 @@
 import type { JobDefinition, RunGate } from "../contracts/index.js";
 import type { StoredRun } from "../store/run-store.js";
+import type { Partition } from "./partition.js";
+
+export type { Partition } from "./partition.js";
 
 /**
  * Who may run what, when more than one process could: the stage between the triggers and
@@ -10,6 +13,8 @@ import type { StoredRun } from "../store/run-store.js";
 export interface Coordination {
   /** What every fire and invoke passes before it runs; undefined: everything runs here. */
   readonly gate: RunGate | undefined;
+  /** Which jobs this process fires on schedule when replicas split them; undefined: every job. */
+  readonly partition: Partition | undefined;
   /** Before the first fire. Throws when this runner must not start (another owns the store). */
   join(jobs: readonly JobDefinition[]): Promise<void>;
   /** After a reload: this runner's jobs now. */
@@ -18,6 +23,8 @@ export interface Coordination {
   record(run: StoredRun): Promise<void>;
   /** Shutdown begins: take over nothing more. */
   stopTakingOver(): void;
+  /** After stopTakingOver, while this process still fires: resolves once others can fire its jobs. */
+  handOff(): Promise<void>;
   /** Shutdown ends, before the store closes. */
   leave(): Promise<void>;
 }
@@ -25,6 +32,7 @@ export interface Coordination {
 /** One process, one in-memory store: nothing to coordinate. */
 export class Solo implements Coordination {
   readonly gate = undefined;
+  readonly partition = undefined;
   constructor(private readonly store: { record(run: StoredRun): Promise<void> }) {}
   async join(): Promise<void> {}
   async publish(): Promise<void> {}
@@ -32,5 +40,6 @@ export class Solo implements Coordination {
     return this.store.record(run);
   }
   stopTakingOver(): void {}
+  async handOff(): Promise<void> {}
   async leave(): Promise<void> {}
 }

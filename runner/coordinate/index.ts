@@ -7,7 +7,7 @@ import { Solo, type Coordination } from "./coordination.js";
 import { ReplicaGroup } from "./replica-group.js";
 import { SoleRunner } from "./sole-runner.js";
 
-export type { Coordination } from "./coordination.js";
+export type { Coordination, Partition } from "./coordination.js";
 
 export interface CoordinationDeps {
   logger: Logger;

@@ -9,6 +9,7 @@ import { LeaseBook } from "./lease-book.js";
 import { manifestGeneration } from "./manifest-generation.js";
 import { encodeResult } from "../store/result-json.js";
 import type { JobTrigger } from "../context.js";
+import { SchedulePartition, specsDigest } from "./partition.js";
 
 export interface ReplicaGroupOptions {
   store: ClaimingStore;
@@ -41,12 +42,15 @@ const FINAL = new Set(["ok", "failed", "timeout", "cancelled", "lost", "skipped"
  */
 export class ReplicaGroup implements Coordination {
   readonly gate = this;
+  /** Partitioned scheduling (the store's default): which jobs this replica fires. */
+  readonly partition: SchedulePartition | undefined;
   private readonly store: ClaimingStore;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly leases: LeaseBook;
   private specs = new Map<string, string>();
   private generation = 0;
+  private digest = "";
   private joined = false;
   private tendTimer: NodeJS.Timeout | null = null;
   private lastTidy = 0;
@@ -60,12 +64,15 @@ export class ReplicaGroup implements Coordination {
     this.logger = options.logger;
     this.now = options.now ?? (() => performance.now());
     this.leases = new LeaseBook({ store: this.store, logger: this.logger, abortRun: options.abortRun, now: this.now });
+    this.partition = this.store.partitioned ? new SchedulePartition(this.store, this.logger) : undefined;
   }
 
   /** Joins the group with this manifest and starts tending it. Throws if the database refuses. */
   async join(jobs: readonly JobDefinition[]): Promise<void> {
     this.setSpecs(jobs);
-    await this.store.publishSpecs(this.generation, this.specs);
+    await this.store.publishSpecs(this.generation, this.specs, this.digest);
+    // The first view before the first fire: until it, every job would be fired here.
+    await this.partition?.read();
     this.joined = true;
     this.scheduleTend();
   }
@@ -75,7 +82,12 @@ export class ReplicaGroup implements Coordination {
     this.setSpecs(jobs);
     this.staleWarned.clear();
     if (!this.joined) return;
-    await this.store.publishSpecs(this.generation, this.specs).catch((err: unknown) => this.unreachable(err, "publishing this replica's manifest"));
+    try {
+      await this.store.publishSpecs(this.generation, this.specs, this.digest);
+      await this.partition?.read();
+    } catch (err) {
+      this.unreachable(err, "publishing this replica's manifest");
+    }
   }
 
   /** A record of a claimed run goes with its fence; a run whose lease this replica lost records nothing. */
@@ -155,6 +167,11 @@ export class ReplicaGroup implements Coordination {
     this.tendTimer = null;
   }
 
+  /** A graceful stop, after {@link stopTakingOver}: the others take this replica's jobs over while it still fires them. */
+  async handOff(): Promise<void> {
+    await this.partition?.handOff();
+  }
+
   /** Leaves the group: no more renewals; this replica's specs stop counting at once. */
   async leave(): Promise<void> {
     this.stopTakingOver();
@@ -165,6 +182,8 @@ export class ReplicaGroup implements Coordination {
   private setSpecs(jobs: readonly JobDefinition[]): void {
     this.generation = manifestGeneration(this.options.manifestPath, this.logger);
     this.specs = new Map(jobs.filter((j) => j.enabled).map((j) => [j.name, specHashOf(j)]));
+    this.digest = specsDigest(this.specs);
+    this.partition?.setManifest(this.generation, this.digest);
   }
 
   private scheduleTend(): void {
@@ -178,8 +197,9 @@ export class ReplicaGroup implements Coordination {
   private async tend(): Promise<void> {
     try {
       // Also the probe while the database is down: every reapMs, whatever the claims' backoff.
-      if (!(await this.store.heartbeat())) await this.store.publishSpecs(this.generation, this.specs);
+      if (!(await this.store.heartbeat())) await this.store.publishSpecs(this.generation, this.specs, this.digest);
       this.reachable();
+      await this.partition?.read();
       if (this.store.pending() > 0) await this.store.flushRecords();
       await this.leases.renew();
       if (!this.joined || this.now() < this.judgeFrom) return;

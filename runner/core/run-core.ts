@@ -10,6 +10,8 @@ import { Scheduler, type FireBatch } from "../schedule/index.js";
 import { currentOwner } from "../store/owner.js";
 import { storedRun, type RunStore } from "../store/run-store.js";
 import { HostedJobs, type HostedJob } from "./hosted-jobs.js";
+import { OwnedSchedules } from "./owned-schedules.js";
+import { takeoverFires } from "./takeover-fires.js";
 
 export type { HostedJob } from "./hosted-jobs.js";
 
@@ -59,7 +61,8 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
   /** Manifest jobs by name. */
   readonly active = new Map<string, ActiveJob>();
   readonly paused = new Set<string>();
-  readonly scheduler: Scheduler;
+  /** The jobs' schedules; on a shared store only those this replica owns are armed. */
+  readonly scheduler: OwnedSchedules;
   readonly dispatcher: Dispatcher;
   /** The `ctx.log` lines of runs in flight, kept with each run when it ends. */
   readonly runLogs: RunLogCapture;
@@ -110,12 +113,15 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
       onRecord: (record) => this.onRecord(record),
       gate: this.coordination.gate,
     });
-    this.scheduler = new Scheduler({
+    const timers = new Scheduler({
       clock: this.clock,
       onFire: (batch) => this.onFire(batch),
       // A bug in dispatch must not stop the timer or the process: log it, keep firing.
       onError: (err, batch) => this.logger.error({ err, jobs: batch?.jobs, fireDate: batch?.fireDate }, "dispatching a fire failed"),
     });
+    const partition = this.coordination.partition;
+    this.scheduler = new OwnedSchedules(timers, this.clock, partition && ((job) => partition.owns(job)));
+    partition?.onChange(() => this.rebalance());
   }
 
   /** A manifest job, else a hosted one. */
@@ -175,15 +181,20 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
     return this.stopping;
   }
 
-  /** Stops firing and taking over other replicas' runs, at once. */
+  /**
+   * Stops taking over other replicas' runs, and firing, at once; when replicas split the
+   * schedule, firing goes on until {@link finishStop} has handed this replica's jobs over.
+   */
   beginStop(): void {
     this.stopping = true;
-    this.scheduler.stop();
+    if (!this.coordination.partition) this.scheduler.stop();
     this.coordination.stopTakingOver();
   }
 
   /** Lets runs in flight finish for up to `graceMs`, aborts the rest, leaves the group, closes executors and store. */
   async finishStop(graceMs: number): Promise<void> {
+    await this.coordination.handOff();
+    this.scheduler.stop();
     const drained = await this.dispatcher.drain(graceMs);
     if (!drained) {
       this.logger.warn({ inFlight: this.dispatcher.inFlight }, `shutdown grace period over: aborting ${this.options.runsName ?? "runs"} still in flight`);
@@ -196,6 +207,34 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
 
   private allJobs(): JobDefinition[] {
     return this.hosted.size === 0 ? this.manifestJobs : [...this.manifestJobs, ...this.hostedJobs];
+  }
+
+  /**
+   * The group changed: arm the jobs this replica owns now, hold the others cold, and claim
+   * the fires of jobs taken over from a replica that died or left since it stopped firing
+   * them (late: the job's lateness and catchUp rules decide, see takeover-fires.ts).
+   */
+  private rebalance(): void {
+    const armed = this.scheduler.rearm();
+    const partition = this.coordination.partition;
+    if (!partition || this.stopping) return;
+    const now = this.clock.now();
+    let jobs = 0;
+    let fires = 0;
+    for (const name of armed) {
+      const since = partition.unclaimedSince(name);
+      const job = since === null || this.paused.has(name) ? undefined : this.jobOf(name);
+      if (!job) continue;
+      const due = takeoverFires(job.def, since!, now);
+      if (due.length === 0) continue;
+      jobs++;
+      fires += due.length;
+      for (const { fireDate, trigger } of due) {
+        this.dispatcher.fire(job, fireDate, trigger).catch((err: unknown) => this.logger.error({ err, job: name }, "claiming a taken-over fire failed"));
+      }
+      this.rememberFire(name, due.at(-1)!.fireDate);
+    }
+    this.logger.info({ armed: this.scheduler.armed, scheduled: this.scheduler.size, gained: armed.length, tookOver: jobs, lateFires: fires }, `this replica fires ${this.scheduler.armed} of ${this.scheduler.size} scheduled jobs`);
   }
 
   private onFire(batch: FireBatch): void {

@@ -28,7 +28,8 @@ export interface ReloadPipelineOptions {
   watch: boolean;
   /** The jobs the runner fires and invokes, by name: the pipeline swaps entries in and out. */
   active: Map<string, ActiveJob>;
-  scheduler: Scheduler;
+  /** Where jobs are (re)scheduled; the core arms only those this replica fires. */
+  scheduler: Pick<Scheduler, "add" | "remove">;
   executors: Record<RunMode, Executor>;
   /** Paused jobs are not preloaded. */
   paused: ReadonlySet<string>;

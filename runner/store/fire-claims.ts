@@ -61,6 +61,19 @@ export interface FencedRun extends StoredRun {
   fence?: number;
 }
 
+/** One replica's row in the group's table, as read now. */
+export interface ReplicaRow {
+  owner: string;
+  /** Its manifest file's modification time. */
+  generation: number;
+  /** A digest of its manifest's specs. */
+  digest: string;
+  /** It is stopping gracefully: its jobs are being handed over. */
+  leaving: boolean;
+  /** How long ago its last heartbeat was, by the database's clock. */
+  ageMs: number;
+}
+
 /**
  * What a store shared by several replicas adds to {@link RunStore}: one claim per fire,
  * leases with fencing numbers, and a reaper. Every time comparison uses the database's clock.
@@ -70,6 +83,12 @@ export interface FireClaims {
   readonly owner: string;
   readonly leaseMs: number;
   readonly reapMs: number;
+  /**
+   * Each job's schedule fired by one preferred replica (rendezvous hashing over the live
+   * replicas), the others claiming only on takeover; false: every replica fires every job
+   * and the claim picks one (`?partition=off`).
+   */
+  readonly partitioned: boolean;
   /** Decides whether this replica runs the fire; the claims asked for in one turn share one statement. */
   claimFire(request: FireClaimRequest): Promise<FireClaim>;
   /** Extends the leases this replica holds; returns the run ids whose fence still holds. */
@@ -81,8 +100,8 @@ export interface FireClaims {
   beginAttempt(run: { runId: string; fence: number; attempt: number }): Promise<boolean>;
   /** Writes this replica's queued records now (rejects while the database is unreachable). */
   flushRecords(): Promise<void>;
-  /** Publishes this replica's manifest (job → spec hash) and marks it alive. */
-  publishSpecs(generation: number, specs: Map<string, string>): Promise<void>;
+  /** Publishes this replica's manifest (job → spec hash, and their digest) and marks it alive. */
+  publishSpecs(generation: number, specs: Map<string, string>, digest?: string): Promise<void>;
   /** Marks this replica alive (its published specs count while it is); false when it must publish again. */
   heartbeat(): Promise<boolean>;
   /** Expired leases → `lost`, or `retry` when attempts remain. */
@@ -91,6 +110,10 @@ export interface FireClaims {
   acquireRetries(specs: Map<string, string>, limit: number): Promise<AcquiredRun[]>;
   /** Removes this replica from the group (its specs stop counting). */
   leave(): Promise<void>;
+  /** Every replica's row (the members of partitioned scheduling). */
+  members(): Promise<ReplicaRow[]>;
+  /** A graceful stop begins: the others take this replica's jobs over once they read it. */
+  markLeaving(): Promise<void>;
 }
 
 export type ClaimingStore = RunStore & FireClaims;

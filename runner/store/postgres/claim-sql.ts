@@ -133,15 +133,19 @@ export function claimStatements(schema: string) {
       )
       SELECT * FROM upd`,
 
-    /** $1 owner, $2 generation, $3 jobs, $4 hashes: this replica's manifest. */
+    /** $1 owner, $2 generation, $3 digest; then $1 owner, $2 jobs, $3 hashes: this replica's manifest. */
     publish: [
-      `INSERT INTO ${replicas} (owner, generation, seen_at) VALUES ($1, $2, now())
-       ON CONFLICT (owner) DO UPDATE SET generation = excluded.generation, seen_at = now()`,
+      `INSERT INTO ${replicas} (owner, generation, digest, seen_at) VALUES ($1, $2, $3, now())
+       ON CONFLICT (owner) DO UPDATE SET generation = excluded.generation, digest = excluded.digest, leaving = false, seen_at = now()`,
       `DELETE FROM ${specs} WHERE owner = $1`,
       `INSERT INTO ${specs} (owner, job, spec_hash) SELECT $1, u.job, u.hash FROM unnest($2::text[], $3::text[]) AS u(job, hash)`,
     ],
     heartbeat: `UPDATE ${replicas} SET seen_at = now() WHERE owner = $1`,
     leave: `DELETE FROM ${replicas} WHERE owner = $1`,
+    /** A graceful stop begins: the others take this replica's jobs over, from the end of its handoff. */
+    markLeaving: `UPDATE ${replicas} SET leaving = true, seen_at = now() WHERE owner = $1`,
+    /** Every replica's row, with its heartbeat's age by the database's clock (partitioned scheduling reads the members from it). */
+    members: `SELECT owner, generation, digest, leaving, (extract(epoch FROM now() - seen_at) * 1000)::float8 AS age_ms FROM ${replicas}`,
     /** Replicas silent for an hour, and finished fires older than a day (their keys can no longer be claimed: catch-up starts after the newest fire). */
     tidy: [
       `DELETE FROM ${replicas} WHERE seen_at < now() - interval '1 hour'`,

@@ -12,6 +12,8 @@ export interface PostgresSettings {
   leaseMs: number;
   /** How often each replica looks for expired leases and retries due (with jitter). */
   reapMs: number;
+  /** Each job's schedule fired by its preferred replica (`?partition=on`, the default), or by every replica (`off`: they race for each claim). */
+  partitioned: boolean;
   /** The URL as safe to print: user, host, port and database, never the password. */
   where: string;
 }
@@ -26,15 +28,15 @@ export const postgresDefaults = {
 } as const;
 
 /** runlet's own query parameters; the rest of the URL goes to `pg` untouched. */
-const OWN_PARAMS = ["schema", "lease", "reap"] as const;
+const OWN_PARAMS = ["schema", "lease", "reap", "partition"] as const;
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
  * Reads a `postgres://` URL. `?schema=NAME` (default `runlet`), `?lease=30s` and
- * `?reap=5s` are runlet's; `options.schema` wins over the URL's.
+ * `?reap=5s` and `?partition=on|off` are runlet's; `options.schema` wins over the URL's.
  */
-export function postgresSettings(url: string, options: { schema?: string; leaseMs?: number; reapMs?: number; applicationName?: string } = {}): PostgresSettings {
+export function postgresSettings(url: string, options: { schema?: string; leaseMs?: number; reapMs?: number; applicationName?: string; partition?: boolean } = {}): PostgresSettings {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -61,6 +63,7 @@ export function postgresSettings(url: string, options: { schema?: string; leaseM
     schema,
     leaseMs,
     reapMs,
+    partitioned: options.partition ?? partitionParam(own.partition),
     where: `${where} (schema ${schema})`,
   };
 }
@@ -70,6 +73,12 @@ function durationParam(name: string, value: string | null | undefined, fallback:
   const ms = parseDuration(value);
   if (ms === null || ms <= 0) throw new RunletError("STORE_OPEN", `?${name}= must be a duration like 30s (got "${value}")`);
   return ms;
+}
+
+function partitionParam(value: string | null | undefined): boolean {
+  if (value === null || value === undefined || value === "on") return true;
+  if (value === "off") return false;
+  throw new RunletError("STORE_OPEN", `?partition= must be on or off (got "${value}")`);
 }
 
 function safeWhere(url: URL): string {

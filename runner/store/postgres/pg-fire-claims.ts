@@ -2,7 +2,7 @@ import { hostname } from "node:os";
 import type pg from "pg";
 import type { RunTrigger } from "../../contracts/index.js";
 import type { Logger } from "../../log/logger.js";
-import type { AcquiredRun, ExpiredRun, FireClaim, FireClaimRequest, FireClaims } from "../fire-claims.js";
+import type { AcquiredRun, ExpiredRun, FireClaim, FireClaimRequest, FireClaims, ReplicaRow } from "../fire-claims.js";
 import type { claimStatements } from "./claim-sql.js";
 import { TurnBatch, type Waiting } from "./turn-batch.js";
 
@@ -26,7 +26,7 @@ export interface PgFireClaimsDeps {
  * The claim capability of the PostgreSQL store ({@link FireClaims} but for `flushRecords`,
  * which is the store's): the statements of claim-sql.ts, batched per turn.
  */
-export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" | "leaseMs" | "reapMs"> {
+export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" | "leaseMs" | "reapMs" | "partitioned"> {
   private readonly claimBatch = new TurnBatch<FireClaimRequest, FireClaim>((chunk) => this.claimAll(chunk), CLAIM_BATCH_MAX);
 
   constructor(
@@ -96,12 +96,12 @@ export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" |
     return (rowCount ?? 0) > 0;
   }
 
-  async publishSpecs(generation: number, specs: Map<string, string>): Promise<void> {
+  async publishSpecs(generation: number, specs: Map<string, string>, digest = ""): Promise<void> {
     const client = await this.deps.checkout();
     try {
       await client.query("BEGIN");
       const [upsert, clear, insert] = this.claims.publish;
-      await client.query(upsert!, [this.deps.owner, Math.floor(generation)]);
+      await client.query(upsert!, [this.deps.owner, Math.floor(generation), digest]);
       await client.query(clear!, [this.deps.owner]);
       await client.query(insert!, [this.deps.owner, [...specs.keys()], [...specs.values()]]);
       await client.query("COMMIT");
@@ -133,6 +133,16 @@ export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" |
 
   async leave(): Promise<void> {
     await this.deps.pool.query(this.claims.leave, [this.deps.owner]);
+  }
+
+  async markLeaving(): Promise<void> {
+    await this.deps.pool.query(this.claims.markLeaving, [this.deps.owner]);
+  }
+
+  async members(): Promise<ReplicaRow[]> {
+    const { rows } = await this.deps.pool.query<{ owner: string; generation: string; digest: string; leaving: boolean; age_ms: number }>(this.claims.members);
+    this.deps.answered();
+    return rows.map((r) => ({ owner: r.owner, generation: Number(r.generation), digest: r.digest, leaving: r.leaving, ageMs: r.age_ms }));
   }
 
   /** Deletes long-silent replicas and day-old finished fires. */

@@ -97,6 +97,16 @@ export const migrations: ReadonlyArray<{ version: number; sql: string }> = [
       ALTER TABLE {s}.fires ADD COLUMN cause text;
     `,
   },
+  {
+    version: 4,
+    sql: `
+      -- Partitioned scheduling: replicas with the same manifest (digest of their specs) split
+      -- the jobs between them; a replica stopping gracefully says so, and fires its jobs
+      -- until the others have seen it leave.
+      ALTER TABLE {s}.replicas ADD COLUMN digest text NOT NULL DEFAULT '';
+      ALTER TABLE {s}.replicas ADD COLUMN leaving boolean NOT NULL DEFAULT false;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

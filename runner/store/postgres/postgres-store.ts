@@ -8,7 +8,7 @@ import { encodeError, encodeParams, encodeResult } from "../result-json.js";
 import { storeDefaults, type JobState, type RunStore, type StoreOptions } from "../run-store.js";
 import { WriteQueue, type WriteBatch } from "../write-queue.js";
 import { claimStatements } from "./claim-sql.js";
-import type { AcquiredRun, ExpiredRun, FencedRun, FireClaim, FireClaimRequest, FireClaims } from "../fire-claims.js";
+import type { AcquiredRun, ExpiredRun, FencedRun, FireClaim, FireClaimRequest, FireClaims, ReplicaRow } from "../fire-claims.js";
 import { historyStatements } from "./history-sql.js";
 import { describeStoreError as describePgError } from "../store-errors.js";
 import { postgresSettings, type PostgresSettings } from "./pg-config.js";
@@ -27,6 +27,8 @@ export interface PostgresStoreOptions extends StoreOptions {
   reapMs?: number;
   /** `application_name` of the pool's sessions. @default "runlet" */
   applicationName?: string;
+  /** Each job fired by one preferred replica (false: every replica fires every job, the claim picks one). @default the URL's `?partition=`, else true */
+  partition?: boolean;
 }
 
 const CHECKED = new WeakSet<pg.PoolClient>();
@@ -66,6 +68,7 @@ export class PostgresStore implements RunStore, FireClaims {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   readonly leaseMs: number;
   readonly reapMs: number;
+  readonly partitioned: boolean;
   readonly where: string;
   private readonly queue: WriteQueue;
   private readonly logger: Logger;
@@ -82,6 +85,7 @@ export class PostgresStore implements RunStore, FireClaims {
     this.logger = options.logger;
     this.leaseMs = settings.leaseMs;
     this.reapMs = settings.reapMs;
+    this.partitioned = settings.partitioned;
     this.where = settings.where;
     this.keepFor = options.keepFor ?? storeDefaults.keepFor;
     this.maxResultBytes = options.maxResultBytes ?? storeDefaults.maxResultBytes;
@@ -194,33 +198,17 @@ export class PostgresStore implements RunStore, FireClaims {
   }
 
   // The claim capability (FireClaims), in pg-fire-claims.ts.
-  claimFire(c: FireClaimRequest): Promise<FireClaim> {
-    return this.fireClaims.claimFire(c);
-  }
-  renewLeases(runs: Array<{ runId: string; fence: number }>): Promise<Set<string>> {
-    return this.fireClaims.renewLeases(runs);
-  }
-  beginAttempt(run: { runId: string; fence: number; attempt: number }): Promise<boolean> {
-    return this.fireClaims.beginAttempt(run);
-  }
-  publishSpecs(generation: number, specs: Map<string, string>): Promise<void> {
-    return this.fireClaims.publishSpecs(generation, specs);
-  }
-  heartbeat(): Promise<boolean> {
-    return this.fireClaims.heartbeat();
-  }
-  reapExpired(): Promise<ExpiredRun[]> {
-    return this.fireClaims.reapExpired();
-  }
-  acquireRetries(specs: Map<string, string>, limit: number): Promise<AcquiredRun[]> {
-    return this.fireClaims.acquireRetries(specs, limit);
-  }
-  leave(): Promise<void> {
-    return this.fireClaims.leave();
-  }
-  tidy(): Promise<void> {
-    return this.fireClaims.tidy();
-  }
+  claimFire(c: FireClaimRequest): Promise<FireClaim> { return this.fireClaims.claimFire(c); }
+  renewLeases(runs: Array<{ runId: string; fence: number }>): Promise<Set<string>> { return this.fireClaims.renewLeases(runs); }
+  beginAttempt(run: { runId: string; fence: number; attempt: number }): Promise<boolean> { return this.fireClaims.beginAttempt(run); }
+  publishSpecs(generation: number, specs: Map<string, string>, digest = ""): Promise<void> { return this.fireClaims.publishSpecs(generation, specs, digest); }
+  heartbeat(): Promise<boolean> { return this.fireClaims.heartbeat(); }
+  reapExpired(): Promise<ExpiredRun[]> { return this.fireClaims.reapExpired(); }
+  acquireRetries(specs: Map<string, string>, limit: number): Promise<AcquiredRun[]> { return this.fireClaims.acquireRetries(specs, limit); }
+  leave(): Promise<void> { return this.fireClaims.leave(); }
+  markLeaving(): Promise<void> { return this.fireClaims.markLeaving(); }
+  members(): Promise<ReplicaRow[]> { return this.fireClaims.members(); }
+  tidy(): Promise<void> { return this.fireClaims.tidy(); }
 
   /** @internal started by {@link openPostgresStore} once the schema is there. */
   startPruning(): void {
