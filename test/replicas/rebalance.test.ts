@@ -1,0 +1,195 @@
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { createRunner, type Runner } from "../../runner/runner.js";
+import { silentLogger } from "../../runner/log/logger.js";
+import { openPostgresStore } from "../../runner/store/postgres/index.js";
+import type { FireClaimRequest } from "../../runner/store/fire-claims.js";
+import { tempProject } from "../support/temp-project.js";
+import { sleep, startReplica, stopReplica, testSchema, type TestSchema } from "./pg-support.js";
+
+/**
+ * Partitioned scheduling under membership changes, on a real PostgreSQL database: each
+ * job's schedule is armed in one replica, and a replica joining, leaving or dying moves
+ * jobs between them. Every fire must still run exactly once.
+ */
+
+let schema: TestSchema;
+beforeAll(async () => {
+  schema = await testSchema();
+});
+afterAll(async () => {
+  await schema?.drop();
+});
+
+// In-process runners share globalThis: each execution is counted by (job, fire time).
+const COUNT = `export default (ctx) => {
+  const runs = (globalThis.__rebalanceRuns ??= new Map());
+  const key = ctx.job + " " + ctx.fireDate.getTime();
+  runs.set(key, (runs.get(key) ?? 0) + 1);
+};
+`;
+const JOBS = 1000;
+
+function manifest(jobs: number, line: (i: number) => string): string {
+  return `version: 1\njobs:\n${Array.from({ length: jobs }, (_, i) => `  j${i}: ${line(i)}`).join("\n")}\n`;
+}
+
+test("replicas join and leave while 1,000 jobs fire each second: every fire runs exactly once, a change moves only the jobs it must, about one claim per fire", async () => {
+  // lateness 10s: this test is about the moves, not about a loaded 2-core machine starting 1,000 runs late.
+  await using project = tempProject({ "h.mjs": COUNT, "jobs.yaml": manifest(JOBS, () => "{ handler: h.mjs, schedule: { every: 1s }, overlap: allow, lateness: 10s }") });
+  const runs = ((globalThis as { __rebalanceRuns?: Map<string, number> }).__rebalanceRuns = new Map());
+  const claimed: number[] = [];
+  const live = new Map<string, { runner: Runner; owner: string }>();
+  const add = async (name: string) => {
+    const store = await openPostgresStore(schema.url(), { logger: silentLogger() });
+    const claim = store.claimFire.bind(store);
+    store.claimFire = (c: FireClaimRequest) => (claimed.push(c.scheduledAt.getTime()), claim(c));
+    const runner = createRunner({ manifest: project.path("jobs.yaml"), store, logger: silentLogger(), shutdownGraceMs: 5000 });
+    await runner.start();
+    live.set(name, { runner, owner: store.owner });
+  };
+  const leave = async (name: string) => {
+    await live.get(name)!.runner.stop();
+    live.delete(name);
+  };
+  const owners: Record<string, string> = {};
+  /** Who ran each job's fire at `second` (ms): the owner in steady state. */
+  const ranBy = async (second: number) => {
+    const rows = await schema.query<{ job: string; ran_by: string }>(`SELECT job, ran_by FROM "${schema.name}".fires WHERE scheduled_at = $1 AND source = 'schedule'`, [new Date(second)]);
+    return new Map(rows.map((r) => [r.job, Object.keys(owners).find((n) => owners[n] === r.ran_by) ?? r.ran_by]));
+  };
+  const second = () => Math.floor(Date.now() / 1000) * 1000;
+  try {
+    await Promise.all([add("a"), add("b")]);
+    for (const [name, { owner }] of live) owners[name] = owner;
+    const from = second() + 2000;
+    await sleep(4000);
+    const phases: number[] = [second() - 1000];
+    await add("c");
+    owners.c = live.get("c")!.owner;
+    await sleep(4000);
+    phases.push(second() - 1000);
+    await leave("b");
+    await sleep(4000);
+    phases.push(second() - 1000);
+    await add("d");
+    owners.d = live.get("d")!.owner;
+    await sleep(4000);
+    phases.push(second() - 1000);
+    const to = second() - 1000; // fires before `to` were all due while the group was steady or changing, never stopping
+    await Promise.all([...live.keys()].map(leave));
+
+    // Every fire in the window: one execution, one fire row, run.
+    const fires = await schema.query<{ job: string; at: Date; state: string }>(`SELECT job, scheduled_at AS at, state FROM "${schema.name}".fires WHERE source = 'schedule' AND scheduled_at >= $1 AND scheduled_at < $2`, [new Date(from), new Date(to)]);
+    const seconds = (to - from) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(14);
+    expect(fires.length).toBe(JOBS * seconds);
+    expect(fires.filter((f) => f.state !== "done")).toEqual([]);
+    const wrong: string[] = [];
+    for (let at = from; at < to; at += 1000) for (let i = 0; i < JOBS; i++) if (runs.get(`j${i} ${at}`) !== 1) wrong.push(`j${i}@${new Date(at).toISOString()}: ${runs.get(`j${i} ${at}`) ?? 0}`);
+    expect(wrong.slice(0, 10)).toEqual([]);
+
+    // Each change moved only the jobs it had to: to the joiner, or from the leaver; about 1/3 each time.
+    const [ab, abc, ac, acd] = await Promise.all(phases.map(ranBy));
+    const moved = (x: Map<string, string>, y: Map<string, string>) => [...x].filter(([job, owner]) => y.get(job) !== owner).map(([job, owner]) => ({ job, was: owner, now: y.get(job) }));
+    const join1 = moved(ab!, abc!);
+    expect(join1.every((m) => m.now === "c")).toBe(true);
+    const leaveB = moved(abc!, ac!);
+    expect(leaveB.every((m) => m.was === "b")).toBe(true);
+    expect(leaveB.length).toBe([...abc!.values()].filter((o) => o === "b").length);
+    const join2 = moved(ac!, acd!);
+    expect(join2.every((m) => m.now === "d")).toBe(true);
+    for (const change of [join1, leaveB, join2]) expect(change.length / JOBS).toBeGreaterThan(0.2), expect(change.length / JOBS).toBeLessThan(0.47);
+
+    // One claim per fire in steady state; each change adds only its overlap's.
+    const claims = claimed.filter((at) => at >= from && at < to).length;
+    expect(claims / fires.length).toBeLessThan(1.3);
+  } finally {
+    await Promise.all([...live.values()].map(({ runner }) => runner.stop().catch(() => undefined)));
+  }
+}, 90_000);
+
+// Each execution appends `job fireTime pid startTime`.
+const LOG = `import { appendFileSync } from "node:fs";
+export default (ctx) => { appendFileSync(ctx.params.log, \`\${ctx.job} \${ctx.fireDate.getTime()} \${process.pid} \${Date.now()}\\n\`); };
+`;
+
+test("kill -9 of a replica: its jobs are taken over within lease + reap, the fires it missed meanwhile run late (catchUp: all), none twice", async () => {
+  await using project = tempProject({ "h.mjs": LOG });
+  const log = project.path("runs.log");
+  project.write("jobs.yaml", manifest(60, () => `{ handler: h.mjs, schedule: { every: 1s }, overlap: allow, catchUp: all, startingDeadline: 1m, params: { log: ${JSON.stringify(log)} } }`));
+  const url = schema.url({ schema: `${schema.name}_kill` });
+  const replicas = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, url)));
+  const read = () =>
+    readFileSync(log, "utf8").trim().split("\n").map((l) => {
+      const [job, at, pid, start] = l.split(" ");
+      return { job: job!, at: Number(at), pid: Number(pid), start: Number(start) };
+    });
+  try {
+    await sleep(3000);
+    const from = Math.floor(Date.now() / 1000) * 1000;
+    await sleep(2000);
+    const victim = replicas[0]!;
+    const killedAt = Date.now();
+    victim.child.kill("SIGKILL");
+    await victim.exited;
+    await sleep(6000);
+    const to = Math.floor(Date.now() / 1000) * 1000 - 1000;
+    expect(await Promise.all(replicas.slice(1).map(stopReplica))).toEqual([0, 0]);
+
+    const execs = read();
+    const victimJobs = new Set(execs.filter((e) => e.pid === victim.child.pid).map((e) => e.job));
+    expect(victimJobs.size).toBeGreaterThan(5);
+    const count = new Map<string, number>();
+    for (const e of execs) count.set(`${e.job} ${e.at}`, (count.get(`${e.job} ${e.at}`) ?? 0) + 1);
+    const wrong: string[] = [];
+    for (let at = from; at < to; at += 1000) for (let i = 0; i < 60; i++) if (count.get(`j${i} ${at}`) !== 1) wrong.push(`j${i}@${at - from}: ${count.get(`j${i} ${at}`) ?? 0}`);
+    expect(wrong).toEqual([]);
+    // The victim's fires after it died ran elsewhere: late by at most lease (2 s) + reap (0.5 s), with slack for a loaded machine.
+    const takenOver = execs.filter((e) => victimJobs.has(e.job) && e.at > killedAt && e.at < to);
+    expect(takenOver.every((e) => e.pid !== victim.child.pid)).toBe(true);
+    const late = takenOver.filter((e) => e.start - e.at > 1000);
+    expect(late.length).toBeGreaterThan(0);
+    expect(Math.max(...takenOver.map((e) => e.start - e.at))).toBeLessThan(2000 + 500 + 2500);
+  } finally {
+    await Promise.all(replicas.map(stopReplica));
+  }
+}, 60_000);
+
+test("a graceful stop hands its jobs over: with the default lateness (1 s) and a reap period (3 s) longer than it, no fire is skipped late or missed, none runs twice", async () => {
+  await using project = tempProject({ "h.mjs": LOG });
+  const log = project.path("runs.log");
+  project.write("jobs.yaml", manifest(60, () => `{ handler: h.mjs, schedule: { every: 1s }, overlap: allow, params: { log: ${JSON.stringify(log)} } }`));
+  const url = schema.url({ schema: `${schema.name}_leave`, lease: "9s", reap: "3s" });
+  const replicas = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, url)));
+  try {
+    // Steady first: every replica has read the others (one reap period) and its overlap is over (one more).
+    await sleep(9000);
+    const from = Math.floor(Date.now() / 1000) * 1000;
+    expect(await stopReplica(replicas[0]!)).toBe(0);
+    await sleep(7000);
+    const to = Math.floor(Date.now() / 1000) * 1000 - 1000;
+    expect(await Promise.all(replicas.slice(1).map(stopReplica))).toEqual([0, 0]);
+
+    const fires = await schema.query<{ job: string; state: string; late: number }>(
+      `SELECT job, state, extract(epoch FROM claimed_at - scheduled_at) * 1000 AS late FROM "${schema.name}_leave".fires WHERE scheduled_at >= $1 AND scheduled_at < $2`,
+      [new Date(from), new Date(to)],
+    );
+    const seconds = (to - from) / 1000;
+    expect(seconds).toBeGreaterThanOrEqual(6);
+    expect(fires.length).toBe(60 * seconds);
+    expect(fires.filter((f) => f.state !== "done")).toEqual([]);
+    // Claimed on time: the others armed the leaver's jobs before it stopped firing them (without the handoff, its fires wait up to a reap period).
+    expect(fires.filter((f) => f.late > 500)).toEqual([]);
+    const count = new Map<string, number>();
+    for (const line of readFileSync(log, "utf8").trim().split("\n")) {
+      const [job, at] = line.split(" ");
+      count.set(`${job} ${at}`, (count.get(`${job} ${at}`) ?? 0) + 1);
+    }
+    const wrong: string[] = [];
+    for (let at = from; at < to; at += 1000) for (let i = 0; i < 60; i++) if (count.get(`j${i} ${at}`) !== 1) wrong.push(`j${i}@${at - from}: ${count.get(`j${i} ${at}`) ?? 0}`);
+    expect(wrong).toEqual([]);
+  } finally {
+    await Promise.all(replicas.map(stopReplica));
+  }
+}, 60_000);
