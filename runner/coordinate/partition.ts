@@ -40,6 +40,8 @@ export class SchedulePartition implements Partition {
   private listener: () => void = () => undefined;
   private generation = 0;
   private digest = "";
+  /** Wall time this replica last reached the database again after losing it: fires due before are the outage's. */
+  private backAt = 0;
   private readonly handoffMs: number;
   /** The longest a job's fires can go unclaimed in a takeover: older ones are not looked for. */
   private readonly lookbackMs: number;
@@ -68,7 +70,13 @@ export class SchedulePartition implements Partition {
 
   unclaimedSince(job: string): number | null {
     const since = this.membership.unclaimedSince(job);
-    return since === null ? null : Math.max(since, this.wallNow() - this.lookbackMs);
+    // An outage costs only the outage: fires due while this replica could not claim are not taken over either.
+    return since === null ? null : Math.max(since, this.backAt, this.wallNow() - this.lookbackMs);
+  }
+
+  /** The database answers again after an outage. */
+  reconnected(): void {
+    this.backAt = this.wallNow();
   }
 
   onChange(listener: () => void): void {

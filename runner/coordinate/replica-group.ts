@@ -238,6 +238,7 @@ export class ReplicaGroup implements Coordination {
   private reachable(): void {
     if (!this.down) return;
     this.down = null;
+    this.partition?.reconnected();
     this.judgeFrom = this.now() + this.store.leaseMs;
     this.logger.info({ judgeInMs: this.store.leaseMs }, "database reachable again: claiming fires; writing this replica's records and renewing its leases before judging other replicas' runs");
     // Not awaited: a claim may be what noticed; its fire goes on. tend() does the same each round.
