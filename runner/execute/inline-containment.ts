@@ -1,50 +1,36 @@
 /**
  * Keeps an inline handler's bugs inside its run. An inline handler shares the runner's
  * process: an error thrown from a timer it left behind, a promise it let reject, or a call
- * to process.exit would otherwise end the runner. Each inline run is called inside an
- * AsyncLocalStorage context, so the process-wide listeners installed here can tell whose
- * code raised an error:
+ * to process.exit would otherwise end the runner. The process-wide listeners installed
+ * here tell whose code raised an error from its stack (inline-runs.ts):
  *
  * - during the run, the error fails that run;
  * - after the run ended, it is handed to the request's `strayAfterEnd` (the dispatcher
  *   marks the run failed);
- * - outside any run (runlet's own code, or a callback that lost its context), it is left
+ * - outside any run (runlet's own code, an error whose stack names no handler, or a file
+ *   the handlers of several jobs share), it is left
  *   to the process's other listeners if it has some; else, in the runner's own process
  *   (the CLI, see {@link keepRunningOutsideRuns}) it is logged and the process goes on,
  *   and in a program that embeds runlet it ends the process as Node would;
- * - `process.exit` called in a run's context throws JOB_EXITED at the caller instead of
- *   ending the process, and the run fails with it even if the handler catches it.
+ * - `process.exit` called from a run's code (a handler's frame on the caller's stack)
+ *   throws JOB_EXITED at the caller instead of ending the process, and the run fails with
+ *   it even if the handler catches it.
  *
  * Installed while at least one InlineExecutor is open.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { inspect } from "node:util";
 import { RunletError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
-import type { RunRequest } from "../contracts/index.js";
 import { failed } from "./handler-module.js";
+import { exitingRun, ownerOf } from "./inline-runs.js";
 
-/** An inline run as its async context holds it. */
-export class InlineRun {
-  /** Fails the run; null once the run has settled. */
-  fail: ((err: unknown) => void) | null = null;
-  /** The code of a process.exit the run's code called, if it did. */
-  exitCode: number | string | undefined = undefined;
+export { InlineRun } from "./inline-runs.js";
 
-  constructor(readonly req: RunRequest) {}
-}
-
-const scope = new AsyncLocalStorage<InlineRun>();
 /** Loggers of the open executors (one entry per executor). */
 const owners: Logger[] = [];
 /** Set in the runner's own process: where errors outside any run are logged before it goes on. */
 let outsideRuns: Logger | null = null;
 const realExit = process.exit;
-
-/** Calls `fn` in `run`'s async context: every callback and promise it creates stays attributed to the run. */
-export function inRun<T>(run: InlineRun, fn: () => T): T {
-  return scope.run(run, fn);
-}
 
 /**
  * For the process that is the runner (`runlet start`): an error raised outside any run is
@@ -91,7 +77,7 @@ function onUnhandledRejection(reason: unknown): void {
 }
 
 function stray(err: unknown, event: "uncaughtException" | "unhandledRejection"): void {
-  const run = scope.getStore();
+  const run = ownerOf(err);
   if (!run) {
     outside(err, event);
     return;
@@ -130,7 +116,7 @@ export function strayError(job: string, err: unknown): RunletError {
 }
 
 function guardedExit(code?: number | string | null): never {
-  const run = scope.getStore();
+  const run = exitingRun();
   if (!run) return realExit.call(process, code);
   run.exitCode = code ?? 0;
   throw exitedError(run.req.job, code ?? undefined);

@@ -4,7 +4,8 @@ import { abortsOf, notStarted } from "./executor.js";
 import type { JobHandler, JobTrigger } from "../context.js";
 import { RunContext } from "./run-context.js";
 import { HandlerCache, SETTLED_UNDEFINED, callHandler, failed } from "./handler-module.js";
-import { InlineRun, contain, exitedError, inRun } from "./inline-containment.js";
+import { contain, exitedError } from "./inline-containment.js";
+import { InlineRun, callIn, inFlight, settled } from "./inline-runs.js";
 import { silentLogger, type Logger } from "../log/logger.js";
 
 export interface InlineExecutorOptions {
@@ -53,7 +54,7 @@ export class InlineExecutor implements Executor {
       return Promise.reject(failed(err, `job "${req.job}" was not started: its params cannot be copied: `));
     }
     const run = new InlineRun(req);
-    return inRun(run, () => settleContained(run, callHandler(handler, ctx, req.job)));
+    return settleContained(run, callIn(run, () => callHandler(handler, ctx, req.job)));
   }
 
   /** Refuses new runs; runs in flight go on (they cannot be stopped), but their stray errors are no longer contained. */
@@ -78,19 +79,28 @@ function copyTrigger(trigger: JobTrigger): JobTrigger {
  * while it runs, or by a process.exit it called (even one the handler caught).
  */
 function settleContained(run: InlineRun, outcome: Promise<unknown>): Promise<unknown> {
-  if (run.exitCode !== undefined) return Promise.reject(exitedError(run.req.job, run.exitCode));
+  if (run.exitCode !== undefined) {
+    settled(run);
+    return Promise.reject(exitedError(run.req.job, run.exitCode));
+  }
   // Returned nothing, synchronously (most handlers of a busy schedule): it has ended already.
-  if (outcome === SETTLED_UNDEFINED) return outcome;
+  if (outcome === SETTLED_UNDEFINED) {
+    settled(run);
+    return outcome;
+  }
+  inFlight(run);
   return new Promise((resolve, reject) => {
     run.fail = reject;
     outcome.then(
       (value) => {
         run.fail = null;
+        settled(run);
         if (run.exitCode === undefined) resolve(value);
         else reject(exitedError(run.req.job, run.exitCode));
       },
       (err: unknown) => {
         run.fail = null;
+        settled(run);
         reject(run.exitCode === undefined ? err : exitedError(run.req.job, run.exitCode));
       },
     );

@@ -23,8 +23,12 @@ describe("inline handler faults on the real CLI", () => {
       "jobs/exits-caught.ts": `export default () => { try { process.exit(4); } catch {} return "survived"; };\n`,
       "jobs/during.ts": `export default () => new Promise((resolve) => { setTimeout(() => { throw new Error("thrown while the run waits"); }, 20); setTimeout(resolve, 500); });\n`,
       "jobs/clean.ts": `export default () => "clean";\n`,
-      // queueMicrotask loses the async context on Node 20: not attributable, logged, the runner goes on.
-      "jobs/lost-context.ts": `export default () => { queueMicrotask(() => { throw new Error("raised where no run can be named"); }); return "returned"; };\n`,
+      // Attributed by the stack: a microtask's throw is its job's, as a timer's is.
+      "jobs/microtask.ts": `export default () => { queueMicrotask(() => { throw new Error("thrown from a microtask"); }); return "returned"; };\n`,
+      // No stack (a plain object rejected): not attributable, logged, the runner goes on.
+      "jobs/lost-context.ts": `export default () => { setTimeout(() => { Promise.reject({ message: "raised where no run can be named" }); }, 50); return "returned"; };\n`,
+      // One handler, two jobs: its stack cannot say whose run left the timer, so neither is charged.
+      "jobs/shared.ts": `export default () => { setTimeout(() => { throw new Error("thrown by a handler two jobs share"); }, 50); return "returned"; };\n`,
       "jobs.yaml": [
         "version: 1",
         "jobs:",
@@ -35,6 +39,9 @@ describe("inline handler faults on the real CLI", () => {
         `  during: { handler: jobs/during.ts, schedule: ${EVERY_SECOND} }`,
         `  clean: { handler: jobs/clean.ts, schedule: ${EVERY_SECOND} }`,
         `  lost-context: { handler: jobs/lost-context.ts, schedule: ${EVERY_SECOND} }`,
+        `  microtask: { handler: jobs/microtask.ts, schedule: ${EVERY_SECOND} }`,
+        `  shared-a: { handler: jobs/shared.ts, schedule: ${EVERY_SECOND} }`,
+        `  shared-b: { handler: jobs/shared.ts, schedule: ${EVERY_SECOND} }`,
         "",
       ].join("\n"),
     });
@@ -50,6 +57,7 @@ describe("inline handler faults on the real CLI", () => {
       await runner.waitForLog((e) => e.job === "clean" && e.status === "ok");
       // The error no run can be charged with was logged (with its stack), and did not end the runner.
       await runner.waitForLog((e) => (e.err as { message?: string } | undefined)?.message === "raised where no run can be named" && e.job === undefined);
+      await runner.waitForLog((e) => (e.err as { message?: string } | undefined)?.message === "thrown by a handler two jobs share" && e.job === undefined);
       runner.child.kill("SIGTERM");
       expect(await runner.exited).toBe(0);
     } finally {
@@ -85,7 +93,12 @@ describe("inline handler faults on the real CLI", () => {
     expect(during.length).toBeGreaterThanOrEqual(1);
     for (const run of during) expect(run.error).toMatchObject({ code: "JOB_FAILED", message: "thrown while the run waits" });
 
-    // Nothing charged to a job that did not raise it.
+    const microtask = of("microtask").filter((r) => r.status === "failed");
+    expect(microtask.length).toBeGreaterThanOrEqual(1);
+    expect(microtask[0]!.error?.message).toContain("thrown from a microtask");
+
+    // Nothing charged to a job that did not raise it, nor to one of two that may have.
+    for (const run of [...of("shared-a"), ...of("shared-b"), ...of("lost-context")]) expect(run.status).toBe("ok");
     const clean = of("clean");
     expect(clean.length).toBeGreaterThanOrEqual(2);
     for (const run of clean) expect(run.status).toBe("ok");
