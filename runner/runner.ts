@@ -112,7 +112,11 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   /** The lines kept so far of a run in flight here; null when it is not (read the store). */
   liveLogs(runId: string): RunLogs | null {
-    return this.core.runLogs.live(runId);
+    const live = this.core.runLogs.live(runId);
+    if (live) return live;
+    // In flight with nothing kept yet: a run's buffer opens with its first line.
+    const job = this.core.dispatcher.jobOfRun(runId);
+    return job === null ? null : { runId, job, lines: [], dropped: 0, linesJson: "[]" };
   }
 
   /** Every job: the manifest's, then those defined in code beside it (class jobs). */

@@ -105,7 +105,7 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
     });
     this.dispatcher = new Dispatcher({
       executors: { inline: this.hosted.routing(this.executors.inline), thread: this.hosted.routing(this.executors.thread) },
-      handlerLog: (def, runId, attempt, log) => this.runLogs.attempt(def.name, def.logs ?? LOG_POLICY_DEFAULTS, runId, attempt, log),
+      handlerLog: (def, runId, attempt, log, run) => this.runLogs.attempt(def.name, def.logs ?? LOG_POLICY_DEFAULTS, runId, attempt, log, run),
       logger: this.logger,
       clock: this.clock,
       env: this.env,

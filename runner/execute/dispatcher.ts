@@ -22,7 +22,7 @@ export interface DispatcherOptions {
    * keeps the runner's "run started/ended" lines): the runner keeps these lines with the run.
    * @default the run's logger
    */
-  handlerLog?: (def: JobDefinition, runId: string, attempt: number, log: Logger) => RunLogger;
+  handlerLog?: (def: JobDefinition, runId: string, attempt: number, log: Logger, run: { readonly ended: boolean }) => RunLogger;
   /** How long a run may go on after its signal aborted before it is given up on. @default 2000 */
   abortGraceMs?: number;
   /**
@@ -163,6 +163,15 @@ export class Dispatcher {
       }
     }
     return false;
+  }
+
+  /** The job of a run in flight here, or null. */
+  jobOfRun(runId: string): string | null {
+    for (const state of this.states.values()) {
+      const run = state.running.get(runId);
+      if (run) return run.job.def.name;
+    }
+    return null;
   }
 
   /** Runs in flight across every job. */

@@ -37,6 +37,8 @@ export class LiveRun extends RunAbort {
   first!: Attempt;
   /** Its first attempt's "run started" is logged when it is followed (see begin). */
   startLogDeferred = false;
+  /** Set as its final record is written: what its code logs after that is not kept with it. */
+  ended = false;
 
   constructor(
     readonly runId: string,

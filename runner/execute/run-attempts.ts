@@ -15,7 +15,7 @@ export interface AttemptRunnerOptions {
   clock: Clock;
   env: string;
   onRecord: (record: RunRecord) => void;
-  handlerLog?: (def: JobDefinition, runId: string, attempt: number, log: Logger) => RunLogger;
+  handlerLog?: (def: JobDefinition, runId: string, attempt: number, log: Logger, run: { readonly ended: boolean }) => RunLogger;
 }
 
 /** Runs the attempts of each run the dispatcher started, from its first to its final record. */
@@ -76,7 +76,7 @@ export class AttemptRunner {
       if (outcome.status === "ok") {
         if (log.isLevelEnabled("info")) log.info({ status: "ok", durationMs, attempt }, "run ended");
         const ended = record("ok", attempt, finishedAt, null, outcome.result ?? null);
-        this.endWith(begun, ended);
+        this.endWith(run, begun, ended);
         return ended;
       }
       const retryable = outcome.status !== "cancelled" && outcome.status !== "skipped" && !run.aborted && attempt <= def.retries.max;
@@ -90,7 +90,7 @@ export class AttemptRunner {
           ended.startedAt = null;
           ended.finishedAt = null;
         }
-        this.endWith(begun, ended);
+        this.endWith(run, begun, ended);
         return ended;
       }
       begun.retried = true;
@@ -100,6 +100,7 @@ export class AttemptRunner {
       if (run.claim && !run.aborted) await run.claim.beforeRetry(attempt + 1);
       if (run.aborted) {
         const ended = record("cancelled", attempt, finishedAt, toRunError(run.reason), null);
+        run.ended = true;
         onRecord(ended);
         return ended;
       }
@@ -129,8 +130,9 @@ export class AttemptRunner {
   };
 
   /** The run's last record: written, and charged with a stray error that came before it. */
-  private endWith(begun: Attempt, ended: RunRecord): void {
+  private endWith(run: LiveRun, begun: Attempt, ended: RunRecord): void {
     begun.final = ended;
+    run.ended = true;
     this.options.onRecord(ended);
     if (begun.pendingStray) this.strays(begun, begun.pendingStray);
   }
@@ -144,7 +146,7 @@ export class AttemptRunner {
     // run (replace, shutdown) or by the timeout.
     const abort = def.timeoutMs === null ? run : new RunAbort();
     if (abort !== run && run.aborted) abort.abort(run.reason);
-    const handlerLog = this.options.handlerLog ? this.options.handlerLog(def, run.runId, attempt, log) : log;
+    const handlerLog = this.options.handlerLog ? this.options.handlerLog(def, run.runId, attempt, log, run) : log;
     // Only a scheduled fire's first try can be late (while it waits for a worker thread).
     const lateAfter = run.trigger === "schedule" && attempt === run.attempt ? fireDate.getTime() + def.latenessMs : null;
     const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, run.cause, abort, handlerLog, startedAtMs, this.strays, lateAfter);
