@@ -66,6 +66,8 @@ export interface RunnerEvents {
   log: [LiveLogLine];
   /** Lines of a run's log dropped to keep it within its bounds. */
   "log-dropped": [{ job: string; count: number }];
+  /** Lines that reached runs' logs (at or above `logs.level`, kept or dropped), per job, as they are taken in. */
+  "log-captured": [{ job: string; count: number }];
   /** A run's kept log, handed to the store as the run ended. */
   logs: [RunLogs];
 }

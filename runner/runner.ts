@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { dirname, join, resolve } from "node:path";
-import { SHARED_DEFAULTS, checkOptions, systemClock, type ActiveJob, type JobDefinition, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
+import { SHARED_DEFAULTS, checkOptions, systemClock, type ActiveJob, type JobDefinition, type LiveLogLine, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
 import { RunCore } from "./core/run-core.js";
 import { RunletError } from "./errors.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
@@ -73,8 +73,17 @@ export class Runner extends EventEmitter<RunnerEvents> {
       this.core.on("fire", (fire) => this.tell("fire", fire));
     };
     self.on("newListener", forwardFires);
-    this.core.on("log", (line) => this.emit("log", line));
+    // Each line heard live costs a copy of it: the core makes one only while the runner has a
+    // `log` listener (an event stream open), so the forwarder is there only while one is.
+    const forwardLine = (line: LiveLogLine) => this.emit("log", line);
+    self.on("newListener", (event: string | symbol) => {
+      if (event === "log" && self.listenerCount("log") === 0) this.core.on("log", forwardLine);
+    });
+    self.on("removeListener", (event: string | symbol) => {
+      if (event === "log" && self.listenerCount("log") === 0) this.core.off("log", forwardLine);
+    });
     this.core.on("log-dropped", (dropped) => this.emit("log-dropped", dropped));
+    this.core.on("log-captured", (captured) => this.emit("log-captured", captured));
     this.core.on("logs", (logs) => this.emit("logs", logs));
     // Another replica's run, lost for good: what runs after its failure starts (claimed once in the group).
     this.core.on("lost", (record) => this.startAfter(record));

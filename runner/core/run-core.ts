@@ -38,6 +38,8 @@ export interface RunCoreEvents {
   log: [LiveLogLine];
   /** Lines of a run's log dropped to keep it within its bounds. */
   "log-dropped": [{ job: string; count: number }];
+  /** Lines that reached runs' logs (kept or dropped), per job: counted without hearing each line. */
+  "log-captured": [{ job: string; count: number }];
   /** A run's kept log, handed to the store as the run ended. */
   logs: [RunLogs];
   /** A run of another replica this one's reaper recorded as lost for good (its record as stored). */
@@ -97,6 +99,7 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
       },
       hearsLines: () => this.listenerCount("log") > 0,
       onDropped: (job, count) => this.emit("log-dropped", { job, count }),
+      onCaptured: (job, count) => this.emit("log-captured", { job, count }),
       // A long run's lines so far reach the store too: `logs --follow` reads them from another process.
       liveEveryMs: 200,
       onLive: (logs) => {

@@ -73,11 +73,12 @@ export function createRunMetrics(runner: RunnerView): RunMetrics {
   const onReload = (result: ReloadView) => reloads.inc({ result: result.ok ? "ok" : "error" });
   const logLines = new Counter({ name: "runlet_run_log_lines_total", help: "ctx.log lines captured into their runs' kept logs, by job (later drops counted apart).", labelNames: ["job"], registers });
   const logDropped = new Counter({ name: "runlet_run_log_dropped_total", help: "ctx.log lines dropped from a run's kept log (beyond logs.keep or 256 KiB), by job.", labelNames: ["job"], registers });
-  const onLog = (line: { job: string }) => logLines.inc({ job: line.job });
+  // Counted by job as lines are taken in, not by hearing each line: a listener of every line would make the runner copy each one.
+  const onLog = (captured: { job: string; count: number }) => logLines.inc({ job: captured.job }, captured.count);
   const onLogDropped = (drop: { job: string; count: number }) => logDropped.inc({ job: drop.job }, drop.count);
   runner.on("record", onRecord);
   runner.on("reload", onReload);
-  runner.on("log", onLog);
+  runner.on("log-captured", onLog);
   runner.on("log-dropped", onLogDropped);
 
   return {
@@ -85,7 +86,7 @@ export function createRunMetrics(runner: RunnerView): RunMetrics {
     dispose() {
       runner.off("record", onRecord);
       runner.off("reload", onReload);
-      runner.off("log", onLog);
+      runner.off("log-captured", onLog);
       runner.off("log-dropped", onLogDropped);
     },
   };

@@ -134,7 +134,8 @@ function page(main: string): string {
 function body(run: RunRecord, logs: RunLogs | null, def: JobDefinition | undefined): string {
   const lines = logs?.lines ?? [];
   const zone = def?.timezone ?? null;
-  const lateness = run.startedAt && run.trigger !== "invoke" ? `${Date.parse(run.startedAt) - Date.parse(run.scheduledAt)} ms` : "—";
+  // An invoke, or a run started by another's end, was not scheduled: it has no lateness (as its "run started" line says).
+  const lateness = run.startedAt && run.trigger !== "invoke" && run.trigger !== "after" ? `${Date.parse(run.startedAt) - Date.parse(run.scheduledAt)} ms` : "—";
   const duration = run.startedAt && run.finishedAt ? `${Date.parse(run.finishedAt) - Date.parse(run.startedAt)} ms` : run.status === "running" ? "running" : "—";
   const attempts = Array.from({ length: Math.max(1, run.attempt) }, (_, i) => {
     const n = i + 1;

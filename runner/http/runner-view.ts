@@ -38,8 +38,11 @@ export interface RunnerView {
   on(event: "log", fn: (line: LiveLogLine) => void): this;
   /** Lines dropped from a run's kept log (beyond its bounds). */
   on(event: "log-dropped", fn: (drop: { job: string; count: number }) => void): this;
+  /** Lines that reached runs' logs (kept or dropped), per job, counted as they are taken in. */
+  on(event: "log-captured", fn: (captured: { job: string; count: number }) => void): this;
   off(event: "record", fn: (record: RunRecord) => void): this;
   off(event: "reload", fn: (result: ReloadView) => void): this;
   off(event: "log", fn: (line: LiveLogLine) => void): this;
   off(event: "log-dropped", fn: (drop: { job: string; count: number }) => void): this;
+  off(event: "log-captured", fn: (captured: { job: string; count: number }) => void): this;
 }

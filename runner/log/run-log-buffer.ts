@@ -16,7 +16,8 @@ export class RunLogBuffer {
   constructor(
     readonly runId: string,
     readonly job: string,
-    private readonly keep: number,
+    /** The last this many lines are kept. */
+    readonly keep: number,
     private readonly maxBytes: number,
     /** Values from the environment, as they appear inside JSON text, and what is kept instead. */
     readonly secrets: ReadonlyArray<{ json: string; shown: string }> = [],

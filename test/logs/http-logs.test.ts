@@ -63,6 +63,8 @@ jobs:
     const page = await shown(next.runId);
     expect(page.params).toBe('{"n":3}');
     expect(page.html).toContain(`<a href="/runs/${keyed.runId}">`);
+    // Not scheduled, so not late: an after-run's scheduled time is its upstream's.
+    expect(page.html).toContain("<dt>Lateness</dt><dd>—</dd>");
   });
 
 

@@ -60,7 +60,7 @@ describe.each(stores)("%s store: a run's ctx.log lines are kept with it", (_name
     const project = tempProject({ ...HANDLERS, "jobs.yaml": MANIFEST, ".env": "BILLING_KEY=sk-live-4242-secret\n" });
     const holder: { keep: (job: string) => number } = { keep: () => 100 };
     const store = await open(project.dir, (job) => holder.keep(job));
-    const runner = createRunner({ manifest: project.path("jobs.yaml"), store });
+    const runner = createRunner({ manifest: project.path("jobs.yaml"), store, logger: silentLogger() });
     holder.keep = (job) => runner.historyKeep(job);
     await runner.load();
     return {
