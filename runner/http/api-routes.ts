@@ -1,17 +1,12 @@
 import type { IncomingMessage } from "node:http";
-import { listJob, type JobListing } from "../listing/job-listing.js";
 import type { Logger } from "../log/logger.js";
-import type { RunRecord } from "../contracts/index.js";
 import { HttpError, sendJson } from "./http-error.js";
 import { emptyBody, invokeBody, readJsonBody } from "./json-body.js";
 import type { Route } from "./router.js";
 import type { RunnerView } from "./runner-view.js";
+import { jobViews } from "./job-views.js";
 
-/** `GET /api/jobs`: a job as `list --json` gives it, with its pause state and newest run. */
-export interface JobView extends JobListing {
-  paused: boolean;
-  lastRun: RunRecord | null;
-}
+export type { JobView } from "./job-views.js";
 
 export interface ApiOptions {
   runner: RunnerView;
@@ -21,8 +16,6 @@ export interface ApiOptions {
   maxBodyBytes: number;
 }
 
-/** Next fire times per job, as many as `list --json` shows by default. */
-const NEXT_FIRES = 5;
 const RUNS_LIMIT = { default: 20, max: 1000 };
 
 /**
@@ -51,18 +44,7 @@ export function apiRoutes({ runner, logger, requireToken, maxBodyBytes }: ApiOpt
       method: "GET",
       path: "/api/jobs",
       async handle({ res }) {
-        const now = new Date();
-        const lastRuns = await runner.store.lastRuns();
-        const jobs: JobView[] = runner.jobs.map((job) => {
-          const last = lastRuns.get(job.name) ?? null;
-          return {
-            ...listJob(job, NEXT_FIRES, now),
-            lastStatus: last?.status ?? null,
-            lastRunAt: last ? (last.startedAt ?? last.scheduledAt) : null,
-            paused: runner.isPaused(job.name),
-            lastRun: last,
-          };
-        });
+        const jobs = await jobViews(runner);
         sendJson(res, 200, jobs);
       },
     },

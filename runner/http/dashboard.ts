@@ -4,6 +4,8 @@ import { join } from "node:path";
 import { RunletError } from "../errors.js";
 import { packageRoot } from "../package-root.js";
 import type { Route } from "./router.js";
+import { firstState, withFirstState } from "./dashboard-first-state.js";
+import type { RunnerView } from "./runner-view.js";
 
 /**
  * The dashboard is one static HTML file. It is read from the source folder, which ships
@@ -12,6 +14,7 @@ import type { Route } from "./router.js";
 export const dashboardPath = join(packageRoot, "runner", "http", "dashboard.html");
 
 interface Page {
+  text: string;
   html: Buffer;
   /** A CSP that allows exactly this page's inline script and style, by their hashes. */
   csp: string;
@@ -36,24 +39,32 @@ function loadPage(): Page {
     "form-action 'none'",
     "frame-ancestors 'none'",
   ].join("; ");
-  return { html: Buffer.from(text, "utf8"), csp };
+  return { text, html: Buffer.from(text, "utf8"), csp };
 }
 
-export function dashboardRoute(): Route {
+export interface DashboardOptions {
+  runner: RunnerView;
+  /** Reads need the token (a server bound off loopback, with one): the page is served bare and its script asks the API with the token. */
+  readsNeedToken: boolean;
+}
+
+/** `GET /`: the dashboard, its first state rendered in (see dashboard-first-state.ts) unless reads need the token. */
+export function dashboardRoute({ runner, readsNeedToken }: DashboardOptions): Route {
   const page = loadPage();
   return {
     method: "GET",
     path: "/",
-    handle({ res }) {
+    async handle({ res }) {
+      const html = readsNeedToken ? page.html : Buffer.from(withFirstState(page.text, await firstState(runner)), "utf8");
       res.writeHead(200, {
         "content-type": "text/html; charset=utf-8",
-        "content-length": page.html.length,
+        "content-length": html.length,
         "content-security-policy": page.csp,
         "x-content-type-options": "nosniff",
         "referrer-policy": "no-referrer",
         "cache-control": "no-cache",
       });
-      res.end(page.html);
+      res.end(html);
     },
   };
 }

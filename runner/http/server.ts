@@ -78,7 +78,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const metrics = createRunMetrics(runner);
   const streams = new EventStreams(runner, { heartbeatMs: options.heartbeatMs ?? httpDefaults.heartbeatMs, maxBufferedBytes: 1024 * 1024 });
   const routes: Route[] = [
-    dashboardRoute(),
+    dashboardRoute({ runner, readsNeedToken: Boolean(allowedHosts && options.token) }),
     ...opsRoutes(runner, metrics),
     ...apiRoutes({ runner, logger, requireToken, maxBodyBytes }),
     ...runRoutes(runner),

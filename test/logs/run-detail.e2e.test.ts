@@ -139,6 +139,21 @@ describe.skipIf(!hasChromium)(`run detail in headless Chromium (skipped: ${CHROM
     expect(pageErrors).toEqual([]);
   });
 
+  test("the dashboard's first state needs no script: with JavaScript off, every job and its last run show", async () => {
+    const bare = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 1280, height: 900 } });
+    try {
+      const plain = await bare.newPage();
+      await plain.goto(stack.url);
+      expect(await plain.locator("tr.job").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-job")))).toEqual(["sync-invoices", "greet", "slow"]);
+      const [last] = await stack.runner.store.history({ job: "sync-invoices", limit: 1 });
+      expect(await plain.locator('tr[data-job="sync-invoices"] .c-last .badge').textContent()).toBe(last!.status);
+      expect(await plain.locator("#summary").textContent()).toMatch(/^3 jobs/);
+      await plain.screenshot({ path: join(artifacts, "dashboard-no-script.png"), fullPage: true });
+    } finally {
+      await bare.close();
+    }
+  });
+
   test("a refused reload: the dashboard says why, and /readyz warns (still ready) that an older manifest runs", async () => {
     expect(((await (await fetch(`${stack.url}/readyz`)).json()) as { warnings: string[] }).warnings).toEqual([]);
     await page.goto(stack.url);
