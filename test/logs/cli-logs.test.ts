@@ -258,7 +258,7 @@ describe("pause, resume, trigger act on a running runner", () => {
 
       const ok = runCli(["trigger", "chatty", "--params", '{"fail":false}'], { cwd: project.dir, env });
       expect(ok.status).toBe(0);
-      expect(JSON.parse(ok.stdout)).toMatchObject({ job: "chatty", status: "ok", result: { ok: true }, trigger: "invoke" });
+      expect(JSON.parse(ok.stdout)).toMatchObject({ job: "chatty", status: "ok", result: { ok: true }, trigger: "invoke", params: { fail: false } });
       const failed = runCli(["trigger", "chatty", "--params", '{"fail":true}'], { cwd: project.dir, env });
       expect(failed.status).toBe(1);
       expect(failed.stderr).toContain("upstream returned 503");

@@ -18,6 +18,7 @@ const HANDLERS = {
     ctx.log.debug("below the kept level");
     ctx.log.error(new Error("third"));
     for (let i = 0; i < (ctx.params.more ?? 0); i++) ctx.log.info({ i }, "line " + i);
+    for (let i = 0; i < (ctx.params.big ?? 0); i++) ctx.log.info({ i, pad: "x".repeat(1000) }, "big " + i);
     if (ctx.params.apiKey) ctx.log.info({ url: "https://billing.example/?key=" + ctx.params.apiKey }, "calling with " + ctx.params.apiKey);
     if (ctx.params.fail) throw new Error("failed on purpose");
     return "done";
@@ -31,6 +32,7 @@ jobs:
   inline: { handler: jobs/chatty.ts }
   thread: { handler: jobs/chatty.ts, mode: thread }
   bounded: { handler: jobs/chatty.ts, params: { more: 20 }, logs: { keep: 5 } }
+  heavy: { handler: jobs/chatty.ts, params: { big: 400 } }
   trimmed: { handler: jobs/chatty.ts, history: { keep: 2 } }
   retried: { handler: jobs/chatty.ts, params: { fail: true }, retries: { max: 1, delay: 1ms } }
   secretive: { handler: jobs/chatty.ts, params: { apiKey: "\${env:BILLING_KEY}" } }
@@ -99,6 +101,20 @@ describe.each(stores)("%s store: a run's ctx.log lines are kept with it", (_name
     const logs = await t.store.runLogs(run.runId);
     expect(logs!.lines.map((l) => l.msg)).toEqual(["line 15", "line 16", "line 17", "line 18", "line 19"]);
     expect(logs!.dropped).toBe(18);
+  });
+
+  test("bounded by size too: the newest lines within 256 KiB of JSON, the rest counted as dropped", async () => {
+    await using t = await setup();
+    const run = await t.runner.invoke("heavy");
+    const logs = await t.store.runLogs(run.runId);
+    // Each line's JSON counts (the commas between them do not).
+    expect(logs!.lines.reduce((n, l) => n + JSON.stringify(l).length, 0)).toBeLessThanOrEqual(256 * 1024);
+    expect(logs!.lines.length).toBeGreaterThan(200);
+    expect(logs!.lines.length).toBeLessThan(400);
+    // 3 lines, then 400 of ~1 KiB: the oldest go first.
+    expect(logs!.dropped + logs!.lines.length).toBe(403);
+    expect(logs!.lines.at(-1)!.msg).toBe("big 399");
+    expect(logs!.lines[0]!.msg).toBe(`big ${403 - logs!.lines.length - 3}`);
   });
 
   test("each attempt's lines are kept, marked with their attempt", async () => {
