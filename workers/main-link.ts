@@ -2,17 +2,17 @@
  * The worker's side of its one port to the main thread (see runner/execute/protocol.ts):
  * aborts come in; log lines, stray errors and the worker's retirement go out.
  *
- * Each run is called in an AsyncLocalStorage context, so an error raised by a timer or a
- * promise is charged to the run whose code made it: while that run is in flight it fails
- * the run; after, it is reported as that run's stray error and the worker retires (its
- * state is no longer known to be sound). A retiring worker starts no more tasks and ends
- * itself once its last run has answered.
+ * An error raised by a timer or a promise is charged to the run whose code made it, told
+ * from its stack (runner/execute/module-runs.ts): while that run is in flight it fails the
+ * run; after, it is reported as that run's stray error and the worker retires (its state
+ * is no longer known to be sound). A retiring worker starts no more tasks and ends itself
+ * once its last run has answered.
  */
-import { AsyncLocalStorage } from "node:async_hooks";
 import { MessageChannel, parentPort, receiveMessageOnPort, threadId, type MessagePort } from "node:worker_threads";
 import type { JobLogger } from "../runner/context.js";
 import { RunletError } from "../runner/errors.js";
 import { jsonSizeUpTo } from "../runner/execute/json-budget.js";
+import { ModuleRuns } from "../runner/execute/module-runs.js";
 import {
   LOG_BYTES_PER_RUN,
   LOG_LEVELS,
@@ -37,7 +37,8 @@ export class MainLink {
   private readonly port: MessagePort;
   private readonly running = new Map<number, RunState>();
   private readonly earlyAborts = new Map<number, SerializedError>();
-  private readonly scope = new AsyncLocalStorage<RunState>();
+  /** Runs in flight and ended, by their handler's module: whose code raised an error. */
+  private readonly byModule = new ModuleRuns<RunState>();
   private readonly realExit = process.exit.bind(process);
   /** Set once the worker must start no more tasks. */
   retiring = false;
@@ -61,25 +62,21 @@ export class MainLink {
   }
 
   /** Registers a run; its signal is already aborted if an abort for it came first. */
-  start(key: number, job: string, runId: string): RunState {
+  start(key: number, job: string, runId: string, modulePath: string): RunState {
     // An abort posted before this task was dispatched is already queued on the port, but
     // its 'message' event may not have run yet: read it now.
     for (let next = receiveMessageOnPort(this.port); next !== undefined; next = receiveMessageOnPort(this.port)) {
       this.onControl(next.message as ControlMessage);
     }
-    const run = new RunState(key, job, runId);
+    const run = new RunState(key, job, runId, modulePath);
     const early = this.earlyAborts.get(key);
     if (early) {
       this.earlyAborts.delete(key);
       run.abort(early);
     }
     this.running.set(key, run);
+    this.byModule.started(run);
     return run;
-  }
-
-  /** Calls `fn` in the run's async context: what it leaves behind stays charged to the run. */
-  inRun<T>(run: RunState, fn: () => T): T {
-    return this.scope.run(run, fn);
   }
 
   /** The run has answered: its last log lines go out, later ones are dropped. */
@@ -94,6 +91,7 @@ export class MainLink {
     if (run.logged) this.port.postMessage({ type: "logs", key: run.key, lines: [], dropped: run.dropped, last: true } satisfies LogBatch);
     run.ended = true;
     this.running.delete(run.key);
+    this.byModule.settled(run);
     if (this.retiring && this.running.size === 0) this.exitSoon();
   }
 
@@ -167,13 +165,13 @@ export class MainLink {
   }
 
   private uncaught(err: unknown): void {
-    const run = this.scope.getStore();
+    const run = this.byModule.ownerOf(err);
     if (run && !run.ended) {
       run.fail(err);
       return;
     }
     if (!run) {
-      // No context (a callback that lost it): the run in flight most likely raised it.
+      // Its stack names no handler (raised inside Node, or not an Error): the run in flight most likely raised it.
       let claimed = false;
       for (const live of this.running.values()) claimed = live.fail(err) || claimed;
       if (claimed) return;
@@ -185,7 +183,9 @@ export class MainLink {
 
   /** A handler's process.exit: fails its run (even if it catches this) and retires the worker. */
   private exitCalled(code: number | string | null | undefined): never {
-    const run = this.scope.getStore();
+    // Only handlers' code calls process.exit in a worker (runlet ends it with realExit): the
+    // run in flight when the caller's frames name none.
+    const run = this.byModule.callingRun() ?? this.onlyRunning();
     if (!run) return this.realExit(code ?? undefined);
     run.exitCode = code ?? 0;
     this.retire(`job "${run.job}" called process.exit`, run.job);
@@ -193,6 +193,11 @@ export class MainLink {
       "JOB_EXITED",
       `job "${run.job}" called process.exit(${code ?? ""}) in its worker thread; the call failed, the run is failed and the worker replaced: a handler should return or throw instead`,
     );
+  }
+
+  private onlyRunning(): RunState | null {
+    if (this.running.size !== 1) return null;
+    return this.running.values().next().value ?? null;
   }
 
   /** Ends the worker now: a task it was handed and has not started is rejected with RETIRED_EXIT_CODE, and handed on by the main thread. */

@@ -6,18 +6,11 @@
  * up and compared with the limit while a run is in flight and when it answers.
  */
 import { getHeapStatistics } from "node:v8";
-import { resourceLimits } from "node:worker_threads";
 import { RunletError } from "../runner/errors.js";
 
 const MB = 1024 * 1024;
 /** How often a run in flight is checked, in ms. The check runs only when the handler yields. */
 export const MEMORY_CHECK_MS = 20;
-
-/** The worker's limit in MB, from its pool's resourceLimits; null without one. */
-export function memoryLimitMb(): number | null {
-  const mb = resourceLimits.maxOldGenerationSizeMb;
-  return typeof mb === "number" && mb > 0 ? mb : null;
-}
 
 /** JOB_OUT_OF_MEMORY when the worker holds more than `limitMb`, else null. */
 export function overLimit(job: string, limitMb: number): RunletError | null {

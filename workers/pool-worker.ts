@@ -24,7 +24,7 @@ import { serializeError } from "../runner/execute/serialize.js";
 import { abortedWhileWaiting } from "../runner/execute/thread-errors.js";
 import { GlobalWatch } from "./global-watch.js";
 import { MainLink } from "./main-link.js";
-import { MEMORY_CHECK_MS, memoryLimitMb, overLimit } from "./memory-cap.js";
+import { MEMORY_CHECK_MS, overLimit } from "./memory-cap.js";
 import type { RunState } from "./run-state.js";
 
 // Handlers are compiled with source maps: make their stacks point at the .ts lines.
@@ -32,7 +32,6 @@ process.setSourceMapsEnabled(true);
 const handlers = new HandlerCache();
 // Made as the module loads, so the main thread has this worker's port before its first task.
 const link = new MainLink();
-const limitMb = memoryLimitMb();
 // Last, so that the picture includes what runlet itself set up (process.exit, listeners).
 const globals = new GlobalWatch();
 /** The job of the last run this worker started. */
@@ -52,8 +51,8 @@ export default function runTask(task: TaskPayload): Promise<TaskOutcome> {
     }
   }
   lastJob = task.job;
-  const run = link.start(task.key, task.job, task.runId);
-  return link.inRun(run, () => answer(task, run));
+  const run = link.start(task.key, task.job, task.runId, task.modulePath);
+  return answer(task, run);
 }
 
 async function answer(task: TaskPayload, run: RunState): Promise<TaskOutcome> {
@@ -71,7 +70,8 @@ async function answer(task: TaskPayload, run: RunState): Promise<TaskOutcome> {
 }
 
 async function call(task: TaskPayload, run: RunState): Promise<TaskOutcome> {
-  const watchMemory = limitMb === null ? undefined : setInterval(() => checkMemory(task.job, run), MEMORY_CHECK_MS);
+  const limitMb = task.memoryMb;
+  const watchMemory = limitMb === null ? undefined : setInterval(() => checkMemory(task.job, limitMb, run), MEMORY_CHECK_MS);
   let startedAt = now();
   try {
     const handler = handlers.ready(task.modulePath) ?? (await handlers.load(task.modulePath));
@@ -111,8 +111,8 @@ function now(): number {
 }
 
 /** Fails the run in flight, and retires the worker, once the worker holds more than the job's limit. */
-function checkMemory(job: string, run: RunState): void {
-  const over = overLimit(job, limitMb!);
+function checkMemory(job: string, limitMb: number, run: RunState): void {
+  const over = overLimit(job, limitMb);
   if (over) run.fail(retireFor(over, job));
 }
 

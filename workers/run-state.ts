@@ -1,10 +1,11 @@
+import type { ModuleRun } from "../runner/execute/module-runs.js";
 import { RunAbort } from "../runner/execute/run-abort.js";
 import { LOG_BYTES_PER_RUN, LOG_LINES_PER_RUN, type LogLine, type SerializedError } from "../runner/execute/protocol.js";
 import { deserializeError } from "../runner/execute/serialize.js";
 import { LogTail } from "./log-tail.js";
 
 /** One run on this worker: its ctx.signal, how an uncaught error reaches it, and its log lines on their way out. */
-export class RunState {
+export class RunState implements ModuleRun {
   /** Its AbortSignal is made only when the handler reads ctx.signal. */
   private readonly aborts = new RunAbort();
   /** Set while the handler runs: fails the run with an error raised outside its promise chain. */
@@ -25,11 +26,14 @@ export class RunState {
   bytesKept = 0;
   dropped = 0;
   droppedSent = 0;
+  endedAt = 0;
 
   constructor(
     readonly key: number,
     readonly job: string,
     readonly runId: string,
+    /** The handler's compiled module: what a stack frame of its code names (module-runs.ts). */
+    readonly modulePath: string,
   ) {}
 
   /** Why the run was aborted, if it was. */

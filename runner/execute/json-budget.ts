@@ -28,6 +28,10 @@ export function jsonSizeUpTo(value: unknown, maxBytes: number): number | null {
     const size = sizeOf(value);
     return size <= maxBytes ? size : null;
   }
+  // Most results and log fields are a few plain values: counted by a walk, without the
+  // replacer (a call per value, out of V8's fast JSON path: ~0.5 µs for a one-field result, ~0.06 walked).
+  const plain = plainSize(value, { left: PLAIN_VALUES });
+  if (plain !== undefined) return plain <= maxBytes ? plain : null;
   let used = 0;
   try {
     JSON.stringify(value, function (this: unknown, key: string, v: unknown) {
@@ -40,6 +44,37 @@ export function jsonSizeUpTo(value: unknown, maxBytes: number): number | null {
     });
   } catch (err) {
     if (err === OVER) return null;
+  }
+  return used;
+}
+
+/** Values a plain walk visits before it leaves the count to JSON.stringify (which stops at the budget). */
+const PLAIN_VALUES = 256;
+
+/**
+ * The size jsonSizeUpTo counts, for a value of plain objects (no prototype other than
+ * Object's, no toJSON), arrays and primitives within `budget.left` values; undefined for
+ * anything else (a Date, a Map, a class instance, a cycle, too many values).
+ */
+function plainSize(v: unknown, budget: { left: number }): number | undefined {
+  if (--budget.left < 0) return undefined;
+  if (v === null || typeof v !== "object") return sizeOf(v);
+  let used = 2;
+  if (Array.isArray(v)) {
+    for (const item of v) {
+      const size = plainSize(item, budget);
+      if (size === undefined) return undefined;
+      used += size;
+    }
+    return used;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if ((proto !== Object.prototype && proto !== null) || typeof (v as { toJSON?: unknown }).toJSON === "function") return undefined;
+  for (const key of Object.keys(v)) {
+    const size = plainSize((v as Record<string, unknown>)[key], budget);
+    if (size === undefined) return undefined;
+    // As the replacer counts: a member JSON leaves out costs nothing, not even its key.
+    if (size !== 0) used += size + key.length + 3;
   }
   return used;
 }

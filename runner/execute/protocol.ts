@@ -40,6 +40,12 @@ export interface TaskPayload {
   trigger: JobTrigger;
   /** The main logger's numeric level: the worker drops lines below it without posting them. */
   logLevel: number;
+  /**
+   * The job's `memory` limit (its pool's heap limit), null for none. Sent with the task: a
+   * worker's own resourceLimits always hold a heap limit (V8's default when none was set),
+   * which made every run of an unlimited pool pay for the memory checks.
+   */
+  memoryMb: number | null;
 }
 
 /** An Error flattened to what survives structured cloning with nothing lost. */

@@ -120,6 +120,7 @@ export class ThreadExecutor implements Executor {
       env: req.env,
       trigger: req.trigger,
       logLevel: req.log.levelVal,
+      memoryMb: req.memoryMb,
     };
     let outcome: TaskOutcome;
     try {

@@ -25,6 +25,7 @@ export default () => ({ now: Date.now(), polluted: [].polluted === true, fetch: 
   "slow.mjs": `export default (ctx) => new Promise((resolve) => setTimeout(() => resolve("slow done"), ctx.params.ms));\n`,
   "started.mjs": `export default () => Date.now();\n`,
   "priority.mjs": `import { getPriority } from "node:os";\nexport default () => getPriority(0);\n`,
+  "timers.mjs": `export default () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length;\n`,
 });
 afterAll(() => files[Symbol.dispose]());
 
@@ -71,6 +72,13 @@ describe("memory caps Buffers and ArrayBuffers too", () => {
     expect(err.message).toMatch(/^job "hog" ran out of memory: its worker thread held \d+ MB \(heap \d+ MB, Buffers and other memory outside the heap 5\d\d MB\), over its limit of 64 MB \(memory: 64\)$/);
     const after = (await exec.run(request(files.path("read-globals.mjs"), { memoryMb: 64 }))) as { threadId: number };
     expect(after.threadId).not.toBe(before.threadId);
+  });
+
+  it("only a run with a memory limit is watched: a worker's own resourceLimits (V8's default heap limit) are not a limit", async () => {
+    const exec = make();
+    // The watch is a 20 ms interval while the handler runs: an unlimited run has no timer at all.
+    await expect(exec.run(request(files.path("timers.mjs")))).resolves.toBe(0);
+    await expect(exec.run(request(files.path("timers.mjs"), { memoryMb: 64 }))).resolves.toBe(1);
   });
 
   it("memory held while the handler waits is caught before the handler returns", async () => {
