@@ -1,4 +1,6 @@
-import { plainScalar } from "./plain-scalar.js";
+import { listEntriesOf, listEntry } from "./job-entries.js";
+import { escapedScalar, isIndicator, isKeyChar, plainScalar } from "./plain-scalar.js";
+import { forgetSharedSlices, sharedSlice } from "./shared-slices.js";
 
 /** What readBlockYaml returns for a text outside the subset it reads. */
 export const NOT_BLOCK: unique symbol = Symbol("not block yaml");
@@ -6,10 +8,7 @@ export const NOT_BLOCK: unique symbol = Symbol("not block yaml");
 type Value = unknown;
 type Container = Record<string, Value> | Value[];
 
-/**
- * Tabs, control characters, a carriage return that does not end a line, a byte order mark
- * and the line breaks of YAML 1.1: the parsers read these differently.
- */
+/** Tabs, control characters, a lone carriage return, a byte order mark, YAML 1.1 line breaks: read differently. */
 const UNREAD_CHARACTER = /[\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff]|\r(?!\n)/;
 
 /** Deeper than this is left to js-yaml, which finds where a text nests too deeply. */
@@ -45,8 +44,8 @@ export function readBlockYaml(source: string): Record<string, Value> | typeof NO
     return readLines();
   } finally {
     text = "";
-    // The cached strings may be slices of the text: keep neither past the read.
-    shared.fill(undefined);
+    forgetSharedSlices();
+    listEntriesOf(null);
   }
 }
 
@@ -59,6 +58,7 @@ function readLines(): Record<string, Value> | typeof NOT_BLOCK {
   let pendingMap: Record<string, Value> | null = null;
   let pendingKey = "";
   let pendingIndent = -1;
+  let pendingDepth = 0;
   /** A line indented more than this would continue the last value: declined. */
   let valueIndent = -1;
   let started = false;
@@ -90,13 +90,14 @@ function readLines(): Record<string, Value> | typeof NOT_BLOCK {
       if (indent > pendingIndent) {
         if (containers.length >= MAX_DEPTH) return NOT_BLOCK;
         const container: Container = isItem ? [] : {};
-        pendingMap[pendingKey] = container;
+        put(pendingMap, pendingKey, container, pendingDepth);
+        if (pendingDepth === 1 && !isItem) listEntriesOf(container);
         containers.push(container);
         indents.push(indent);
       } else {
         // `key:` then a list at the key's own indentation is left to js-yaml.
         if (first === 45) return NOT_BLOCK;
-        pendingMap[pendingKey] = null;
+        put(pendingMap, pendingKey, null, pendingDepth);
       }
       pendingMap = null;
     } else if (valueIndent >= 0 && indent > valueIndent) {
@@ -134,14 +135,21 @@ function readLines(): Record<string, Value> | typeof NOT_BLOCK {
       pendingMap = container;
       pendingKey = key;
       pendingIndent = indent;
+      pendingDepth = containers.length;
       continue;
     }
     const value = readValue(valueAt, containers.length);
     if (value === NOT_BLOCK) return NOT_BLOCK;
-    container[key] = value;
+    put(container, key, value, containers.length);
   }
-  if (pendingMap) pendingMap[pendingKey] = null;
+  if (pendingMap) put(pendingMap, pendingKey, null, pendingDepth);
   return root ?? NOT_BLOCK;
+}
+
+/** Sets a key of the map at `depth` (1: the root), listing it when the map is a top one (`jobs`). */
+function put(map: Record<string, Value>, key: string, value: Value, depth: number): void {
+  map[key] = value;
+  if (depth === 2) listEntry(map, key, value);
 }
 
 /** A value written on its line from `at`, in block context: the line must end after it. */
@@ -161,7 +169,7 @@ function readValue(at: number, depth: number): Value | typeof NOT_BLOCK {
     end++;
   }
   while (text.charCodeAt(end - 1) === 32) end--;
-  return plainScalar(sliceShared(at, end));
+  return plainScalar(sharedSlice(text, at, end));
 }
 
 /** A map key at `at`, that reads as a string; `cursor` is left just past its `:`. */
@@ -178,7 +186,7 @@ function readKey(at: number, flow: boolean): string | null {
     let end = at;
     while (end < lineEnd && isKeyChar(text.charCodeAt(end))) end++;
     colon = skipSpaces(end);
-    name = sliceShared(at, end);
+    name = sharedSlice(text, at, end);
     if (name === "" || c === 45 || !isPlainStart(at) || typeof plainScalar(name) !== "string") return null;
   }
   if (text.charCodeAt(colon) !== 58) return null;
@@ -239,7 +247,7 @@ function readFlowItem(at: number, depth: number): Value | typeof NOT_BLOCK {
   cursor = end;
   while (text.charCodeAt(end - 1) === 32) end--;
   if (end === at) return NOT_BLOCK;
-  return plainScalar(sliceShared(at, end));
+  return plainScalar(sharedSlice(text, at, end));
 }
 
 /** A quoted scalar that closes on its line; NOT_BLOCK for escapes JSON does not share with YAML. */
@@ -258,17 +266,7 @@ function readQuoted(at: number): string | typeof NOT_BLOCK {
         continue;
       }
       cursor = i + 1;
-      if (!escaped) return sliceShared(at + 1, i);
-      if (quote === 39) return text.slice(at + 1, i).replaceAll("''", "'");
-      const body = text.slice(at, i + 1);
-      // JSON's escapes mean the same in YAML; YAML's others (\x, \U, \N, \0...) and lone
-      // surrogates are left to js-yaml.
-      if (/\\u[dD][89a-fA-F]/.test(body)) return NOT_BLOCK;
-      try {
-        return JSON.parse(body) as string;
-      } catch {
-        return NOT_BLOCK;
-      }
+      return escaped ? (escapedScalar(text.slice(at, i + 1)) ?? NOT_BLOCK) : sharedSlice(text, at + 1, i);
     }
   }
   return NOT_BLOCK;
@@ -288,41 +286,8 @@ function isPlainStart(at: number): boolean {
     const d = text.charCodeAt(at + 1);
     return at + 1 < lineEnd && ((d >= 48 && d <= 57) || d === 46);
   }
-  return c >= 128 || INDICATOR[c] === 0;
+  return !isIndicator(c);
 }
-
-/** 1 for the characters a plain scalar may not start with. */
-const INDICATOR = new Uint8Array(128);
-for (const c of "-?:,[]{}#&*!|>'\"%@`") INDICATOR[c.charCodeAt(0)] = 1;
-
-/** Letters, digits, `_ $ . - /`: what job names and field names are made of. */
-function isKeyChar(c: number): boolean {
-  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36 || c === 46 || c === 45 || c === 47;
-}
-
-/**
- * The text from `start` to `end`, the same string object as last time it was read when it
- * is short and still cached. A million jobs repeat the same keys (`handler`, `schedule`)
- * and mostly the same values (a handler path, a cron): one string each instead of one per
- * job leaves far less for the garbage collector to copy. A direct-mapped cache by a hash
- * of the characters, emptied after each read.
- */
-function sliceShared(start: number, end: number): string {
-  const length = end - start;
-  if (length > MAX_SHARED) return text.slice(start, end);
-  let hash = length;
-  for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
-  const slot = hash & (SHARED_SLOTS - 1);
-  const known = shared[slot];
-  if (known !== undefined && known.length === length && text.startsWith(known, start)) return known;
-  const fresh = text.slice(start, end);
-  shared[slot] = fresh;
-  return fresh;
-}
-
-const MAX_SHARED = 48;
-const SHARED_SLOTS = 4096;
-const shared: Array<string | undefined> = new Array<string | undefined>(SHARED_SLOTS).fill(undefined);
 
 function skipSpaces(from: number): number {
   let i = from;

@@ -29,3 +29,31 @@ const HEX = /^0x[0-9a-fA-F]+$/;
 const NAN = /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
 const EXP = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+$/;
 const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
+
+/** Whether a plain scalar may not start with this character code (a YAML indicator). */
+export function isIndicator(c: number): boolean {
+  return c < 128 && INDICATOR[c] === 1;
+}
+
+const INDICATOR = new Uint8Array(128);
+for (const c of "-?:,[]{}#&*!|>'\"%@`") INDICATOR[c.charCodeAt(0)] = 1;
+
+/** Letters, digits, `_ $ . - /`: what job names and field names are made of. */
+export function isKeyChar(c: number): boolean {
+  return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || (c >= 48 && c <= 57) || c === 95 || c === 36 || c === 46 || c === 45 || c === 47;
+}
+
+/**
+ * A quoted scalar written on one line with escapes (`''` in single quotes, `\` in double
+ * quotes), quotes included; null for what JSON and YAML do not read the same: YAML's own
+ * escapes (`\x`, `\U`, `\N`, `\0`...) and lone surrogates are left to js-yaml.
+ */
+export function escapedScalar(quoted: string): string | null {
+  if (quoted.charCodeAt(0) === 39) return quoted.slice(1, -1).replaceAll("''", "'");
+  if (/\\u[dD][89a-fA-F]/.test(quoted)) return null;
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return null;
+  }
+}

@@ -12,10 +12,12 @@ export class Report {
   private readonly problemPaths = new Set<string>();
   constructor(readonly source: YamlSource) {}
 
-  /** Whether a problem was reported at `path` or anywhere inside it. */
-  hasProblemsUnder(path: ValuePath): boolean {
-    // A valid manifest asks this a few times per job: without a problem, no key is built.
-    return this.problemPaths.size > 0 && this.problemPaths.has(pathKey(path));
+  /** Whether a problem was reported at `path` (then `key`, when given) or anywhere inside it. */
+  hasProblemsUnder(path: ValuePath, key?: string): boolean {
+    // A valid manifest asks this a few times per job: without a problem, no key is built
+    // (nor, with `key`, a longer path).
+    if (this.problemPaths.size === 0) return false;
+    return this.problemPaths.has(key === undefined ? pathKey(path) : `${pathKey(path)}\u0000${key}`);
   }
 
   /** A problem with the value at `path` (or its key). `message` is prefixed with the dotted path. */

@@ -29,11 +29,41 @@ type Form = keyof typeof FORM_KEYS;
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /**
- * Cron schedules already read in this load, by zone and text. A million jobs share a few
- * distinct crons: each is checked (fields, and a fire ahead) once, and its jobs share the
- * one Schedule object, which nothing changes after the load.
+ * Schedules already read in this load: crons by zone and text, intervals by duration. A
+ * million jobs share a few distinct ones: each cron is checked (its fields, a fire ahead)
+ * once, and jobs with the same schedule share one Schedule object, which nothing changes
+ * after the load.
  */
-export type ScheduleCache = Map<string, Schedule>;
+export class ScheduleCache {
+  private readonly crons = new Map<string | null, Map<string, Schedule>>();
+  private readonly intervals = new Map<unknown, Schedule>();
+
+  /** The schedule `raw` reads as when it was read before in this load, else undefined. */
+  known(raw: unknown, zone: string | null): Schedule | undefined {
+    if (typeof raw === "string") return this.crons.get(zone)?.get(raw);
+    // `{ every: 5m }` alone (no other key, which would be a problem to report).
+    if (raw !== null && typeof raw === "object" && "every" in raw) {
+      const known = this.intervals.get((raw as { every: unknown }).every);
+      if (known && hasOnlyKey(raw, "every")) return known;
+    }
+    return undefined;
+  }
+
+  keep(raw: unknown, zone: string | null, schedule: Schedule): void {
+    if (typeof raw === "string") {
+      let byText = this.crons.get(zone);
+      if (!byText) this.crons.set(zone, (byText = new Map()));
+      byText.set(raw, schedule);
+    } else if (schedule.kind === "every") {
+      this.intervals.set((raw as { every: unknown }).every, schedule);
+    }
+  }
+}
+
+function hasOnlyKey(map: object, key: string): boolean {
+  for (const k in map) if (k !== key) return false;
+  return true;
+}
 
 /**
  * Reads a job's `schedule` (every form of DESIGN.md) into the one internal form, reporting
@@ -42,12 +72,9 @@ export type ScheduleCache = Map<string, Schedule>;
 export function readSchedule(raw: unknown, path: ValuePath, report: Report, jobZone: string | null, cache?: ScheduleCache): Schedule | null {
   if (raw === undefined || raw === null) return null;
   if (typeof raw === "string") {
-    const key = `${jobZone ?? ""}\u0000${raw}`;
-    const known = cache?.get(key);
-    if (known) return known;
     const schedule = readCron(raw, path, report) ? firing({ kind: "cron", cron: raw.trim(), timezone: jobZone, start: null, end: null }, path, report) : null;
     // Only a good one is kept: a bad one is reported again at each job that has it.
-    if (schedule) cache?.set(key, schedule);
+    if (schedule) cache?.keep(raw, jobZone, schedule);
     return schedule;
   }
   if (typeof raw !== "object" || Array.isArray(raw)) {
@@ -92,7 +119,10 @@ export function readSchedule(raw: unknown, path: ValuePath, report: Report, jobZ
         report.at([...path, "every"], `must be ${DURATION_EXPECTED}, greater than 0 (got ${shown(spec.every)})`);
         return null;
       }
-      return ok ? { kind: "every", everyMs: ms } : null;
+      if (!ok) return null;
+      const schedule: Schedule = { kind: "every", everyMs: ms };
+      if (keys.length === 1) cache?.keep(raw, jobZone, schedule);
+      return schedule;
     }
     case "at": {
       const at = readDate(spec.at, [...path, "at"], report);

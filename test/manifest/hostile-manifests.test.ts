@@ -66,6 +66,27 @@ describe("a manifest of 200,000 jobs", () => {
   }, 120_000);
 });
 
+describe("the line reader and js-yaml build the same manifest", () => {
+  test("the same jobs, in the same order, also when a job name reads as an array index", () => {
+    const handlers = Object.fromEntries([0, 1, 2, 3].map((h) => [`jobs/h${h}.ts`, okHandler]));
+    // "42" written last: Object.keys puts a key like an array index first.
+    const text = `${realisticJobs(300)}  "42x":\n    handler: jobs/h1.ts\n    enabled: { production: true, "*": false }\n  "42":\n    handler: jobs/h0.ts\n    after: [job-7, "42x"]\n`;
+    // A block scalar is outside what the line reader takes: js-yaml reads that text.
+    const declined = text.replace("  timezone: UTC\n", "  timezone: UTC\n  description: |\n    text\n");
+    expect(readBlockYaml(text)).not.toBe(NOT_BLOCK);
+    expect(readBlockYaml(declined)).toBe(NOT_BLOCK);
+    using project = tempProject(handlers);
+    const fast = inspectManifest(project.path("jobs.yaml"), text, { env: "production" });
+    const slow = inspectManifest(project.path("jobs.yaml"), declined, { env: "production" });
+    expect(fast.problems).toEqual([]);
+    expect(slow.problems).toEqual([]);
+    expect(fast.manifest.jobs.map((j) => j.name).slice(0, 3)).toEqual(["42", "job-0", "job-1"]);
+    expect(fast.manifest.jobs.at(-1)!.name).toBe("42x");
+    expect(fast.manifest.environments).toEqual(["production"]);
+    expect(fast.manifest.jobs).toEqual(slow.manifest.jobs.map((job) => ({ ...job, description: "" })));
+  });
+});
+
 describe("deeply nested params", () => {
   const header = ["version: 1", "jobs:", "  deep:", "    handler: jobs/ok.ts"];
 
