@@ -10,10 +10,14 @@ export interface EventStreamOptions {
 }
 
 /**
- * `GET /api/events`: Server-Sent Events of the runner's `record`, `reload` and `log`
- * (a kept `ctx.log` line of a run in flight) events; `?job=NAME` and `?run=RUNID` keep
- * the records and lines of that job or run only. Each stream holds its listeners on the runner and a timer; all go when the client
- * disconnects or the server closes, so streams that come and go leak nothing.
+ * `GET /api/events`: Server-Sent Events of the runner's `record` and `reload` events, and
+ * `log` (a kept `ctx.log` line of a run in flight) for a stream that asks for lines:
+ * `?job=NAME` and `?run=RUNID` keep the records and lines of that job or run only, and
+ * `?logs=1` asks for every line. A bare stream (the dashboard's) gets no lines: while any
+ * stream hears lines the runner copies each one live, a cost a page that shows none of
+ * them must not put on every run. Each stream holds its listeners on the runner and a
+ * timer; all go when the client disconnects or the server closes, so streams that come and
+ * go leak nothing.
  */
 export class EventStreams {
   private readonly open = new Set<() => void>();
@@ -54,6 +58,7 @@ export class EventStreams {
     const job = url?.searchParams.get("job") ?? null;
     const run = url?.searchParams.get("run") ?? null;
     const wanted = (r: { job: string; runId: string }) => (job === null || r.job === job) && (run === null || r.runId === run);
+    const hearsLines = job !== null || run !== null || url?.searchParams.get("logs") === "1";
     const onRecord = (record: RunRecord) => {
       if (wanted(record)) send("record", record);
     };
@@ -69,12 +74,12 @@ export class EventStreams {
       clearInterval(heartbeat);
       this.runner.off("record", onRecord);
       this.runner.off("reload", onReload);
-      this.runner.off("log", onLog);
+      if (hearsLines) this.runner.off("log", onLog);
       res.end();
     };
     this.runner.on("record", onRecord);
     this.runner.on("reload", onReload);
-    this.runner.on("log", onLog);
+    if (hearsLines) this.runner.on("log", onLog);
     this.open.add(end);
     req.on("close", end);
     res.on("error", end);

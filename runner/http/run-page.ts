@@ -154,7 +154,7 @@ function body(run: RunRecord, logs: RunLogs | null, def: JobDefinition | undefin
 <p><span class="status s-${esc(run.status)}" id="status">${esc(run.status)}</span>${run.reason ? ` <span class="muted">(${esc(run.reason)})</span>` : ""}</p>
 <dl>
 <dt>Run id</dt><dd id="run-id">${esc(run.runId)}</dd>
-<dt>Trigger</dt><dd id="trigger">${esc(run.trigger ?? "schedule")}${run.upstreamRunId ? ` of run <a href="/runs/${encodeURIComponent(run.upstreamRunId)}">${esc(run.upstreamRunId)}</a>` : ""}</dd>
+<dt>Trigger</dt><dd id="trigger">${esc(run.trigger ?? "schedule")}${run.upstreamRunId ? ` · upstream run <a href="/runs/${encodeURIComponent(run.upstreamRunId)}">${esc(run.upstreamRunId)}</a>` : ""}</dd>
 <dt>Scheduled</dt><dd>${when(run.scheduledAt, zone)}</dd>
 <dt>Started</dt><dd>${when(run.startedAt, zone)}</dd>
 <dt>Finished</dt><dd>${when(run.finishedAt, zone)}</dd>

@@ -106,8 +106,13 @@ jobs:
     expect((await request(`${stack.url}/api/runs?limit=0`)).status).toBe(400);
   });
 
-  test("the event stream carries a run's log lines, filtered by job or run", async () => {
+  test("the event stream carries a run's log lines, filtered by job or run; a bare stream carries none", async () => {
     stack = await startStack({ files, yaml });
+    // A bare stream (the dashboard's) carries records and no lines.
+    const bareRes = await fetch(`${stack.url}/api/events`);
+    const bareReader = bareRes.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let bare = "";
+    while (!bare.includes(": connected")) bare += (await bareReader.read()).value ?? "";
     const res = await fetch(`${stack.url}/api/events?job=chatty`);
     const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
     let text = "";
@@ -115,7 +120,10 @@ jobs:
     await stack.runner.invoke("flood");
     const run = await stack.runner.invoke("chatty");
     while (!text.includes('"status":"ok"')) text += (await reader.read()).value ?? "";
+    while (!bare.includes(`"runId":"${run.runId}","job":"chatty","status":"ok"`)) bare += (await bareReader.read()).value ?? "";
+    await bareReader.cancel();
     await reader.cancel();
+    expect(bare).not.toContain("event: log");
     const logs = [...text.matchAll(/event: log\ndata: (.*)\n/g)].map((m) => JSON.parse(m[1]!) as LiveLogLine);
     expect(logs).toEqual([{ runId: run.runId, job: "chatty", seq: 0, level: "info", time: expect.any(String), msg: "trying", fields: { attempt: 1 }, attempt: 1 }]);
   });
