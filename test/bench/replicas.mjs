@@ -141,7 +141,8 @@ async function measure({ mode, replicas, jobs, seconds, warmMs, rebalance = fals
     for (let i = 0; i < replicas; i++) live.push(spawnReplica(spec));
     await Promise.all(live.map((r) => r.started));
     await sleep(warmMs); // warm-up: pools filled, JIT warm, every replica has read the others (reap 1 s)
-    const from = Math.ceil((Date.now() + 200) / 1000) * 1000;
+    // The window is told well before it opens: a busy replica may take a while to read it.
+    const from = Math.ceil((Date.now() + 1500) / 1000) * 1000;
     const to = from + seconds * 1000;
     for (const r of live) r.tell({ window: { from, to } });
     await sleep(from - Date.now());
