@@ -127,11 +127,11 @@ function backendCpu(admin, app) {
 }
 
 /** `replicas` processes in `mode` for `seconds` after a warm-up; `changes` (rebalance) add and stop replicas mid-window. */
-async function measure({ mode, replicas, jobs, seconds, warmMs, rebalance = false }) {
+async function measure({ mode, replicas, jobs, seconds, warmMs, timing, rebalance = false }) {
   const p = project(jobs);
   const schema = `runlet_bench_${process.pid}_${mode}_${replicas}${rebalance ? "_rb" : ""}`;
   const app = `runlet-bench-${process.pid}-${schema}`;
-  const url = `${PG}?schema=${schema}&lease=5s&reap=1s`;
+  const url = `${PG}?schema=${schema}&${timing}`;
   const admin = new pg.Pool({ connectionString: PG, max: 2 });
   const spec = { kind: mode === "sqlite" ? "sqlite" : "postgres", manifest: p.path("jobs.yaml"), url, partition: mode !== "race", app, dbFile: p.path("runs.db") };
   const live = [];
@@ -207,13 +207,15 @@ export async function run({ smoke = false } = {}) {
   // Smoke: small and short (CI runs it), timings not judged; the rebalance still joins and leaves.
   const jobs = smoke ? 200 : 1000;
   const seconds = smoke ? 2 : 6;
-  const warmMs = smoke ? 2000 : 3000;
+  const warmMs = smoke ? 1500 : 3000;
+  // A stop hands over for 2 × reap: the smoke's shorter reap keeps each measurement's tail short.
+  const timing = smoke ? "lease=2s&reap=500ms" : "lease=5s&reap=1s";
   const counts = smoke ? [1, 2] : [1, 2, 4, 8];
-  const rows = [await measure({ mode: "sqlite", replicas: 1, jobs, seconds, warmMs })];
+  const rows = [await measure({ mode: "sqlite", replicas: 1, jobs, seconds, warmMs, timing })];
   for (const replicas of counts) {
-    for (const mode of ["partitioned", "race"]) rows.push(await measure({ mode, replicas, jobs, seconds, warmMs }));
+    for (const mode of ["partitioned", "race"]) rows.push(await measure({ mode, replicas, jobs, seconds, warmMs, timing }));
   }
-  rows.push(await measure({ mode: "partitioned", replicas: smoke ? 2 : 4, jobs, seconds: smoke ? 4 : 9, warmMs, rebalance: true }));
+  rows.push(await measure({ mode: "partitioned", replicas: smoke ? 2 : 4, jobs, seconds: smoke ? 3 : 9, warmMs, timing, rebalance: true }));
   const base = rows[0];
   const opt = (v, d) => (v === null || v === undefined || Number.isNaN(v) ? "" : fmt(v, d));
   printTable(
