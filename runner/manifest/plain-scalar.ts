@@ -10,8 +10,12 @@ export function plainScalar(text: string): unknown {
   const maybeWord = c === 126 /* ~ */ || c === 110 || c === 78 || c === 116 || c === 84 || c === 102 || c === 70; // n N t T f F
   const maybeNumber = (c >= 48 && c <= 57) || c === 45 || c === 43 || c === 46; // digit - + .
   if (!maybeWord && !maybeNumber) return text;
-  if (NULL.test(text)) return null;
-  if (BOOL.test(text)) return c === 116 || c === 84;
+  // The words are `~`, null (4 letters), true (4) and false (5).
+  const length = text.length;
+  if (length <= 5 && length !== 2 && length !== 3) {
+    if (NULL.test(text)) return null;
+    if (BOOL.test(text)) return c === 116 || c === 84;
+  }
   if (!maybeNumber) return text;
   if (OCT.test(text)) return parseInt(text.substring(2), 8);
   if (INT.test(text)) return parseInt(text, 10);

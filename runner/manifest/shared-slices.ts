@@ -14,10 +14,16 @@ export function sharedSlice(text: string, start: number, end: number): string {
   for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) | 0;
   const slot = hash & (SLOTS - 1);
   const known = slots[slot];
-  if (known !== undefined && known.length === length && text.startsWith(known, start)) return known;
+  if (known !== undefined && known.length === length && sameCharacters(known, text, start)) return known;
   const fresh = text.slice(start, end);
   slots[slot] = fresh;
   return fresh;
+}
+
+/** `text.startsWith(known, start)`, as a loop: the builtin with a position cost ~4× as much here. */
+function sameCharacters(known: string, text: string, start: number): boolean {
+  for (let i = 0; i < known.length; i++) if (known.charCodeAt(i) !== text.charCodeAt(start + i)) return false;
+  return true;
 }
 
 export function forgetSharedSlices(): void {
