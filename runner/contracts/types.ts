@@ -164,6 +164,23 @@ export interface RunRecord {
    * Absent in a record of a run kept before runlet recorded params.
    */
   params?: unknown;
+  /**
+   * Each try of a run that may be retried (`retries`), oldest first: when it started and
+   * ended, how it went. Absent for a run of a job without retries (its one try is the
+   * record's own times). A try left `running` before the last was lost with its runner.
+   */
+  attempts?: RunAttempt[];
+}
+
+/** One try of a run, as its record keeps it. */
+export interface RunAttempt {
+  attempt: number;
+  /** null: a try that another replica started, whose times were not kept. */
+  startedAt: string | null;
+  finishedAt: string | null;
+  status: RunStatus;
+  /** The try's error: message and code (the run's own `error` has the last one's stack). */
+  error: { message: string; code?: string } | null;
 }
 
 export type RunTrigger = "schedule" | "invoke" | "catch-up" | "after";

@@ -3,6 +3,7 @@ import { keptParams } from "../log/kept-params.js";
 import type { Logger } from "../log/logger.js";
 import { LOG_POLICY_DEFAULTS, type ActiveJob, type Clock, type Executor, type JobDefinition, type RunError, type RunLogger, type RunMode, type RunRecord, type RunStatus } from "../contracts/index.js";
 import { Attempt, toRunError } from "./attempt.js";
+import { AttemptHistory, failLast } from "./attempt-history.js";
 import { IsoTimes } from "./iso-time.js";
 import type { LiveRun } from "./live-run.js";
 import { retryDelay } from "./retry-delay.js";
@@ -38,6 +39,7 @@ export class AttemptRunner {
     const upstreamRunId = run.cause.kind === "after" ? run.cause.runId : null;
     // Made here, after the handler started (its ctx.params is its own copy): hidden as its log lines are.
     const kept = keptParams(params, def.logs ?? LOG_POLICY_DEFAULTS);
+    const tries = def.retries.max > 0 || run.attempt > 1 ? new AttemptHistory(run.attempt) : null;
     // Every record of a run is built here, whole, with its fields in one order (the order
     // skip() uses too): one object shape for the store and listeners, where spreading a
     // shared base into each took several µs a record. The two fixed times are read once (and
@@ -58,6 +60,7 @@ export class AttemptRunner {
       trigger,
       upstreamRunId,
       params: kept,
+      attempts: tries?.snapshot(),
     });
 
     for (let attempt = run.attempt, begun = run.first; ; begun = this.beginAttempt(job, run, fireDate, ++attempt, params, log, true)) {
@@ -65,6 +68,7 @@ export class AttemptRunner {
       const pending = settleAttempt(clock, this.abortGraceMs, job, run, begun, log);
       // The handler has its run now (an inline one is already going; fireAll starts every
       // handler of a fire before it follows any run here), so its records wait for nothing.
+      tries?.begin(attempt, this.runTimes.at(begun.handlerStartedAtMs ?? begun.startedAtMs));
       onRecord(record("running", attempt, null, null, null));
       const outcome = await pending;
       const endedAtMs = clock.now();
@@ -72,6 +76,8 @@ export class AttemptRunner {
       if (begun === run.first && begun.handlerStartedAtMs !== null) startedAt = this.runTimes.at(begun.handlerStartedAtMs);
       const durationMs = endedAtMs - (begun.handlerStartedAtMs ?? begun.startedAtMs);
       const finishedAt = this.runTimes.at(endedAtMs);
+      const retryable = outcome.status !== "ok" && outcome.status !== "cancelled" && outcome.status !== "skipped" && !run.aborted && attempt <= def.retries.max;
+      tries?.end(this.runTimes.at(begun.handlerStartedAtMs ?? begun.startedAtMs), finishedAt, outcome.status, outcome.status === "ok" ? null : outcome.error);
 
       if (outcome.status === "ok") {
         if (log.isLevelEnabled("info")) log.info({ status: "ok", durationMs, attempt }, "run ended");
@@ -79,7 +85,6 @@ export class AttemptRunner {
         this.endWith(run, begun, ended);
         return ended;
       }
-      const retryable = outcome.status !== "cancelled" && outcome.status !== "skipped" && !run.aborted && attempt <= def.retries.max;
       const level = retryable ? "warn" : "error";
       log[level]({ status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
       if (!retryable) {
@@ -124,6 +129,7 @@ export class AttemptRunner {
       return;
     }
     const amended: RunRecord = { ...final, status: "failed", error: toRunError(error) };
+    amended.attempts = failLast(final.attempts, amended.error!);
     attempt.final = amended;
     log.error({ err: error, attempt: attempt.attempt }, "the run's code raised an error after the run ended ok; the run is recorded as failed");
     this.options.onRecord(amended);

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import type { JobDefinition, RunLogs, RunRecord } from "../contracts/index.js";
 import { HttpError } from "./http-error.js";
+import { attemptsOf } from "./run-routes.js";
 import type { Route } from "./router.js";
 import type { RunnerView } from "./runner-view.js";
 
@@ -23,7 +24,8 @@ pre.stack { color:var(--failed); }
 table { width:100%; border-collapse:collapse; background:var(--panel); border:1px solid var(--line); border-radius:10px; font:12px var(--mono); }
 td, th { padding:4px 8px; border-top:1px solid var(--line); text-align:left; vertical-align:top; overflow-wrap:anywhere; }
 .l-warn { color:#bc4c00; } .l-error, .l-fatal { color:var(--failed); } .l-debug, .l-trace { color:var(--muted); }
-.muted { color:var(--muted); }`;
+.muted { color:var(--muted); }
+.err { color:var(--failed); } ol.attempts { margin:0; padding:10px 14px 10px 34px; background:var(--panel); border:1px solid var(--line); border-radius:10px; font:12px var(--mono); } ol.attempts li { margin:3px 0; }`;
 
 /** Follows a running run (its lines and final record) over the event stream; renders a page shell's data when reads need the token. */
 const SCRIPT = `"use strict";
@@ -137,10 +139,13 @@ function body(run: RunRecord, logs: RunLogs | null, def: JobDefinition | undefin
   // An invoke, or a run started by another's end, was not scheduled: it has no lateness (as its "run started" line says).
   const lateness = run.startedAt && run.trigger !== "invoke" && run.trigger !== "after" ? `${Date.parse(run.startedAt) - Date.parse(run.scheduledAt)} ms` : "—";
   const duration = run.startedAt && run.finishedAt ? `${Date.parse(run.finishedAt) - Date.parse(run.startedAt)} ms` : run.status === "running" ? "running" : "—";
-  const attempts = Array.from({ length: Math.max(1, run.attempt) }, (_, i) => {
-    const n = i + 1;
-    const own = lines.filter((l) => l.attempt === n);
-    return `<li>attempt ${n}: ${esc(n === run.attempt ? run.status : "failed, retried")}${own[0] ? ` · first line ${esc(own[0].time)}` : ""} · ${own.length} line${own.length === 1 ? "" : "s"}</li>`;
+  // A timeline: each try's times (UTC), how long it took, how it ended and why.
+  const attempts = attemptsOf(run, lines).map((a) => {
+    const took = a.startedAt && a.finishedAt ? ` (${Date.parse(a.finishedAt) - Date.parse(a.startedAt)} ms)` : "";
+    const span = a.startedAt ? ` · ${esc(a.startedAt)} → ${a.finishedAt ? esc(a.finishedAt) : a.status === "running" ? "now" : "?"}${took}` : a.status === "lost" ? " · times not kept (another replica ran it)" : "";
+    const status = a.status === "retried" ? "failed, retried" : a.status === "lost" ? "lost with its replica, retried" : a.status;
+    const why = a.error ? ` · <span class="err">${esc(a.error.code ? `${a.error.code}: ${a.error.message}` : a.error.message)}</span>` : "";
+    return `<li data-attempt="${a.attempt}"><b class="s-${esc(a.status === "retried" ? "failed" : a.status)}">attempt ${a.attempt}: ${esc(status)}</b>${span}${why} · ${a.lines} line${a.lines === 1 ? "" : "s"}${a.firstLineAt ? `, first at ${esc(a.firstLineAt)}` : ""}</li>`;
   }).join("");
   const rows = lines
     .map((l) => `<tr class="l-${esc(l.level)}"><td>${esc(l.time)}</td><td>${esc(l.level)}</td><td>${l.attempt}</td><td>${esc(l.msg)}${l.fields ? ` ${esc(JSON.stringify(l.fields))}` : ""}</td></tr>`)

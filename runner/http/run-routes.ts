@@ -17,7 +17,46 @@ export interface RunDetail {
   /** The kept lines (from the runner itself while the run goes on); `live` while it does. */
   logs: { lines: RunLogs["lines"]; dropped: number; live: boolean };
   /** One entry per attempt; the last holds the run's outcome, earlier ones were retried. */
-  attempts: Array<{ attempt: number; status: RunStatus | "retried"; firstLineAt: string | null; lines: number }>;
+  attempts: AttemptView[];
+}
+
+/**
+ * One try of a run as the detail shows it: its status (`retried` for a try that failed and
+ * was tried again, `lost` for one lost with its replica), its times and error when the run
+ * kept them (a run that may be retried does; a single try's are the run's own), and its lines.
+ */
+export interface AttemptView {
+  attempt: number;
+  status: RunStatus | "retried";
+  startedAt: string | null;
+  finishedAt: string | null;
+  error: { message: string; code?: string } | null;
+  firstLineAt: string | null;
+  lines: number;
+}
+
+/** The tries of a run, from what its record kept and its log lines. */
+export function attemptsOf(run: RunRecord, lines: RunLogs["lines"]): AttemptView[] {
+  const kept = new Map((run.attempts ?? []).map((a) => [a.attempt, a]));
+  const views: AttemptView[] = [];
+  for (let n = 1; n <= Math.max(1, run.attempt); n++) {
+    const own = lines.filter((l) => l.attempt === n);
+    const last = n === run.attempt;
+    const k = kept.get(n);
+    const single = !run.attempts && run.attempt <= 1;
+    // A try before the last still `running` in the record was lost with the replica running it.
+    const status = last ? run.status : k?.status === "running" || k?.status === "lost" ? "lost" : "retried";
+    views.push({
+      attempt: n,
+      status,
+      startedAt: k?.startedAt ?? (single ? run.startedAt : null),
+      finishedAt: last && run.status !== "running" ? (k?.finishedAt ?? run.finishedAt) : (k?.finishedAt ?? null),
+      error: k?.error ?? (last && run.error ? { message: run.error.message, ...(run.error.code ? { code: run.error.code } : {}) } : null),
+      firstLineAt: own[0]?.time ?? null,
+      lines: own.length,
+    });
+  }
+  return views;
 }
 
 /**
@@ -69,12 +108,7 @@ export function runRoutes(runner: RunnerView): Route[] {
 
 function detail(run: RunRecord, logs: RunLogs | null, live: boolean): RunDetail {
   const lines = logs?.lines ?? [];
-  const attempts: RunDetail["attempts"] = [];
-  for (let n = 1; n <= Math.max(1, run.attempt); n++) {
-    const own = lines.filter((l) => l.attempt === n);
-    attempts.push({ attempt: n, status: n === run.attempt ? run.status : "retried", firstLineAt: own[0]?.time ?? null, lines: own.length });
-  }
-  return { run, logs: { lines, dropped: logs?.dropped ?? 0, live }, attempts };
+  return { run, logs: { lines, dropped: logs?.dropped ?? 0, live }, attempts: attemptsOf(run, lines) };
 }
 
 function pageSize(text: string | null): number {

@@ -57,6 +57,7 @@ export class MemoryStore implements RunStore {
     if (run.upstreamRunId) record.upstreamRunId = run.upstreamRunId;
     // Kept (hidden) by the dispatcher already; shared by the records of a job's fires, cloned on read.
     if (run.params !== undefined) record.params = run.params;
+    if (run.attempts !== undefined) record.attempts = run.attempts;
     // Kept as text, as the SQLite store keeps it: parsed when read, not on every write.
     const result = run.result === null || run.result === undefined ? null : encodeResult(run.result, this.maxResultBytes);
     const owner = run.owner ?? null;

@@ -1,4 +1,4 @@
-import type { RunError } from "../contracts/index.js";
+import type { RunAttempt, RunError } from "../contracts/index.js";
 
 /**
  * How results and errors are kept, the same in every store, so that `history` reads the
@@ -68,6 +68,11 @@ function sliceChars(text: string, n: number): string {
   const head = text.slice(0, n);
   const last = head.charCodeAt(head.length - 1);
   return last >= 0xd800 && last <= 0xdbff ? head.slice(0, -1) : head;
+}
+
+/** A run's tries as stored (JSON), or null for a run that keeps none. Each is small: times, a status, a capped message. */
+export function encodeAttempts(attempts: RunAttempt[] | undefined): string | null {
+  return attempts === undefined ? null : JSON.stringify(attempts);
 }
 
 const paramsText = new WeakMap<object, string>();

@@ -19,6 +19,8 @@ export interface RunRowOf<T> {
   upstream_run_id: string | null;
   /** JSON; null in a row written before runlet recorded params. */
   params: string | null;
+  /** JSON; null for a run that keeps no tries (and in rows written before runlet kept them). */
+  attempts: string | null;
 }
 
 /** A runs row as the record the runner reads back; `iso` turns the store's time into ISO text. */
@@ -38,5 +40,6 @@ export function recordFromRow<T>(row: RunRowOf<T>, iso: (time: T) => string): Ru
   if (row.trigger_kind !== null) record.trigger = row.trigger_kind;
   if (row.upstream_run_id) record.upstreamRunId = row.upstream_run_id;
   if (row.params !== null) record.params = JSON.parse(row.params);
+  if (row.attempts !== null) record.attempts = JSON.parse(row.attempts);
   return record;
 }

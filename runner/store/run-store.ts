@@ -32,6 +32,7 @@ export function storedRun(record: RunRecord, owner: RunOwner): StoredRun {
     trigger: record.trigger,
     upstreamRunId: record.upstreamRunId ?? null,
     params: record.params,
+    attempts: record.attempts,
     owner: record.status === "running" ? owner : null,
   };
 }

@@ -71,6 +71,13 @@ export const migrations: ReadonlyArray<{ version: number; sql: string }> = [
       ALTER TABLE runs ADD COLUMN params TEXT;
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- The tries of a run that may be retried (JSON), oldest first; NULL for the others.
+      ALTER TABLE runs ADD COLUMN attempts TEXT;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

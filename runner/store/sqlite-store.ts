@@ -3,7 +3,7 @@ import type Database from "better-sqlite3";
 import { RunletError } from "../errors.js";
 import type { RunRecord, RunStatus, RunTrigger } from "../contracts/index.js";
 import { lostError } from "./owner.js";
-import { encodeError, encodeParams, encodeResult } from "./result-json.js";
+import { encodeAttempts, encodeError, encodeParams, encodeResult } from "./result-json.js";
 import { storeDefaults, type JobState, type RunOwner, type RunStore, type StoreOptions, type StoredRun } from "./run-store.js";
 import type { SoleOwnerStore, StoreOwner } from "./sole-owner.js";
 import { openDatabase } from "./sqlite-schema.js";
@@ -195,7 +195,7 @@ export class SqliteStore implements RunStore, SoleOwnerStore {
       this.sql.upsert.run(
         run.runId, run.job, run.status, run.scheduledAt, run.startedAt, run.finishedAt, run.attempt,
         error ? JSON.stringify(error) : null, encodeResult(run.result, this.maxResultBytes),
-        run.reason ?? null, run.trigger ?? null, run.upstreamRunId ?? null, encodeParams(run.params, this.maxResultBytes), run.owner?.pid ?? null, run.owner?.host ?? null,
+        run.reason ?? null, run.trigger ?? null, run.upstreamRunId ?? null, encodeParams(run.params, this.maxResultBytes), encodeAttempts(run.attempts), run.owner?.pid ?? null, run.owner?.host ?? null,
       );
       if (run.status !== "running") jobs.add(run.job);
     }
@@ -227,12 +227,12 @@ export class SqliteStore implements RunStore, SoleOwnerStore {
 function prepareStatements(db: Database.Database) {
   return {
     upsert: db.prepare(
-      `INSERT INTO runs (run_id, job, status, scheduled_at, started_at, finished_at, attempt, error, result, reason, trigger_kind, upstream_run_id, params, owner_pid, owner_host)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+      `INSERT INTO runs (run_id, job, status, scheduled_at, started_at, finished_at, attempt, error, result, reason, trigger_kind, upstream_run_id, params, attempts, owner_pid, owner_host)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (run_id) DO UPDATE SET job = excluded.job, status = excluded.status, scheduled_at = excluded.scheduled_at,
          started_at = excluded.started_at, finished_at = excluded.finished_at, attempt = excluded.attempt, error = excluded.error,
          result = excluded.result, reason = excluded.reason, trigger_kind = excluded.trigger_kind, upstream_run_id = excluded.upstream_run_id,
-         params = coalesce(excluded.params, params), owner_pid = excluded.owner_pid, owner_host = excluded.owner_host`,
+         params = coalesce(excluded.params, params), attempts = coalesce(excluded.attempts, attempts), owner_pid = excluded.owner_pid, owner_host = excluded.owner_host`,
     ),
     setState: db.prepare(
       `INSERT INTO job_state (job, last_fire_at, paused) VALUES (@job, @lastFireAt, coalesce(@paused, 0))

@@ -208,6 +208,12 @@ jobs:
     const deadlineOk = Date.now() + 10_000;
     while (history().find((r) => r.runId === first.runId)?.status !== "ok" && Date.now() < deadlineOk) await sleep(200);
     expect(history().find((r) => r.runId === first.runId)).toMatchObject({ status: "ok", attempt: 2, upstreamRunId: first.trigger.runId });
+    // Its tries as kept: the first as the lost replica recorded it (started, never ended), the second whole.
+    const [row] = await schema.query<{ attempts: string }>(`SELECT attempts FROM "${schema.name}".runs WHERE run_id = $1`, [first.runId]);
+    expect(JSON.parse(row!.attempts)).toEqual([
+      { attempt: 1, startedAt: expect.any(String), finishedAt: null, status: "running", error: null },
+      { attempt: 2, startedAt: expect.any(String), finishedAt: expect.any(String), status: "ok", error: null },
+    ]);
     // It ended ok: its on: failure job never ran.
     expect(executions(project.path("alerts.log"))).toEqual([]);
   } finally {

@@ -78,9 +78,17 @@ jobs:
     expect(detail.logs).toMatchObject({ dropped: 0, live: false });
     expect(detail.logs.lines.map((l) => [l.attempt, l.msg])).toEqual([[1, "trying"], [2, "trying"]]);
     expect(detail.attempts).toEqual([
-      { attempt: 1, status: "retried", firstLineAt: detail.logs.lines[0]!.time, lines: 1 },
-      { attempt: 2, status: "failed", firstLineAt: detail.logs.lines[1]!.time, lines: 1 },
+      { attempt: 1, status: "retried", startedAt: detail.run.startedAt, finishedAt: expect.any(String), error: { message: "upstream returned 503", code: "JOB_FAILED" }, firstLineAt: detail.logs.lines[0]!.time, lines: 1 },
+      { attempt: 2, status: "failed", startedAt: expect.any(String), finishedAt: detail.run.finishedAt, error: { message: "upstream returned 503", code: "JOB_FAILED" }, firstLineAt: detail.logs.lines[1]!.time, lines: 1 },
     ]);
+    // The run's page: a timeline of its tries, each with its times and its error.
+    const page = await (await fetch(`${stack.url}/runs/${run.runId}`)).text();
+    const tries = [...page.matchAll(/<li data-attempt="(\d)">([\s\S]*?)<\/li>/g)].map((m) => m[2]!);
+    expect(tries).toHaveLength(2);
+    expect(tries[0]).toContain("attempt 1: failed, retried");
+    expect(tries[0]).toContain(`${detail.attempts[0]!.startedAt} → ${detail.attempts[0]!.finishedAt}`);
+    expect(tries[0]).toContain("JOB_FAILED: upstream returned 503");
+    expect(tries[1]).toContain("attempt 2: failed");
     expect((await request(`${stack.url}/api/runs/${run.runId.slice(0, 8)}`)).body.run.runId).toBe(run.runId);
     const missing = await request(`${stack.url}/api/runs/ffffffff-0000`);
     expect(missing.status).toBe(404);

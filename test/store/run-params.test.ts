@@ -20,6 +20,7 @@ defaults:
 jobs:
   echo: { handler: jobs/echo.ts, params: { region: eu, apiKey: "\${env:BILLING_KEY}" } }
   plain: { handler: jobs/echo.ts }
+  flaky: { handler: jobs/flaky.ts, retries: { max: 2, delay: 1ms } }
 `;
 const SECRET = "sk-live-4242-secret";
 const files = {
@@ -27,6 +28,7 @@ const files = {
   "jobs/echo.ts": 'export default async (ctx) => ({ clear: JSON.stringify(ctx.params).includes("sk-live-4242"), password: ctx.params.password ?? null });\n',
   "jobs.yaml": MANIFEST,
   ".env": `BILLING_KEY=${SECRET}\n`,
+  "jobs/flaky.ts": 'export default async (ctx) => { if (ctx.attempt < 3) throw new Error("try " + ctx.attempt + " failed"); return "third time"; };\n',
 };
 
 const schemas: TestSchema[] = [];
@@ -66,6 +68,31 @@ describe.each(stores)("%s store: a run's params are kept with its record", (_nam
       expect(JSON.stringify(history.map((r) => r.params))).not.toMatch(/hunter2|t0k3n|sk-live/);
       // The records listeners hear carry the same kept params (the event stream, the API).
       expect(own.params).toEqual((await store.findRun(own.runId))!.params);
+    } finally {
+      await runner.stop();
+    }
+  });
+});
+
+describe.each(stores)("%s store: the tries of a run that may be retried are kept with it", (_name, open) => {
+  test("each try's times, status and error, oldest first; a run of a job without retries keeps none", async () => {
+    using project = tempProject(files);
+    const store = await open(project.dir);
+    const runner = createRunner({ manifest: project.path("jobs.yaml"), store, logger: silentLogger() });
+    try {
+      const run = await runner.invoke("flaky");
+      expect(run).toMatchObject({ status: "ok", attempt: 3 });
+      const kept = (await store.findRun(run.runId))!;
+      expect(kept.attempts).toEqual([
+        { attempt: 1, startedAt: expect.any(String), finishedAt: expect.any(String), status: "failed", error: { message: "try 1 failed", code: "JOB_FAILED" } },
+        { attempt: 2, startedAt: expect.any(String), finishedAt: expect.any(String), status: "failed", error: { message: "try 2 failed", code: "JOB_FAILED" } },
+        { attempt: 3, startedAt: expect.any(String), finishedAt: kept.finishedAt, status: "ok", error: null },
+      ]);
+      const times = kept.attempts!.flatMap((a) => [Date.parse(a.startedAt!), Date.parse(a.finishedAt!)]);
+      expect(times).toEqual([...times].sort((a, b) => a - b));
+      expect(kept.attempts![0]!.startedAt).toBe(kept.startedAt);
+      const single = await runner.invoke("plain");
+      expect(await store.findRun(single.runId)).not.toHaveProperty("attempts");
     } finally {
       await runner.stop();
     }

@@ -7,7 +7,7 @@ export function historyStatements(schema: string) {
   const runs = table(schema, "runs");
   const fires = table(schema, "fires");
   const jobState = table(schema, "job_state");
-  const columns = "run_id, job, status, scheduled_at, started_at, finished_at, attempt, error, result, reason, trigger_kind, upstream_run_id, params, owner_pid, owner_host";
+  const columns = "run_id, job, status, scheduled_at, started_at, finished_at, attempt, error, result, reason, trigger_kind, upstream_run_id, params, attempts, owner_pid, owner_host";
   return {
     /**
      * One batch of records as a JSON array. A record with a `fence` is written only while
@@ -18,7 +18,7 @@ export function historyStatements(schema: string) {
       WITH r AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(run_id text, job text, status text, scheduled_at timestamptz,
           started_at timestamptz, finished_at timestamptz, attempt int, error text, result text, reason text,
-          trigger_kind text, upstream_run_id text, params text, owner_pid int, owner_host text, fence bigint)
+          trigger_kind text, upstream_run_id text, params text, attempts text, owner_pid int, owner_host text, fence bigint)
       ), held AS (
         UPDATE ${fires} f SET attempt = r.attempt,
           state = CASE WHEN r.status = 'running' THEN 'running' ELSE 'done' END,
@@ -35,6 +35,14 @@ export function historyStatements(schema: string) {
         result = excluded.result, reason = excluded.reason, trigger_kind = excluded.trigger_kind,
         upstream_run_id = coalesce(excluded.upstream_run_id, ${runs}.upstream_run_id),
         params = coalesce(excluded.params, ${runs}.params),
+        -- A replica that took the run over knows only its own tries: per try, the one whose
+        -- start is known wins, the newer record first (it has the try's end).
+        attempts = CASE WHEN excluded.attempts IS NULL OR ${runs}.attempts IS NULL THEN coalesce(excluded.attempts, ${runs}.attempts) ELSE (
+          SELECT jsonb_agg(t.a ORDER BY t.n)::text FROM (
+            SELECT DISTINCT ON ((x.a->>'attempt')::int) (x.a->>'attempt')::int AS n, x.a
+            FROM (SELECT e.a, 0 AS o FROM jsonb_array_elements(excluded.attempts::jsonb) AS e(a)
+                  UNION ALL SELECT s.a, 1 FROM jsonb_array_elements(${runs}.attempts::jsonb) AS s(a)) x
+            ORDER BY (x.a->>'attempt')::int, (x.a->>'startedAt') IS NULL, x.o) t) END,
         owner_pid = excluded.owner_pid, owner_host = excluded.owner_host
       RETURNING run_id`,
     /** Last fire times: only ever moved forward, whichever replica writes last. */

@@ -107,6 +107,13 @@ export const migrations: ReadonlyArray<{ version: number; sql: string }> = [
       ALTER TABLE {s}.replicas ADD COLUMN leaving boolean NOT NULL DEFAULT false;
     `,
   },
+  {
+    version: 5,
+    sql: `
+      -- The tries of a run that may be retried (JSON), oldest first; NULL for the others.
+      ALTER TABLE {s}.runs ADD COLUMN attempts text;
+    `,
+  },
 ];
 
 export const SCHEMA_VERSION = migrations[migrations.length - 1]!.version;

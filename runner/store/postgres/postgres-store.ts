@@ -4,7 +4,7 @@ import pg from "pg";
 import { RunletError } from "../../errors.js";
 import type { Logger } from "../../log/logger.js";
 import type { RunRecord } from "../../contracts/index.js";
-import { encodeError, encodeParams, encodeResult } from "../result-json.js";
+import { encodeAttempts, encodeError, encodeParams, encodeResult } from "../result-json.js";
 import { storeDefaults, type JobState, type RunStore, type StoreOptions } from "../run-store.js";
 import { WriteQueue, type WriteBatch } from "../write-queue.js";
 import { claimStatements } from "./claim-sql.js";
@@ -262,7 +262,7 @@ export class PostgresStore implements RunStore, FireClaims {
     return {
       run_id: run.runId, job: run.job, status: run.status, scheduled_at: run.scheduledAt, started_at: run.startedAt, finished_at: run.finishedAt,
       attempt: run.attempt, error: run.error ? JSON.stringify(encodeError(run.error)) : null, result: encodeResult(run.result, this.maxResultBytes),
-      reason: run.reason ?? null, trigger_kind: run.trigger ?? null, upstream_run_id: run.upstreamRunId ?? null, params: encodeParams(run.params, this.maxResultBytes), owner_pid: run.owner?.pid ?? null, owner_host: run.owner?.host ?? null, fence: run.fence ?? null,
+      reason: run.reason ?? null, trigger_kind: run.trigger ?? null, upstream_run_id: run.upstreamRunId ?? null, params: encodeParams(run.params, this.maxResultBytes), attempts: encodeAttempts(run.attempts), owner_pid: run.owner?.pid ?? null, owner_host: run.owner?.host ?? null, fence: run.fence ?? null,
     };
   }
 
