@@ -1,4 +1,4 @@
-import { listEntriesOf, listEntry } from "./job-entries.js";
+import { TopMaps } from "./job-entries.js";
 import { escapedScalar, isIndicator, isKeyChar, plainScalar } from "./plain-scalar.js";
 import { forgetSharedSlices, sharedSlice } from "./shared-slices.js";
 
@@ -22,6 +22,7 @@ let cursor = 0;
 /** The end of the line being read (the readers never look past it). */
 let lineEnd = 0;
 let text = "";
+let tops = new TopMaps();
 
 /**
  * Reads the block-style YAML manifests are written in, in one pass over the lines, to the
@@ -45,7 +46,7 @@ export function readBlockYaml(source: string): Record<string, Value> | typeof NO
   } finally {
     text = "";
     forgetSharedSlices();
-    listEntriesOf(null);
+    tops = new TopMaps();
   }
 }
 
@@ -91,7 +92,7 @@ function readLines(): Record<string, Value> | typeof NOT_BLOCK {
         if (containers.length >= MAX_DEPTH) return NOT_BLOCK;
         const container: Container = isItem ? [] : {};
         put(pendingMap, pendingKey, container, pendingDepth);
-        if (pendingDepth === 1 && !isItem) listEntriesOf(container);
+        if (pendingDepth === 1 && !isItem) tops.open(container as Record<string, Value>);
         containers.push(container);
         indents.push(indent);
       } else {
@@ -128,7 +129,7 @@ function readLines(): Record<string, Value> | typeof NOT_BLOCK {
     // A list item where a key belongs, or a key starting with `-`.
     if (first === 45) return NOT_BLOCK;
     const key = readKey(at, false);
-    if (key === null || key === "__proto__" || Object.hasOwn(container, key)) return NOT_BLOCK;
+    if (key === null || key === "__proto__" || (containers.length !== 2 && Object.hasOwn(container, key))) return NOT_BLOCK;
     const colon = cursor;
     const valueAt = skipSpaces(colon);
     if (valueAt === end || (text.charCodeAt(valueAt) === 35 && valueAt > colon)) {
@@ -143,13 +144,14 @@ function readLines(): Record<string, Value> | typeof NOT_BLOCK {
     put(container, key, value, containers.length);
   }
   if (pendingMap) put(pendingMap, pendingKey, null, pendingDepth);
+  if (!tops.fill()) return NOT_BLOCK;
   return root ?? NOT_BLOCK;
 }
 
-/** Sets a key of the map at `depth` (1: the root), listing it when the map is a top one (`jobs`). */
+/** Sets a key of the map at `depth` (1: the root); a top map's keys wait in `tops`. */
 function put(map: Record<string, Value>, key: string, value: Value, depth: number): void {
-  map[key] = value;
-  if (depth === 2) listEntry(map, key, value);
+  if (depth === 2) tops.add(key, value);
+  else map[key] = value;
 }
 
 /** A value written on its line from `at`, in block context: the line must end after it. */

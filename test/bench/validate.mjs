@@ -85,16 +85,20 @@ async function big({ smoke, runs = smoke ? 1 : 3 }) {
     cliMs.sort((a, b) => a - b);
     const read = measured(() => readFileSync(file, "utf8"));
     const text = read.value;
-    const lineReader = measured(() => readPlainYaml(text));
+    // The two readers alternate, twice each (the first of each also warms it up): the better of each.
+    const better = (a, b) => (a.ms <= b.ms ? a : b);
+    let lineReader = measured(() => readPlainYaml(text));
+    let jsYaml = measured(() => readWithJsYaml(text));
+    lineReader = better(lineReader, measured(() => readPlainYaml(text)));
+    jsYaml = better(jsYaml, measured(() => readWithJsYaml(text)));
     const inspect = measured(() => inspectManifest(file, text));
     if (inspect.value.problems.length > 0 || inspect.value.manifest.jobs.length !== jobs) throw new Error(`expected ${jobs} valid jobs`);
-    const jsYaml = measured(() => readWithJsYaml(text));
     const row = {
       jobs, load, cliBestMs: cliMs[0], cliWorstMs: cliMs[cliMs.length - 1], readMs: read.ms, lineReaderMs: lineReader.ms, lineReaderCpuMs: lineReader.cpuMs,
       jsYamlMs: jsYaml.ms, jsYamlCpuMs: jsYaml.cpuMs, checksMs: inspect.ms - lineReader.ms, inspectMs: inspect.ms,
     };
     printTable(
-      `\`runlet validate\` of ${jobs.toLocaleString("en")} jobs sharing 10 handler files (fresh process, ${runs} run${runs === 1 ? "" : "s"}; load average ${fmt(load, 2)} on ${cpus().length} cores at the start), and its parts in-process (wall ms; CPU ms in brackets)`,
+      `\`runlet validate\` of ${jobs.toLocaleString("en")} jobs sharing 10 handler files (fresh process, ${runs} run${runs === 1 ? "" : "s"}; load average ${fmt(load, 2)} on ${cpus().length} cores at the start), and its parts in-process (wall ms, the better of two for each reader; CPU ms in brackets)`,
       ["jobs", "`runlet validate` best ms", "worst ms", "target", "read file", "line reader", "js-yaml (read before)", "js-yaml / line reader", "checks after the read", "inspectManifest"],
       [[jobs, fmt(row.cliBestMs, 0), fmt(row.cliWorstMs, 0), smoke ? "" : "< 10000 ms", fmt(row.readMs, 0), `${fmt(row.lineReaderMs, 0)} (${fmt(row.lineReaderCpuMs, 0)})`, `${fmt(row.jsYamlMs, 0)} (${fmt(row.jsYamlCpuMs, 0)})`, `${fmt(row.jsYamlMs / row.lineReaderMs, 1)}×`, fmt(row.checksMs, 0), fmt(row.inspectMs, 0)]],
     );
