@@ -23,8 +23,11 @@ export interface Coordination {
   record(run: StoredRun): Promise<void>;
   /** Shutdown begins: take over nothing more. */
   stopTakingOver(): void;
-  /** After stopTakingOver, while this process still fires: resolves once others can fire its jobs. */
-  handOff(): Promise<void>;
+  /**
+   * Shutdown begins, after stopTakingOver: null when this process may stop firing at once;
+   * else it fires on until the promise resolves (other replicas can fire its jobs by then).
+   */
+  handOff(): Promise<void> | null;
   /** Shutdown ends, before the store closes. */
   leave(): Promise<void>;
 }
@@ -40,6 +43,8 @@ export class Solo implements Coordination {
     return this.store.record(run);
   }
   stopTakingOver(): void {}
-  async handOff(): Promise<void> {}
+  handOff(): null {
+    return null;
+  }
   async leave(): Promise<void> {}
 }

@@ -105,10 +105,13 @@ export class SchedulePartition implements Partition {
     this.listener();
   }
 
-  /** A graceful stop: says so, then keeps firing for the handoff. At once when no other replica could take the jobs. */
-  async handOff(): Promise<void> {
+  /** A graceful stop: says so, then keeps firing for the handoff; null when no other replica could take the jobs (stop at once). */
+  handOff(): Promise<void> | null {
     const others = (this.membership.members ?? []).filter((m) => m !== this.store.owner);
-    if (others.length === 0) return;
+    return others.length === 0 ? null : this.announceAndWait();
+  }
+
+  private async announceAndWait(): Promise<void> {
     try {
       await this.store.markLeaving();
     } catch (err) {

@@ -168,8 +168,8 @@ export class ReplicaGroup implements Coordination {
   }
 
   /** A graceful stop, after {@link stopTakingOver}: the others take this replica's jobs over while it still fires them. */
-  async handOff(): Promise<void> {
-    await this.partition?.handOff();
+  handOff(): Promise<void> | null {
+    return this.partition?.handOff() ?? null;
   }
 
   /** Leaves the group: no more renewals; this replica's specs stop counting at once. */

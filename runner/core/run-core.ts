@@ -73,6 +73,8 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
   private readonly coordination: Coordination;
   private readonly owner = currentOwner();
   private manifestJobs: JobDefinition[] = [];
+  /** A graceful stop in a group that splits the schedule: firing goes on until the others can fire this replica's jobs. */
+  private handoff: Promise<void> | null = null;
   private started = false;
   private stopping = false;
 
@@ -185,19 +187,21 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
   }
 
   /**
-   * Stops taking over other replicas' runs, and firing, at once; when replicas split the
-   * schedule, firing goes on until {@link finishStop} has handed this replica's jobs over.
+   * Stops taking over other replicas' runs, and firing, at once; in a group that splits
+   * the schedule, firing goes on for the handoff (2 × reap, awaited by {@link finishStop})
+   * so that the others arm this replica's jobs before it stops firing them.
    */
   beginStop(): void {
     this.stopping = true;
-    if (!this.coordination.partition) this.scheduler.stop();
     this.coordination.stopTakingOver();
+    const handoff = this.coordination.handOff();
+    if (handoff) this.handoff = handoff.finally(() => this.scheduler.stop());
+    else this.scheduler.stop();
   }
 
   /** Lets runs in flight finish for up to `graceMs`, aborts the rest, leaves the group, closes executors and store. */
   async finishStop(graceMs: number): Promise<void> {
-    await this.coordination.handOff();
-    this.scheduler.stop();
+    await this.handoff;
     const drained = await this.dispatcher.drain(graceMs);
     if (!drained) {
       this.logger.warn({ inFlight: this.dispatcher.inFlight }, `shutdown grace period over: aborting ${this.options.runsName ?? "runs"} still in flight`);
