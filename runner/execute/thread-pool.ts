@@ -72,7 +72,13 @@ export function createPoolEntry({ workerFile, maxThreads, idleTimeoutMs, memoryM
  * Waits until a run of the pool ends and hands its thread on (see handOn). Runs wait here,
  * in order, rather than in piscina's queue: piscina hands a freed worker one queued run
  * and moves the next it cannot place to the back of its queue, so queued runs started out
- * of order, and each such try cost the main thread a few µs per run.
+ * of order (half of 5,000 queued at once, test/bench/thread-queue.mjs), and each such try
+ * cost the main thread a few µs per run. piscina 5.3.2's `stricterFIFO` puts that run back
+ * at the front instead, but a task with an abort signal (every run's, see KillSwitch) is
+ * returned to a second queue, front first as well, so a burst starts in reverse order
+ * (99.9%); a pluggable `taskQueue` does not hold those tasks at all. This queue also lets
+ * a run that waited past its lateness, or was aborted meanwhile, end without reaching a
+ * worker.
  */
 export function waitForThread(entry: PoolEntry, job: string, aborts: AbortSource): Promise<void> {
   return new Promise<void>((resolve, reject) => {
