@@ -3,7 +3,7 @@ import { RunletError } from "../errors.js";
 import { abortsOf, notStarted } from "./executor.js";
 import type { JobHandler, JobTrigger } from "../context.js";
 import { RunContext } from "./run-context.js";
-import { HandlerCache, SETTLED_UNDEFINED, callHandler, failed } from "./handler-module.js";
+import { HandlerCache, SETTLED_UNDEFINED, failed } from "./handler-module.js";
 import { contain, exitedError } from "./inline-containment.js";
 import { InlineRun, callIn, inFlight, settled } from "./inline-runs.js";
 import { silentLogger, type Logger } from "../log/logger.js";
@@ -54,7 +54,7 @@ export class InlineExecutor implements Executor {
       return Promise.reject(failed(err, `job "${req.job}" was not started: its params cannot be copied: `));
     }
     const run = new InlineRun(req);
-    return settleContained(run, callIn(run, () => callHandler(handler, ctx, req.job)));
+    return settleContained(run, callIn(run, handler, ctx));
   }
 
   /** Refuses new runs; runs in flight go on (they cannot be stopped), but their stray errors are no longer contained. */

@@ -2,7 +2,9 @@
  * The main thread's inline runs, as their stray errors and process.exit calls are traced
  * back to them (by the error's stack, see module-runs.ts).
  */
+import type { JobContext, JobHandler } from "../context.js";
 import type { RunRequest } from "../contracts/index.js";
+import { callHandler } from "./handler-module.js";
 import { ModuleRuns, type ModuleRun } from "./module-runs.js";
 
 /** An inline run, as its stray errors and process.exit calls reach it. */
@@ -28,12 +30,12 @@ const runs = new ModuleRuns<InlineRun>();
 /** The run whose handler is being called right now, synchronously: a process.exit in that call is its. */
 let calling: InlineRun | null = null;
 
-/** Calls the handler of `run` (`call`), noting the run so that its errors can be attributed. */
-export function callIn(run: InlineRun, call: () => Promise<unknown>): Promise<unknown> {
+/** Calls `handler` for `run`, noting the run meanwhile: a process.exit in the call is its (see callHandler for the rest). */
+export function callIn(run: InlineRun, handler: JobHandler, ctx: JobContext): Promise<unknown> {
   const outer = calling;
   calling = run;
   try {
-    return call();
+    return callHandler(handler, ctx, run.req.job);
   } finally {
     calling = outer;
   }
