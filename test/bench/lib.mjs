@@ -29,7 +29,7 @@ export function percentile(sorted, p) {
 
 export function summary(values) {
   const sorted = [...values].sort((a, b) => a - b);
-  return { n: sorted.length, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
+  return { n: sorted.length, p10: percentile(sorted, 10), p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] };
 }
 
 export const fmt = (n, digits = 2) => (Number.isFinite(n) ? Number(n.toFixed(digits)).toString() : String(n));
