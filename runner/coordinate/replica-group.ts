@@ -38,7 +38,8 @@ const FINAL = new Set(["ok", "failed", "timeout", "cancelled", "lost", "skipped"
  * and only then other replicas' expired leases (→ `lost`, or a retry it may take over).
  * While the database is unreachable fires are logged as unclaimed and not run. When it
  * answers again this replica writes and renews first and judges nobody for one lease:
- * the others, cut off too, get that long to write what finished meanwhile.
+ * the others, cut off too, get that long to write what finished meanwhile. Each tend also
+ * reads the group for partitioned scheduling (SchedulePartition: which jobs it fires).
  */
 export class ReplicaGroup implements Coordination {
   readonly gate = this;
