@@ -99,7 +99,10 @@ test("replicas join and leave while 1,000 jobs fire each second: every fire runs
     expect(leaveB.length).toBe([...abc!.values()].filter((o) => o === "b").length);
     const join2 = moved(ac!, acd!);
     expect(join2.every((m) => m.now === "d")).toBe(true);
-    for (const change of [join1, leaveB, join2]) expect(change.length / JOBS).toBeGreaterThan(0.2), expect(change.length / JOBS).toBeLessThan(0.47);
+    for (const change of [join1, leaveB, join2]) {
+      expect(change.length / JOBS).toBeGreaterThan(0.2);
+      expect(change.length / JOBS).toBeLessThan(0.47);
+    }
 
     // One claim per fire in steady state; each change adds only its overlap's.
     const claims = claimed.filter((at) => at >= from && at < to).length;
