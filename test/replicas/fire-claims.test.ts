@@ -90,6 +90,17 @@ describe("claims of one turn, decided together", () => {
     expect(requests.map((r) => byRun.get(r.runId))).toEqual(["running/null", "skipped/overlap", undefined, "skipped/late", "running/null"]);
   });
 
+  test("two manifests of the same generation: the job's current spec is that of the manifest the members call newest (lowest digest)", async () => {
+    // Partitioned scheduling gives the jobs to the replicas of the lowest digest on a tie
+    // (coordinate/membership.ts); the claim must accept that manifest's spec, or nobody
+    // claims the job. The spec hashes are ordered the other way round on purpose.
+    await a.publishSpecs(7, new Map([["tied", "spec-z"]]), "digest-a");
+    await b.publishSpecs(7, new Map([["tied", "spec-a"]]), "digest-b");
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000);
+    expect(await a.claimFire(request("tied", at, { specHash: "spec-z" }))).toMatchObject({ won: true });
+    expect(await b.claimFire(request("tied", new Date(at.getTime() + 1000), { specHash: "spec-a" }))).toEqual({ won: false, reason: "stale-spec" });
+  });
+
   test("a turn of 2,500 claims goes out in statements of at most 1,000, each claim answered", async () => {
     const jobs = Array.from({ length: 2_500 }, (_, i) => `wide-${i}`);
     await a.publishSpecs(5, new Map(jobs.map((job) => [job, SPEC])));

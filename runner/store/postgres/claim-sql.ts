@@ -37,7 +37,9 @@ export function claimStatements(schema: string) {
         -- The claimer's own manifest always counts: after an outage every replica's heartbeat
         -- is old, and without it no spec would be current until the next heartbeat.
         WHERE rs.job = ANY($1::text[]) AND (r.seen_at > now() - ${ms("$14")} OR r.owner = $10::text)
-        ORDER BY rs.job, r.generation DESC, rs.spec_hash
+        -- On a tie of generations the lowest digest wins, as partitioned scheduling decides
+        -- (coordinate/membership.ts): the replicas it gives the job to must hold its current spec.
+        ORDER BY rs.job, r.generation DESC, r.digest COLLATE "C", rs.spec_hash
       ), decided AS (
         SELECT q.*, CASE
           WHEN q.deadline_ms IS NOT NULL AND now() > q.scheduled_at + ${ms("q.deadline_ms")} THEN 'missed'
