@@ -12,7 +12,16 @@ export interface FirstState {
   warnings: string[];
 }
 
-export async function firstState(runner: RunnerView, now = new Date()): Promise<FirstState> {
+/**
+ * Jobs up to which the page comes with its first state. Each job costs a history read per
+ * page load and a row of HTML; a manifest of a million jobs gets the bare page, which its
+ * script fills from the API as it did before.
+ */
+export const FIRST_STATE_MAX_JOBS = 500;
+
+/** The first state, or null for a manifest with more jobs than {@link FIRST_STATE_MAX_JOBS}. */
+export async function firstState(runner: RunnerView, now = new Date()): Promise<FirstState | null> {
+  if (runner.jobs.length > FIRST_STATE_MAX_JOBS) return null;
   const jobs = await jobViews(runner, now);
   const histories = await Promise.all(jobs.map((job) => runner.store.history({ job: job.name, limit: RUNS_SHOWN })));
   const runs: Record<string, RunRecord[]> = {};

@@ -55,7 +55,8 @@ export function dashboardRoute({ runner, readsNeedToken }: DashboardOptions): Ro
     method: "GET",
     path: "/",
     async handle({ res }) {
-      const html = readsNeedToken ? page.html : Buffer.from(withFirstState(page.text, await firstState(runner)), "utf8");
+      const state = readsNeedToken ? null : await firstState(runner);
+      const html = state ? Buffer.from(withFirstState(page.text, state), "utf8") : page.html;
       res.writeHead(200, {
         "content-type": "text/html; charset=utf-8",
         "content-length": html.length,

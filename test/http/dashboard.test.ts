@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, test } from "vitest";
+import { FIRST_STATE_MAX_JOBS } from "../../runner/http/dashboard-first-state.js";
 import { startStack, type Stack } from "./helpers.js";
 
 let stack: Stack | undefined;
@@ -60,6 +61,13 @@ jobs:
     expect(first.jobs.map((j) => j.name)).toEqual(["echo", "fails", "nightly"]);
     expect(first.runs.echo!.map((r) => r.runId)).toEqual([ok.runId]);
     expect(html.match(/<script>/g)).toHaveLength(1);
+  });
+
+  test("a manifest of more jobs than the first state holds gets the bare page, which its script fills from the API", async () => {
+    const jobs = Array.from({ length: FIRST_STATE_MAX_JOBS + 1 }, (_, i) => `  j${i}: { handler: jobs/echo.ts }`).join("\n");
+    stack = await startStack({ yaml: `version: 1\njobs:\n${jobs}\n` });
+    const html = await (await fetch(`${stack.url}/`)).text();
+    expect(html).toBe(source);
   });
 
   test("the page is self-contained and never parses job text as HTML", () => {
