@@ -1,5 +1,5 @@
 import type { JobTrigger } from "../context.js";
-import type { JobDefinition, RunError, RunLogger, RunRecord, RunRequest } from "../contracts/index.js";
+import { LOG_POLICY_DEFAULTS, type JobDefinition, type LogPolicy, type RunError, type RunLogger, type RunRecord, type RunRequest } from "../contracts/index.js";
 import type { RunAbort } from "./run-abort.js";
 
 /**
@@ -22,6 +22,8 @@ export class Attempt implements RunRequest {
   handlerStartedAtMs: number | null = null;
   /** Scheduled runs wait for a thread at most until their lateness limit (see RunRequest.lateAfter). */
   readonly lateAfter: number | null;
+  /** How the run's records hide what the manifest took from the environment (a stray error's amendment uses it). */
+  readonly logPolicy: LogPolicy;
 
   constructor(
     def: JobDefinition,
@@ -41,6 +43,7 @@ export class Attempt implements RunRequest {
     this.job = def.name;
     this.memoryMb = def.memoryMb;
     this.lateAfter = lateAfter;
+    this.logPolicy = def.logs ?? LOG_POLICY_DEFAULTS;
   }
 
   handlerStarted(atMs: number): void {

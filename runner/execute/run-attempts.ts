@@ -1,14 +1,14 @@
 // How a started run goes: its attempts begun on the executor, their records, retries, and stray errors charged to it.
-import { keptParams } from "../log/kept-params.js";
+import { keptError, keptParams } from "../log/kept-params.js";
 import type { Logger } from "../log/logger.js";
-import { LOG_POLICY_DEFAULTS, type ActiveJob, type Clock, type Executor, type JobDefinition, type RunError, type RunLogger, type RunMode, type RunRecord, type RunStatus } from "../contracts/index.js";
+import { LOG_POLICY_DEFAULTS, type ActiveJob, type LogPolicy, type Clock, type Executor, type JobDefinition, type RunError, type RunLogger, type RunMode, type RunRecord, type RunStatus } from "../contracts/index.js";
 import { Attempt, toRunError } from "./attempt.js";
 import { AttemptHistory, failLast } from "./attempt-history.js";
 import { IsoTimes } from "./iso-time.js";
 import type { LiveRun } from "./live-run.js";
 import { retryDelay } from "./retry-delay.js";
 import { RunAbort } from "./run-abort.js";
-import { settleAttempt, sleepUnlessAborted } from "./settle-attempt.js";
+import { settleAttempt, sleepUnlessAborted, type AttemptOutcome } from "./settle-attempt.js";
 
 /** The part of DispatcherOptions a run's attempts use (the dispatcher hands its own options). */
 export interface AttemptRunnerOptions {
@@ -38,7 +38,8 @@ export class AttemptRunner {
     const startedAtMs = run.first.startedAtMs;
     const upstreamRunId = run.cause.kind === "after" ? run.cause.runId : null;
     // Made here, after the handler started (its ctx.params is its own copy): hidden as its log lines are.
-    const kept = keptParams(params, def.logs ?? LOG_POLICY_DEFAULTS);
+    const policy = def.logs ?? LOG_POLICY_DEFAULTS;
+    const kept = keptParams(params, policy);
     const tries = def.retries.max > 0 || run.attempt > 1 ? new AttemptHistory(run.attempt) : null;
     // Every record of a run is built here, whole, with its fields in one order (the order
     // skip() uses too): one object shape for the store and listeners, where spreading a
@@ -70,7 +71,10 @@ export class AttemptRunner {
       // handler of a fire before it follows any run here), so its records wait for nothing.
       tries?.begin(attempt, this.runTimes.at(begun.handlerStartedAtMs ?? begun.startedAtMs));
       onRecord(record("running", attempt, null, null, null));
-      const outcome = await pending;
+      // What the record and the runner's log keep of an error: values from the environment
+      // hidden (a library's message may quote a URL with its token). A result is what the
+      // handler chose to return, kept as returned.
+      const outcome = keptOutcome(await pending, policy);
       const endedAtMs = clock.now();
       // A thread run may have waited for a thread: its record starts when its handler did.
       if (begun === run.first && begun.handlerStartedAtMs !== null) startedAt = this.runTimes.at(begun.handlerStartedAtMs);
@@ -99,7 +103,7 @@ export class AttemptRunner {
         return ended;
       }
       begun.retried = true;
-      if (begun.pendingStray) log.error({ err: begun.pendingStray, attempt }, "the code of this attempt raised an error after it ended; the run is retried");
+      if (begun.pendingStray) log.error({ err: keptError(toRunError(begun.pendingStray), policy), attempt }, "the code of this attempt raised an error after it ended; the run is retried");
       await sleepUnlessAborted(clock, retryDelay(def.retries, attempt), run);
       // A claimed run retries only while this process still owns it; if not, the claim aborted it.
       if (run.claim && !run.aborted) await run.claim.beforeRetry(attempt + 1);
@@ -125,13 +129,13 @@ export class AttemptRunner {
       return;
     }
     if (final?.status !== "ok") {
-      log.error({ err: error, attempt: attempt.attempt }, final ? "the run's code raised an error after the run ended (already recorded as failed)" : "the code of an earlier attempt of this run raised an error after that attempt ended");
+      log.error({ err: keptError(toRunError(error), attempt.logPolicy), attempt: attempt.attempt }, final ? "the run's code raised an error after the run ended (already recorded as failed)" : "the code of an earlier attempt of this run raised an error after that attempt ended");
       return;
     }
-    const amended: RunRecord = { ...final, status: "failed", error: toRunError(error) };
+    const amended: RunRecord = { ...final, status: "failed", error: keptError(toRunError(error), attempt.logPolicy) };
     amended.attempts = failLast(final.attempts, amended.error!);
     attempt.final = amended;
-    log.error({ err: error, attempt: attempt.attempt }, "the run's code raised an error after the run ended ok; the run is recorded as failed");
+    log.error({ err: amended.error, attempt: attempt.attempt }, "the run's code raised an error after the run ended ok; the run is recorded as failed");
     this.options.onRecord(amended);
   };
 
@@ -175,4 +179,8 @@ export class AttemptRunner {
     const scheduledAt = this.scheduledTimes.at(run.fireDate.getTime());
     run.log.info({ scheduledAt, latenessMs, attempt, mode: run.job.def.mode }, "run started");
   }
+}
+
+function keptOutcome(outcome: AttemptOutcome, policy: LogPolicy): AttemptOutcome {
+  return outcome.status === "ok" ? outcome : { status: outcome.status, error: keptError(outcome.error, policy) };
 }

@@ -1,4 +1,4 @@
-import type { LogPolicy } from "../contracts/index.js";
+import type { LogPolicy, RunError } from "../contracts/index.js";
 import { hideSecrets, redactorOf, secretsOf } from "./redaction.js";
 
 /**
@@ -33,4 +33,21 @@ function hide(value: unknown, policy: LogPolicy): unknown {
   if (text === undefined) return null;
   const secrets = secretsOf(policy.secrets);
   return secrets.length === 0 ? JSON.parse(text) : JSON.parse(hideSecrets(text, secrets));
+}
+
+/**
+ * A run's error as its record and the runner's log keep it: a value the manifest took from
+ * the environment, quoted in the message or stack (a URL with its token in a fetch error),
+ * reads `${env:NAME}`. The same error object when the job has no such values.
+ */
+export function keptError(error: RunError, policy: LogPolicy): RunError {
+  const secrets = secretsOf(policy.secrets);
+  if (secrets.length === 0) return error;
+  const kept: RunError = { ...error, message: hideInString(error.message, secrets) };
+  if (error.stack !== undefined) kept.stack = hideInString(error.stack, secrets);
+  return kept;
+}
+
+function hideInString(text: string, secrets: ReturnType<typeof secretsOf>): string {
+  return JSON.parse(hideSecrets(JSON.stringify(text), secrets)) as string;
 }

@@ -41,8 +41,18 @@ export function secretsOf(secrets: LogPolicy["secrets"]): ReadonlyArray<EncodedS
   return found;
 }
 
-/** JSON text with every value taken from the environment replaced by its `${env:NAME}` reference. */
+/** A JSON string literal (keys are ones too). */
+const STRING_LITERAL = /"(?:[^"\\]|\\.)*"/g;
+
+/**
+ * JSON text with every value taken from the environment replaced by its `${env:NAME}`
+ * reference, inside its strings only: a value such as `1000` must not rewrite the number
+ * 10000 into text that is no longer JSON.
+ */
 export function hideSecrets(text: string, secrets: ReadonlyArray<EncodedSecret>): string {
-  for (const secret of secrets) if (text.includes(secret.json)) text = text.replaceAll(secret.json, secret.shown);
-  return text;
+  if (!secrets.some((secret) => text.includes(secret.json))) return text;
+  return text.replace(STRING_LITERAL, (literal) => {
+    for (const secret of secrets) if (literal.includes(secret.json)) literal = literal.replaceAll(secret.json, secret.shown);
+    return literal;
+  });
 }
