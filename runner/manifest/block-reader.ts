@@ -1,4 +1,4 @@
-import { TopMaps } from "./job-entries.js";
+import { TopMaps, type DuplicateKey } from "./job-entries.js";
 import { escapedScalar, isIndicator, isKeyChar, plainScalar } from "./plain-scalar.js";
 import { forgetSharedSlices, sharedSlice } from "./shared-slices.js";
 
@@ -16,37 +16,35 @@ const MAX_DEPTH = 64;
 /** `yaml` refuses implicit keys over 1,024 characters: longer lines are left to it. */
 const MAX_LINE = 1024;
 
-// Where the last read ended: the readers below return a value and leave its end here, so
-// reading a million jobs allocates no { value, end } pair per scalar.
+// Where the last read ended: readers return a value and leave its end here (no { value, end } per scalar).
 let cursor = 0;
 /** The end of the line being read (the readers never look past it). */
 let lineEnd = 0;
 let text = "";
-let tops = new TopMaps();
+let tops = new TopMaps(null);
 
 /**
  * Reads the block-style YAML manifests are written in, in one pass over the lines, to the
- * value `yaml`'s `parseDocument(text).toJS()` gives; NOT_BLOCK for anything else.
- *
- * Why a third reader: js-yaml 5 reads a 1,000,000-job manifest in ~9 s and allocates an
- * event per token (seconds more of garbage collection); this loop reads it in ~2 s. It
- * takes maps by indentation; keys plain (letters, digits, `_ $ . - /`) or quoted, that
- * read as strings; values on the key's line (plain, quoted, or a one-line flow collection
- * of such values); lists of such values (`- item`). Anything else (a block or multi-line
- * scalar, a value continued on a more indented line, a map in a list, a duplicate key, an
- * anchor, a tag, an escape JSON does not share) gives up on the whole text, which js-yaml
- * and `yaml` then read as before. test/manifest/plain-yaml.test.ts compares it with `yaml`
- * on its own, on generated and randomly broken documents.
+ * value `yaml`'s `parseDocument(text).toJS()` gives; NOT_BLOCK for anything else. Why: js-yaml
+ * reads 1,000,000 jobs in ~9 s plus an event per token to collect; this loop takes ~3 s.
+ * It takes maps by indentation; keys plain (letters, digits, `_ $ . - /`) or quoted, read
+ * as strings; values on the key's line (plain, quoted, a one-line flow collection); lists
+ * of such values. Anything else (block or multi-line scalars, continued values, maps in
+ * lists, anchors, tags, escapes JSON does not share) gives up on the whole text, left to
+ * js-yaml and `yaml`; so does a repeated key, unless the caller lists `duplicateKeys` (the
+ * later value kept, as `yaml` does: a million jobs with one named twice then skip `yaml`'s
+ * parse, minutes and gigabytes at that size). Held to `yaml` by test/manifest/plain-yaml.test.ts.
  */
-export function readBlockYaml(source: string): Record<string, Value> | typeof NOT_BLOCK {
+export function readBlockYaml(source: string, duplicateKeys?: DuplicateKey[]): Record<string, Value> | typeof NOT_BLOCK {
   if (UNREAD_CHARACTER.test(source)) return NOT_BLOCK;
   text = source;
+  tops = new TopMaps(duplicateKeys ?? null);
   try {
     return readLines();
   } finally {
     text = "";
     forgetSharedSlices();
-    tops = new TopMaps();
+    tops = new TopMaps(null);
   }
 }
 
@@ -58,6 +56,7 @@ function readLines(): Record<string, Value> | typeof NOT_BLOCK {
   /** A key whose value starts on a later line (a map or list), or is empty. */
   let pendingMap: Record<string, Value> | null = null;
   let pendingKey = "";
+  let pendingKeyAt = 0;
   let pendingIndent = -1;
   let pendingDepth = 0;
   /** A line indented more than this would continue the last value: declined. */
@@ -91,14 +90,14 @@ function readLines(): Record<string, Value> | typeof NOT_BLOCK {
       if (indent > pendingIndent) {
         if (containers.length >= MAX_DEPTH) return NOT_BLOCK;
         const container: Container = isItem ? [] : {};
-        put(pendingMap, pendingKey, container, pendingDepth);
+        put(pendingMap, pendingKey, container, pendingDepth, pendingKeyAt);
         if (pendingDepth === 1 && !isItem) tops.open(container as Record<string, Value>);
         containers.push(container);
         indents.push(indent);
       } else {
         // `key:` then a list at the key's own indentation is left to js-yaml.
         if (first === 45) return NOT_BLOCK;
-        put(pendingMap, pendingKey, null, pendingDepth);
+        put(pendingMap, pendingKey, null, pendingDepth, pendingKeyAt);
       }
       pendingMap = null;
     } else if (valueIndent >= 0 && indent > valueIndent) {
@@ -129,28 +128,31 @@ function readLines(): Record<string, Value> | typeof NOT_BLOCK {
     // A list item where a key belongs, or a key starting with `-`.
     if (first === 45) return NOT_BLOCK;
     const key = readKey(at, false);
-    if (key === null || key === "__proto__" || (containers.length !== 2 && Object.hasOwn(container, key))) return NOT_BLOCK;
+    if (key === null || key === "__proto__") return NOT_BLOCK;
+    // A top map's keys are checked once the text is read (TopMaps.fill).
+    if (containers.length !== 2 && Object.hasOwn(container, key) && !tops.repeated(key, at)) return NOT_BLOCK;
     const colon = cursor;
     const valueAt = skipSpaces(colon);
     if (valueAt === end || (text.charCodeAt(valueAt) === 35 && valueAt > colon)) {
       pendingMap = container;
       pendingKey = key;
+      pendingKeyAt = at;
       pendingIndent = indent;
       pendingDepth = containers.length;
       continue;
     }
     const value = readValue(valueAt, containers.length);
     if (value === NOT_BLOCK) return NOT_BLOCK;
-    put(container, key, value, containers.length);
+    put(container, key, value, containers.length, at);
   }
-  if (pendingMap) put(pendingMap, pendingKey, null, pendingDepth);
+  if (pendingMap) put(pendingMap, pendingKey, null, pendingDepth, pendingKeyAt);
   if (!tops.fill()) return NOT_BLOCK;
   return root ?? NOT_BLOCK;
 }
 
 /** Sets a key of the map at `depth` (1: the root); a top map's keys wait in `tops`. */
-function put(map: Record<string, Value>, key: string, value: Value, depth: number): void {
-  if (depth === 2) tops.add(key, value);
+function put(map: Record<string, Value>, key: string, value: Value, depth: number, keyAt: number): void {
+  if (depth === 2) tops.add(key, value, keyAt);
   else map[key] = value;
 }
 

@@ -33,28 +33,54 @@ export function jobEntries(jobs: unknown): JobEntries {
  * change the map. A map with a key like an array index ("42") is not kept: Object.keys
  * puts such keys first.
  */
+/** A key written again in its map: the later value is kept, as `yaml` keeps it. */
+export interface DuplicateKey {
+  /** Character offset of the repeated key (its quote, if quoted), where `yaml` puts the problem. */
+  offset: number;
+  key: string;
+}
+
 export class TopMaps {
-  private readonly maps: Array<{ map: Record<string, unknown>; names: string[]; raws: unknown[] }> = [];
+  /** @param duplicates where repeated keys are listed, when the reader's caller takes them as problems (null: one declines the text). */
+  constructor(private readonly duplicates: DuplicateKey[] | null) {}
+
+  private readonly maps: Array<{ map: Record<string, unknown>; names: string[]; raws: unknown[]; offsets: number[] }> = [];
 
   /** The next keys added belong to `map`. */
   open(map: Record<string, unknown>): void {
-    this.maps.push({ map, names: [], raws: [] });
+    this.maps.push({ map, names: [], raws: [], offsets: [] });
   }
 
-  add(key: string, value: unknown): void {
+  /** A key of the open map, its value, and where the key is written (for a duplicate's problem). */
+  add(key: string, value: unknown, offset: number): void {
     const top = this.maps[this.maps.length - 1]!;
     top.names.push(key);
     top.raws.push(value);
+    top.offsets.push(offset);
   }
 
-  /** Sets every key on its map; false on a duplicate key (the text is then left to js-yaml). */
+  /** A key written again at `offset` (in any map): listed, or false when the text is to be declined. */
+  repeated(key: string, offset: number): boolean {
+    this.duplicates?.push({ offset, key });
+    return this.duplicates !== null;
+  }
+
+  /**
+   * Sets every key on its map. A duplicate key: false (the text is then left to js-yaml),
+   * or, when the reader's caller collects them, listed in `duplicates` with the later value
+   * kept, as `yaml` keeps it (that map's lists are then not kept: they hold the name twice).
+   */
   fill(): boolean {
-    for (const { map, names, raws } of this.maps) {
+    for (const { map, names, raws, offsets } of this.maps) {
+      let once = true;
       for (let i = 0; i < names.length; i++) {
-        if (Object.hasOwn(map, names[i]!)) return false;
+        if (Object.hasOwn(map, names[i]!)) {
+          if (!this.repeated(names[i]!, offsets[i]!)) return false;
+          once = false;
+        }
         map[names[i]!] = raws[i];
       }
-      if (!names.some(isArrayIndex)) listed.set(map, { names, raws });
+      if (once && !names.some(isArrayIndex)) listed.set(map, { names, raws });
     }
     return true;
   }

@@ -1,5 +1,6 @@
 import { CORE_SCHEMA, defineMappingTag, load } from "js-yaml";
 import { NOT_BLOCK, readBlockYaml } from "./block-reader.js";
+import type { DuplicateKey } from "./job-entries.js";
 import { MAX_NESTING, NestingTooDeep } from "./nesting.js";
 
 /** What readPlainYaml returns for a text it leaves to the `yaml` package. */
@@ -24,11 +25,14 @@ export const DECLINED: unique symbol = Symbol("declined");
  * A text nested deeper than MAX_NESTING is not declined but answered with where it goes
  * too deep: `yaml` would run out of stack on it.
  */
-export function readPlainYaml(text: string): unknown {
+export function readPlainYaml(text: string, duplicateKeys?: DuplicateKey[]): unknown {
   // The line reader (block-reader.ts) first: it holds itself to `yaml` on its own, without
-  // the refusals below, which are for js-yaml.
-  const block = readBlockYaml(text);
-  return block !== NOT_BLOCK ? block : readWithJsYaml(text);
+  // the refusals below, which are for js-yaml. Given `duplicateKeys`, it lists a block map's
+  // repeated keys there instead of declining (js-yaml refuses them; `yaml` is slow on a big text).
+  const block = readBlockYaml(text, duplicateKeys);
+  if (block !== NOT_BLOCK) return block;
+  duplicateKeys?.splice(0); // what it listed before it gave up
+  return readWithJsYaml(text);
 }
 
 /** What readPlainYaml does with a text the line reader declines (exported for its test). */

@@ -2,6 +2,7 @@ import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, vi
 import type { Problem } from "../errors.js";
 import { indexBlockYaml, type BlockPositions } from "./block-positions.js";
 import { isStackOverflow, NESTING_MESSAGE, NestingTooDeep, tooDeepPath } from "./nesting.js";
+import type { DuplicateKey } from "./job-entries.js";
 import { DECLINED, readPlainYaml } from "./plain-yaml.js";
 
 /** A path into the parsed manifest, as ajv and the checks name it: keys and indexes. */
@@ -33,20 +34,24 @@ const MAX_ALIAS_COUNT = 100;
  * is parsed by `yaml` at once, which reports its syntax problems.
  */
 export function parseYamlSource(file: string, text: string): YamlSource {
-  const value = readPlainYaml(text);
+  const duplicates: DuplicateKey[] = [];
+  const value = readPlainYaml(text, duplicates);
   if (value === DECLINED) return parsePositioned(file, text);
   if (value instanceof NestingTooDeep) return tooDeepSource(file, text, value);
   let positioned: YamlSource | undefined;
   const positions = () => (positioned ??= parsePositioned(file, text));
-  // Most positions come from one scan of the lines; `yaml` parses only for what it does not hold.
+  // Most positions come from one scan of the lines; `yaml` parses only for what it does not
+  // hold. With a key written twice, the later value is the one checked but `yaml` points at
+  // the first: other problems then take their positions from `yaml`, as they did before.
   let block: BlockPositions | null | undefined;
-  const blockIndex = () => (block === undefined ? (block = indexBlockYaml(text)) : block);
+  const blockIndex = () => (block === undefined ? (block = duplicates.length > 0 ? null : indexBlockYaml(text)) : block);
   return {
     file,
     text,
     value,
-    // Whatever js-yaml reads, `yaml` reads the same, without problems.
-    problems: [],
+    // Whatever js-yaml or the line reader reads, `yaml` reads the same, with no problem but
+    // the duplicate keys the line reader lists (the other checks still run, as after `yaml`).
+    problems: duplicates.length === 0 ? [] : duplicateProblems(file, text, duplicates),
     at: (path, part = "value") => blockIndex()?.at(path, part) ?? positions().at(path, part),
     inScalar: (path, offset) => blockIndex()?.inScalar(path, offset) ?? positions().inScalar(path, offset),
   };
@@ -79,7 +84,7 @@ function parseWithPositions(file: string, text: string): YamlSource {
   const pos = (offset: number) => lineCounter.linePos(offset);
   const problems: Problem[] = [...doc.errors, ...doc.warnings].map((e) => ({ file, ...pos(e.pos[0]), message: firstLine(e.message) }));
   for (const key of duplicateKeys(doc)) {
-    problems.push({ file, ...pos(key.range![0]), message: `duplicate key ${JSON.stringify(String(key.value))}: keys of a map (and job names) must be unique` });
+    problems.push({ file, ...pos(key.range![0]), message: duplicateKeyMessage(String(key.value)) });
   }
 
   let value: unknown;
@@ -123,6 +128,26 @@ function parseWithPositions(file: string, text: string): YamlSource {
     problems.push({ file, ...source.at(deep), message: NESTING_MESSAGE });
   }
   return source;
+}
+
+/** The problems `yaml` gives duplicate keys, at the same places, from the line reader's offsets: one pass over the text. */
+function duplicateProblems(file: string, text: string, duplicates: DuplicateKey[]): Problem[] {
+  duplicates.sort((a, b) => a.offset - b.offset);
+  const problems: Problem[] = [];
+  let line = 1;
+  let lineStart = 0;
+  for (const { offset, key } of duplicates) {
+    for (let nl = text.indexOf("\n", lineStart); nl !== -1 && nl < offset; nl = text.indexOf("\n", lineStart)) {
+      line++;
+      lineStart = nl + 1;
+    }
+    problems.push({ file, line, col: offset - lineStart + 1, message: duplicateKeyMessage(key) });
+  }
+  return problems;
+}
+
+function duplicateKeyMessage(key: string): string {
+  return `duplicate key ${JSON.stringify(key)}: keys of a map (and job names) must be unique`;
 }
 
 function firstLine(message: string): string {

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { NOT_BLOCK, readBlockYaml } from "../../runner/manifest/block-reader.js";
 import { DECLINED, readPlainYaml, readWithJsYaml } from "../../runner/manifest/plain-yaml.js";
-import { parsePositioned } from "../../runner/manifest/yaml-source.js";
+import type { DuplicateKey } from "../../runner/manifest/job-entries.js";
+import { parsePositioned, parseYamlSource } from "../../runner/manifest/yaml-source.js";
 import { repoRoot } from "../support/temp-project.js";
 import { seeded } from "../support/seeded.js";
 import { blockDocument, document, mutate } from "./yaml-documents.js";
@@ -134,5 +135,43 @@ describe("readPlainYaml reads exactly what yaml reads, or declines", () => {
     expect(agrees(`---\nversion: 1\n\njobs:\n${jobs.join("")}`, readBlockYaml)).toBe(true);
     const declined = ["a: |\n  text\n", "a: b\n  c\n", "a:\n- b\n", "a:\n  - b: 1\n", "a: 1\na: 2\n", "1: x\n", "a: {b: 1,}\n", 'a: "\\x41"\n', "a: 'b\n  c'\n", "a: b: c\n"];
     for (const text of declined) expect(readBlockYaml(text), text).toBe(NOT_BLOCK);
+  });
+});
+
+describe("keys written twice: the line reader lists them, and they are reported as `yaml` reports them", () => {
+  /** Asserts that the manifest source reads `text` as `yaml` does, problems included; returns whether the line reader took it. */
+  function sameAsYaml(text: string): boolean {
+    const listed: DuplicateKey[] = [];
+    const fast = readPlainYaml(text, listed) !== DECLINED && listed.length > 0;
+    const source = parseYamlSource("jobs.yaml", text);
+    const positioned = parsePositioned("jobs.yaml", text);
+    expect(difference(source.value, positioned.value), text).toBeNull();
+    expect(source.problems, text).toEqual(positioned.problems);
+    return fast;
+  }
+
+  test("top maps and nested ones, quoted keys, keys with their value on later lines, CRLF: same value, same problems, no `yaml` parse", () => {
+    const cases = [
+      'version: 1\njobs:\n  a: { handler: x.ts }\n  b:\n    handler: y.ts\n    handler: z.ts\n  a:\n    handler: w.ts\n  "a": { handler: q.ts }\n',
+      "a: 1\na: 2\n",
+      "top:\n  k: 1\n  k:\n    deep: 2\n",
+      "version: 1\r\njobs:\r\n  x: { handler: a.ts }\r\n  x: { handler: b.ts }\r\n",
+      "jobs:\n  # c\n  a: 1\n\n  'a': 2\ndefaults:\n  a: 1\n  a:\n",
+    ];
+    for (const text of cases) expect(sameAsYaml(text), text).toBe(true);
+  });
+
+  test("generated block documents with a line written twice", () => {
+    const random = seeded(Number(process.env.FUZZ_SEED ?? 20261205));
+    let fast = 0;
+    for (let i = 0; i < 1500; i++) {
+      const lines = blockDocument(random).split("\n");
+      const keyed = lines.flatMap((line, n) => (/^ *[^ #-][^:]*:( |$)/.test(line) ? [n] : []));
+      if (keyed.length === 0) continue;
+      const n = keyed[Math.floor(random() * keyed.length)]!;
+      lines.splice(n + 1, 0, lines[n]!);
+      if (sameAsYaml(lines.join("\n"))) fast++;
+    }
+    expect(fast).toBeGreaterThan(100);
   });
 });
