@@ -5,6 +5,7 @@ import { afterEach, expect, test } from "vitest";
 import { createRunner, type Runner } from "../../runner/index.js";
 import type { RunRecord } from "../../runner/contracts/index.js";
 import { repoRoot, tempProject, type TempProject } from "../support/temp-project.js";
+import { silentLogger } from "../../runner/log/logger.js";
 
 /** The example project's alert job, as shipped: the test runs that very file. */
 const shipped = readFileSync(`${repoRoot}/jobs/alert-webhook.ts`, "utf8");
@@ -47,7 +48,7 @@ jobs:
     params: { url: "\${env:ALERT_WEBHOOK_URL}", dashboard: "http://127.0.0.1:8080/", timeoutMs: ${timeoutMs} }
 `,
   });
-  runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test" });
+  runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test", logger: silentLogger() });
   const alert = new Promise<RunRecord>((resolve) => runner!.on("record", (r) => r.job === "alert-webhook" && r.status !== "running" && resolve(r)));
   await runner.start();
   const upstream = await runner.invoke("export");

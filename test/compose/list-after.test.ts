@@ -1,6 +1,7 @@
 import { expect, test } from "vitest";
 import { runCli } from "../support/cli.js";
 import { tempProject } from "../support/temp-project.js";
+import { silentLogger } from "../../runner/log/logger.js";
 
 test("list shows after edges where a schedule would be, and each job's overlap, concurrency and the pool size", () => {
   using project = tempProject({
@@ -32,7 +33,7 @@ test("threads: 1 runs thread-mode jobs one at a time", async () => {
     "jobs/slow.ts": "export default async () => { const start = Date.now(); await new Promise((r) => setTimeout(r, 150)); return [start, Date.now()]; };\n",
     "jobs.yaml": "version: 1\nthreads: 1\njobs:\n  a: { handler: jobs/slow.ts, mode: thread }\n  b: { handler: jobs/slow.ts, mode: thread }\n",
   });
-  await using runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test" });
+  await using runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test", logger: silentLogger() });
   await runner.start();
   const [a, b] = await Promise.all([runner.invoke("a"), runner.invoke("b")]);
   const [[a0, a1], [b0, b1]] = [a.result as number[], b.result as number[]];

@@ -90,7 +90,7 @@ describe("catch-up of fires missed while no runner was up", () => {
     const clock = new FakeClock(now);
     const store = new MemoryStore({ logger: silentLogger() });
     await store.setJobState("tick", { lastFireAt: new Date(now - 10 * MINUTE) });
-    const runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test", clock, store });
+    const runner = createRunner({ manifest: project.path("jobs.yaml"), env: "test", clock, store, logger: silentLogger() });
     const records: RunRecord[] = [];
     runner.on("record", (r) => records.push(r));
     await runner.start();

@@ -6,6 +6,7 @@ import type { RunRecord } from "../../runner/contracts/index.js";
 import { memoryLogger } from "../execute/helpers.js";
 import { FakeClock } from "../support/fake-clock.js";
 import { tempProject } from "../support/temp-project.js";
+import { silentLogger } from "../../runner/log/logger.js";
 
 const manifest = (extra = "") => `version: 1\njobs:\n  tick: { handler: jobs/tick.mjs, schedule: { every: 1m } }\n  later: { handler: jobs/tick.mjs, schedule: { every: 1m } }\n${extra}`;
 
@@ -13,7 +14,7 @@ describe("runner events", () => {
   it("started, fire, run-started, run-ended, reload-applied, reload-refused, stopped: in the order they happen", async () => {
     await using project = tempProject({ "jobs/tick.mjs": "export default (ctx) => ctx.fireDate.toISOString();\n", "jobs.yaml": manifest() });
     const clock = new FakeClock(Date.UTC(2030, 0, 1, 0, 0, 30));
-    const runner = createRunner({ manifest: project.path("jobs.yaml"), clock });
+    const runner = createRunner({ manifest: project.path("jobs.yaml"), clock, logger: silentLogger() });
     const told: string[] = [];
     for (const event of ["started", "fire", "run-started", "run-ended", "reload-applied", "reload-refused", "stopped"] as const) runner.on(event, () => told.push(event));
     const started = new Promise((resolve) => runner.once("started", resolve));
