@@ -32,7 +32,8 @@ async function child(dir, seconds) {
   const { silentLogger } = await import(dist("runner/log/logger.js"));
   const { MemoryStore } = await import(dist("runner/store/memory-store.js"));
   const store = process.env.RUNLET_BENCH_STORE === "memory" ? new MemoryStore({ logger: silentLogger(), keepFor: () => 10 }) : await openSqliteStore(`${dir}/runs.db`, { logger: silentLogger(), keepFor: () => 10 });
-  const runner = createRunner({ manifest: `${dir}/jobs.yaml`, env: "bench", store });
+  // Logs nowhere, as the other dispatch benches: what is measured is capture, not pino writing to stderr.
+  const runner = createRunner({ manifest: `${dir}/jobs.yaml`, env: "bench", store, logger: silentLogger() });
   const late = [];
   let windowStart = Infinity;
   let windowEnd = Infinity;
