@@ -41,12 +41,13 @@ export function withFirstState(page: string, state: FirstState, now = Date.now()
   const rows = state.jobs.map((job) => jobRow(job, state.runs[job.name] ?? [], now)).join("");
   // `<` escaped: no text in the JSON can close the script element that holds it.
   const json = JSON.stringify(state).replace(/</g, "\\u003c");
+  // Replaced by functions: a replacement string would read `$'`, `$&` in job text as patterns.
   return page
-    .replace('<div class="summary" id="summary">loading…</div>', `<div class="summary" id="summary">${summary(state)}</div>`)
-    .replace('<div class="warning" id="warning" role="alert" hidden></div>', `<div class="warning" id="warning" role="alert"${state.warnings.length ? "" : " hidden"}>${esc(state.warnings.join("\n"))}</div>`)
-    .replace('<tbody id="job-rows"></tbody>', `<tbody id="job-rows">${rows}</tbody>`)
-    .replace('<div class="empty" id="empty" hidden>', `<div class="empty" id="empty"${state.jobs.length ? " hidden" : ""}>`)
-    .replace("<script>", `<script type="application/json" id="first-state">${json}</script>\n<script>`);
+    .replace('<div class="summary" id="summary">loading…</div>', () => `<div class="summary" id="summary">${summary(state)}</div>`)
+    .replace('<div class="warning" id="warning" role="alert" hidden></div>', () => `<div class="warning" id="warning" role="alert"${state.warnings.length ? "" : " hidden"}>${esc(state.warnings.join("\n"))}</div>`)
+    .replace('<tbody id="job-rows"></tbody>', () => `<tbody id="job-rows">${rows}</tbody>`)
+    .replace('<div class="empty" id="empty" hidden>', () => `<div class="empty" id="empty"${state.jobs.length ? " hidden" : ""}>`)
+    .replace("<script>", () => `<script type="application/json" id="first-state">${json}</script>\n<script>`);
 }
 
 function summary(state: FirstState): string {

@@ -35,7 +35,7 @@ describe("GET /", () => {
       yaml: `version: 1
 jobs:
   echo:
-    description: "Echoes <b>its</b> params"
+    description: "Echoes <b>its</b> params ($' and $& are text)"
     handler: jobs/echo.ts
     params: { greeting: "</script><script>alert(1)</script>" }
   fails: { handler: jobs/fails.ts }
@@ -47,7 +47,7 @@ jobs:
     const html = await (await fetch(`${stack.url}/`)).text();
     const rows = /<tbody id="job-rows">([\s\S]*?)<\/tbody>/.exec(html)![1]!;
     expect([...rows.matchAll(/<tr class="job[^"]*" data-job="([^"]+)"/g)].map((m) => m[1])).toEqual(["echo", "fails", "nightly"]);
-    expect(rows).toContain("Echoes &#60;b&#62;its&#60;/b&#62; params");
+    expect(rows).toContain("Echoes &#60;b&#62;its&#60;/b&#62; params (");
     expect(rows).toContain('<code class="code">0 3 * * *</code>');
     expect(rows).toMatch(/data-job="fails"[\s\S]*?<span class="badge s-failed" title="boom from the handler">failed<\/span>/);
     expect(rows).toMatch(/data-job="nightly"[\s\S]*?<span class="sub">never run<\/span>/);
@@ -57,8 +57,10 @@ jobs:
     // The same state as data for the script, which no text in it can close.
     const data = /<script type="application\/json" id="first-state">([\s\S]*?)<\/script>/.exec(html)![1]!;
     expect(data).not.toContain("</");
-    const first = JSON.parse(data) as { jobs: Array<{ name: string }>; runs: Record<string, Array<{ runId: string }>> };
+    const first = JSON.parse(data) as { jobs: Array<{ name: string; description?: string }>; runs: Record<string, Array<{ runId: string }>> };
     expect(first.jobs.map((j) => j.name)).toEqual(["echo", "fails", "nightly"]);
+    // `$'` and `$&` in job text stay text (not replacement patterns pulling in the page).
+    expect(first.jobs[0]!.description).toBe("Echoes <b>its</b> params ($' and $& are text)");
     expect(first.runs.echo!.map((r) => r.runId)).toEqual([ok.runId]);
     expect(html.match(/<script>/g)).toHaveLength(1);
   });
