@@ -35,7 +35,9 @@ export function secretsOf(secrets: LogPolicy["secrets"]): ReadonlyArray<EncodedS
   if (!secrets || secrets.length === 0) return NO_SECRETS;
   let found = encoded.get(secrets);
   if (!found) {
-    found = secrets.map((s) => ({ json: JSON.stringify(s.value).slice(1, -1), shown: `\${env:${s.name}}` }));
+    // Longest first: a value inside another (a user name inside a URL with its password)
+    // must not be replaced before the one that holds it, or the rest of that one stays in clear.
+    found = secrets.map((s) => ({ json: JSON.stringify(s.value).slice(1, -1), shown: `\${env:${s.name}}` })).sort((a, b) => b.json.length - a.json.length);
     encoded.set(secrets, found);
   }
   return found;

@@ -94,3 +94,8 @@ test("a value from the environment is hidden inside strings only: numbers and th
   const line = JSON.stringify({ msg: "a \"quoted\" 1000", fields: { n: 21000, "1000": true } });
   expect(JSON.parse(hideSecrets(line, secretsOf(logs.secrets)))).toEqual({ msg: 'a "quoted" ${env:LIMIT}', fields: { n: 21000, "${env:LIMIT}": true } });
 });
+
+test("a value inside another (a user name inside a URL) leaves none of the longer one in clear", () => {
+  const logs = { ...LOG_POLICY_DEFAULTS, secrets: [{ name: "DB_USER", value: "admin" }, { name: "DB_URL", value: "postgres://admin:s3cr3t@db" }] };
+  expect(keptParams({ user: "admin", url: "postgres://admin:s3cr3t@db" }, logs)).toEqual({ user: "${env:DB_USER}", url: "${env:DB_URL}" });
+});
