@@ -41,7 +41,7 @@ test("replicas join and leave while 1,000 jobs fire each second: every fire runs
   const claimed: number[] = [];
   const live = new Map<string, { runner: Runner; owner: string }>();
   const add = async (name: string) => {
-    const store = await openPostgresStore(schema.url(), { logger: silentLogger() });
+    const store = await openPostgresStore(schema.url(), { logger: silentLogger(), partition: true });
     const claim = store.claimFire.bind(store);
     store.claimFire = (c: FireClaimRequest) => (claimed.push(c.scheduledAt.getTime()), claim(c));
     const runner = createRunner({ manifest: project.path("jobs.yaml"), store, logger: silentLogger(), shutdownGraceMs: 5000 });
@@ -121,7 +121,7 @@ test("kill -9 of a replica: its jobs are taken over within lease + reap, the fir
   await using project = tempProject({ "h.mjs": LOG });
   const log = project.path("runs.log");
   project.write("jobs.yaml", manifest(60, () => `{ handler: h.mjs, schedule: { every: 1s }, overlap: allow, catchUp: all, startingDeadline: 1m, params: { log: ${JSON.stringify(log)} } }`));
-  const url = schema.url({ schema: `${schema.name}_kill` });
+  const url = schema.url({ schema: `${schema.name}_kill`, partition: "on" });
   const replicas = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, url)));
   const read = () =>
     readFileSync(log, "utf8").trim().split("\n").map((l) => {
@@ -163,7 +163,7 @@ test("a graceful stop hands its jobs over: with the default lateness (1 s) and a
   await using project = tempProject({ "h.mjs": LOG });
   const log = project.path("runs.log");
   project.write("jobs.yaml", manifest(60, () => `{ handler: h.mjs, schedule: { every: 1s }, overlap: allow, params: { log: ${JSON.stringify(log)} } }`));
-  const url = schema.url({ schema: `${schema.name}_leave`, lease: "9s", reap: "3s" });
+  const url = schema.url({ schema: `${schema.name}_leave`, lease: "9s", reap: "3s", partition: "on" });
   const replicas = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, url)));
   try {
     // Steady first: every replica has read the others (one reap period) and its overlap is over (one more).
