@@ -3,6 +3,7 @@ import { afterEach, beforeEach, expect, test } from "vitest";
 import { runCli, type CliProcess } from "../support/cli.js";
 import { tempProject } from "../support/temp-project.js";
 import { sleep, startReplica, stopReplica, testSchema, type TestSchema } from "../replicas/pg-support.js";
+import { loggedLines } from "../support/logged-lines.js";
 
 // Each step writes a line per execution (its job, run id and upstream run id), so the test
 // sees what ran, not only what was recorded.
@@ -26,16 +27,7 @@ export default async (ctx) => {
 
 /** The executions a step logged (none before the first). */
 function executions(file: string): Array<{ job: string; runId: string; upstream: string; pid: string }> {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    return [];
-  }
-  return text.trim().split("\n").filter(Boolean).map((l) => {
-    const [job, runId, upstream, pid] = l.split(" ");
-    return { job: job!, runId: runId!, upstream: upstream!, pid: pid! };
-  });
+  return loggedLines(file).map(([job, runId, upstream, pid]) => ({ job: job!, runId: runId!, upstream: upstream!, pid: pid! }));
 }
 
 let schema: TestSchema;

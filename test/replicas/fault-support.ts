@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import type { TestSchema } from "./pg-support.js";
+import { loggedLines } from "../support/logged-lines.js";
 
 /**
  * The handler of the fault tests. Each execution appends one line when it ends:
@@ -36,16 +36,14 @@ export interface Execution {
 }
 
 export function executions(file: string): Execution[] {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    return [];
-  }
-  return text.trim().split("\n").filter(Boolean).map((l) => {
-    const [runId, attempt, pid, start, end, outcome] = l.split(" ");
-    return { runId: runId!, attempt: Number(attempt), pid: Number(pid), start: Number(start), end: Number(end), outcome: outcome as Execution["outcome"] };
-  });
+  return loggedLines(file).map(([runId, attempt, pid, start, end, outcome]) => ({
+    runId: runId!,
+    attempt: Number(attempt),
+    pid: Number(pid),
+    start: Number(start),
+    end: Number(end),
+    outcome: outcome as Execution["outcome"],
+  }));
 }
 
 /** What the run-once promise forbids, found in the executions and the database; every list empty when it held. */

@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { createRunner, type Runner } from "../../runner/runner.js";
 import { silentLogger } from "../../runner/log/logger.js";
@@ -6,6 +5,7 @@ import { openPostgresStore } from "../../runner/store/postgres/index.js";
 import type { FireClaimRequest } from "../../runner/store/fire-claims.js";
 import { tempProject } from "../support/temp-project.js";
 import { sleep, startReplica, stopReplica, testSchema, type TestSchema } from "./pg-support.js";
+import { loggedLines } from "../support/logged-lines.js";
 
 /**
  * Partitioned scheduling under membership changes, on a real PostgreSQL database: each
@@ -123,11 +123,7 @@ test("kill -9 of a replica: its jobs are taken over within lease + reap, the fir
   project.write("jobs.yaml", manifest(60, () => `{ handler: h.mjs, schedule: { every: 1s }, overlap: allow, catchUp: all, startingDeadline: 1m, params: { log: ${JSON.stringify(log)} } }`));
   const url = schema.url({ schema: `${schema.name}_kill`, partition: "on" });
   const replicas = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, url)));
-  const read = () =>
-    readFileSync(log, "utf8").trim().split("\n").map((l) => {
-      const [job, at, pid, start] = l.split(" ");
-      return { job: job!, at: Number(at), pid: Number(pid), start: Number(start) };
-    });
+  const read = () => loggedLines(log).map(([job, at, pid, start]) => ({ job: job!, at: Number(at), pid: Number(pid), start: Number(start) }));
   try {
     await sleep(3000);
     const from = Math.floor(Date.now() / 1000) * 1000;
@@ -185,8 +181,7 @@ test("a graceful stop hands its jobs over: with the default lateness (1 s) and a
     // Claimed on time: the others armed the leaver's jobs before it stopped firing them (without the handoff, its fires wait up to a reap period).
     expect(fires.filter((f) => f.late > 500)).toEqual([]);
     const count = new Map<string, number>();
-    for (const line of readFileSync(log, "utf8").trim().split("\n")) {
-      const [job, at] = line.split(" ");
+    for (const [job, at] of loggedLines(log)) {
       count.set(`${job} ${at}`, (count.get(`${job} ${at}`) ?? 0) + 1);
     }
     const wrong: string[] = [];

@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, utimesSync } from "node:fs";
+import { existsSync, utimesSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { runCli, type CliProcess } from "../support/cli.js";
 import { tempProject } from "../support/temp-project.js";
 import { logEntries, sleep, startReplica, stopReplica, testSchema, type TestSchema } from "./pg-support.js";
+import { loggedLines } from "../support/logged-lines.js";
 
 // Handlers write one line per execution, so the tests see what ran, not only what was recorded.
 const TICK = `import { appendFileSync } from "node:fs";
@@ -27,13 +28,6 @@ export default async (ctx) => {
 };
 `;
 
-function lines(file: string): string[][] {
-  try {
-    return readFileSync(file, "utf8").trim().split("\n").filter(Boolean).map((l) => l.split(" "));
-  } catch {
-    return [];
-  }
-}
 
 /** Intervals [start, end] that overlap in time, pairwise. */
 function overlapping(intervals: number[][]): number[][][] {
@@ -94,7 +88,7 @@ describe("several replicas on one PostgreSQL database", () => {
       expect(seconds.at(-1)! * 1000).toBeGreaterThanOrEqual(to - 2000);
 
       // And each fire executed once: none twice, in any replica.
-      const executions = lines(tickLog);
+      const executions = loggedLines(tickLog);
       expect(new Set(executions.map((l) => l[0])).size).toBe(executions.length);
       const okRuns = await schema.query<{ n: string }>(`SELECT count(*) AS n FROM "${schema.name}".runs WHERE job = 'tick' AND status = 'ok'`);
       expect(executions.length).toBe(Number(okRuns[0]!.n));
@@ -102,13 +96,13 @@ describe("several replicas on one PostgreSQL database", () => {
       // The older manifest's replica ran nothing and said why.
       const stalePid = String(stale.child.pid);
       expect(executions.filter((l) => l[1] === stalePid)).toEqual([]);
-      expect(lines(slowLog).filter((l) => l[2] === stalePid)).toEqual([]);
+      expect(loggedLines(slowLog).filter((l) => l[2] === stalePid)).toEqual([]);
       const ranBy = await schema.query<{ ran_by: string }>(`SELECT DISTINCT ran_by FROM "${schema.name}".fires WHERE ran_by IS NOT NULL`);
       expect(ranBy.filter((r) => r.ran_by.split(":").at(-2) === stalePid)).toEqual([]);
       expect(logEntries(stale).some((e) => String(e.msg).includes("differs from the group's newest manifest"))).toBe(true);
 
       // overlap: skip across the group: no two executions of `slow` at once, and fires skipped meanwhile.
-      const intervals = lines(slowLog).map((l) => [Number(l[0]), Number(l[1])]);
+      const intervals = loggedLines(slowLog).map((l) => [Number(l[0]), Number(l[1])]);
       expect(intervals.length).toBeGreaterThanOrEqual(2);
       expect(overlapping(intervals)).toEqual([]);
       const skipped = await schema.query(`SELECT 1 FROM "${schema.name}".runs WHERE job = 'slow' AND status = 'skipped' AND reason = 'overlap'`);
@@ -149,7 +143,7 @@ describe("several replicas on one PostgreSQL database", () => {
       const run = await until(async () => (await schema.query<{ status: string; attempt: number }>(`SELECT status, attempt FROM "${schema.name}".runs WHERE run_id = $1`, [started.runId]))[0], (r) => r?.status !== "running");
       expect(run).toEqual({ status: "ok", attempt: 2 });
       // At least once: attempt 1 in the killed replica, attempt 2 in another.
-      const executions = lines(log).filter((l) => l[0] === started.runId);
+      const executions = loggedLines(log).filter((l) => l[0] === started.runId);
       expect(executions.map((l) => l[1])).toEqual(["1", "2"]);
       expect(executions[0]![2]).toBe(String(victim.child.pid));
       expect(executions[1]![2]).not.toBe(String(victim.child.pid));
