@@ -5,9 +5,8 @@
 // the run) against capture off (`logs: { level: fatal }` on the flood: its lines pass the
 // same ctx.log and none is kept), in alternating child processes of one invocation.
 //   npm run build && node test/bench/run-logs-flood.mjs [--smoke] [--seconds N] [--rounds N]
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { dist, fmt, machine, printTable, summary, tempProject } from "./lib.mjs";
+import { dist, fmt, lateWindow, machine, printTable, runBenchChild, summary } from "./lib.mjs";
 
 const LINES = 10_000;
 const TICKS = 10;
@@ -27,40 +26,23 @@ async function child(dir, seconds) {
   const { silentLogger } = await import(dist("runner/log/logger.js"));
   const store = await openSqliteStore(`${dir}/runs.db`, { logger: silentLogger(), keepFor: () => 10 });
   const runner = createRunner({ manifest: `${dir}/jobs.yaml`, env: "bench", store, logger: silentLogger() });
-  const late = [];
-  let windowStart = Infinity;
-  let windowEnd = Infinity;
-  globalThis.__late = (fire, started) => {
-    if (fire >= windowStart && fire < windowEnd) late.push(started - fire);
-  };
+  const window = lateWindow();
   let floods = 0;
   let keptLines = 0;
   runner.on("logs", (logs) => {
-    if (logs.job === "flood" && Date.now() >= windowStart && Date.now() < windowEnd + 1000) {
+    if (logs.job === "flood" && Date.now() >= window.start && Date.now() < window.end + 1000) {
       floods++;
       keptLines += logs.lines.length;
     }
   });
   await runner.start();
-  windowStart = Math.ceil((Date.now() + 2000) / 1000) * 1000;
-  windowEnd = windowStart + seconds * 1000;
-  await new Promise((r) => setTimeout(r, windowEnd + 1200 - Date.now()));
+  await window.open(seconds);
   await runner.stop();
-  process.stdout.write(JSON.stringify({ late, floods, keptLines }));
+  process.stdout.write(JSON.stringify({ late: window.late, floods, keptLines }));
 }
 
 function runChild(capture, mode, seconds) {
-  const project = tempProject({ "jobs/flood.mjs": flood, "jobs/tick.mjs": tick, "jobs.yaml": manifest(capture, mode) });
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", project.dir, String(seconds)], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    proc.stdout.on("data", (c) => (out += c));
-    proc.on("exit", (code) => {
-      project.remove();
-      if (code !== 0) reject(new Error(`bench child (${mode}, capture ${capture ? "on" : "off"}) exited ${code}`));
-      else resolve(JSON.parse(out));
-    });
-  });
+  return runBenchChild(import.meta.url, { "jobs/flood.mjs": flood, "jobs/tick.mjs": tick, "jobs.yaml": manifest(capture, mode) }, [seconds], `${mode}, capture ${capture ? "on" : "off"}`);
 }
 
 export async function run({ smoke = false, seconds = smoke ? 2 : 5, rounds = smoke ? 1 : 2 } = {}) {

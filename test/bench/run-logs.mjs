@@ -7,9 +7,8 @@
 //   npm run build && node test/bench/run-logs.mjs [--smoke] [--seconds N] [--rounds N]
 // RUNLET_BENCH_STORE=memory runs both variants on the memory store instead (capture's own
 // cost, without the SQLite writes of the lines).
-import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { dist, fmt, machine, printTable, summary, tempProject } from "./lib.mjs";
+import { dist, fmt, lateWindow, machine, printTable, runBenchChild, summary } from "./lib.mjs";
 
 const JOBS = 1000;
 const handler = `export default (ctx) => {
@@ -34,44 +33,26 @@ async function child(dir, seconds) {
   const store = process.env.RUNLET_BENCH_STORE === "memory" ? new MemoryStore({ logger: silentLogger(), keepFor: () => 10 }) : await openSqliteStore(`${dir}/runs.db`, { logger: silentLogger(), keepFor: () => 10 });
   // Logs nowhere, as the other dispatch benches: what is measured is capture, not pino writing to stderr.
   const runner = createRunner({ manifest: `${dir}/jobs.yaml`, env: "bench", store, logger: silentLogger() });
-  const late = [];
-  let windowStart = Infinity;
-  let windowEnd = Infinity;
-  globalThis.__late = (fire, started) => {
-    if (fire >= windowStart && fire < windowEnd) late.push(started - fire);
-  };
+  const window = lateWindow();
   let ended = 0;
   let keptLogs = 0;
   runner.on("record", (r) => {
-    if (r.status !== "running" && Date.parse(r.scheduledAt) >= windowStart && Date.parse(r.scheduledAt) < windowEnd) ended++;
+    if (r.status !== "running" && window.holds(Date.parse(r.scheduledAt))) ended++;
   });
   runner.on("logs", () => {
-    if (Date.now() >= windowStart && Date.now() < windowEnd) keptLogs++;
+    if (window.holds(Date.now())) keptLogs++;
   });
   await runner.start();
-  // Two seconds to warm up (handler imported, pool of timers settled), then the window.
-  windowStart = Math.ceil((Date.now() + 2000) / 1000) * 1000;
-  windowEnd = windowStart + seconds * 1000;
-  await new Promise((r) => setTimeout(r, windowEnd + 1200 - Date.now()));
+  await window.open(seconds);
   const queuedAtEnd = store.pending();
   const t0 = performance.now();
   await runner.stop();
   const drainMs = performance.now() - t0;
-  process.stdout.write(JSON.stringify({ late, ended, keptLogs, queuedAtEnd, drainMs, seconds }));
+  process.stdout.write(JSON.stringify({ late: window.late, ended, keptLogs, queuedAtEnd, drainMs, seconds }));
 }
 
 function runChild(capture, seconds) {
-  const project = tempProject({ "jobs/h.mjs": handler, "jobs.yaml": manifest(capture) });
-  return new Promise((resolve, reject) => {
-    const proc = spawn(process.execPath, [fileURLToPath(import.meta.url), "--child", project.dir, String(seconds)], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    proc.stdout.on("data", (c) => (out += c));
-    proc.on("exit", (code) => {
-      project.remove();
-      if (code !== 0) reject(new Error(`bench child (capture ${capture ? "on" : "off"}) exited ${code}`));
-      else resolve(JSON.parse(out));
-    });
-  });
+  return runBenchChild(import.meta.url, { "jobs/h.mjs": handler, "jobs.yaml": manifest(capture) }, [seconds], `capture ${capture ? "on" : "off"}`);
 }
 
 export async function run({ smoke = false, seconds = smoke ? 2 : 5, rounds = smoke ? 1 : 2 } = {}) {
