@@ -113,12 +113,7 @@ describe("an older database opens and keeps its runs (they read without params)"
 
     const store = await openSqliteStore(file, { logger: silentLogger() });
     try {
-      const old = await store.findRun("old-run");
-      expect(old).toMatchObject({ runId: "old-run", status: "ok" });
-      expect(old).not.toHaveProperty("params");
-      const run = aRun("echo", 5, { params: { region: "eu" } });
-      await store.record(run);
-      expect((await store.findRun(run.runId))!.params).toEqual({ region: "eu" });
+      await expectMigrated(store);
     } finally {
       await store.close();
     }
@@ -142,15 +137,20 @@ describe("an older database opens and keeps its runs (they read without params)"
     }
     const store = await openPostgresStore(schema.url(), { logger: silentLogger() });
     try {
-      const old = await store.findRun("old-run");
-      expect(old).toMatchObject({ runId: "old-run", status: "ok" });
-      expect(old).not.toHaveProperty("params");
-      const run = aRun("echo", 5, { params: { region: "eu" } });
-      await store.record(run);
-      expect((await store.findRun(run.runId))!.params).toEqual({ region: "eu" });
+      await expectMigrated(store);
       expect((await schema.query<{ v: number }>(`SELECT max(version) AS v FROM "${schema.name}".schema_migrations`))[0]!.v).toBe(pgMigrations.at(-1)!.version);
     } finally {
       await store.close();
     }
   });
 });
+
+/** A migrated store: the run written before the migration reads back without params; a new run keeps its own. */
+async function expectMigrated(store: RunStore): Promise<void> {
+  const old = await store.findRun("old-run");
+  expect(old).toMatchObject({ runId: "old-run", status: "ok" });
+  expect(old).not.toHaveProperty("params");
+  const run = aRun("echo", 5, { params: { region: "eu" } });
+  await store.record(run);
+  expect((await store.findRun(run.runId))!.params).toEqual({ region: "eu" });
+}
