@@ -26,6 +26,11 @@ export class OwnedSchedules {
     return this.timers.size;
   }
 
+  /** The jobs armed here. */
+  *armedJobs(): IterableIterator<string> {
+    for (const job of this.schedules.keys()) if (this.timers.has(job)) yield job;
+  }
+
   has(job: string): boolean {
     return this.schedules.has(job);
   }

@@ -219,20 +219,23 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
   /**
    * The group changed: arm the jobs this replica owns now, hold the others cold, and claim
    * the fires of jobs taken over from a replica that died or left since it stopped firing
-   * them (late: the job's lateness and catchUp rules decide, see takeover-fires.ts).
+   * them (late: the job's lateness and catchUp rules decide, see takeover-fires.ts). Every
+   * armed job is asked, not only those armed now: a job this replica won when it joined
+   * may have been a dead replica's that still looked alive then.
    */
   private rebalance(): void {
     const armed = this.scheduler.rearm();
     const partition = this.coordination.partition;
     if (!partition || this.stopping) return;
     const now = this.clock.now();
+    const wasDown = (at: number) => partition.wasDown(at);
     let jobs = 0;
     let fires = 0;
-    for (const name of armed) {
+    for (const name of this.scheduler.armedJobs()) {
       const since = partition.unclaimedSince(name);
       const job = since === null || this.paused.has(name) ? undefined : this.jobOf(name);
       if (!job) continue;
-      const due = takeoverFires(job.def, since!, now);
+      const due = takeoverFires(job.def, since!, now, wasDown);
       if (due.length === 0) continue;
       jobs++;
       fires += due.length;

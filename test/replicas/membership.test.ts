@@ -75,10 +75,11 @@ describe("Membership", () => {
   });
 
   test("a dead member (heartbeat older than liveMs) is taken over: its jobs' fires count as unclaimed since its last heartbeat, less the margin", () => {
-    const rows = [row("a", 1000), row("b", 1000)];
     const a = new Membership({ self: "a", ...OPTIONS });
-    a.observe(rows, rows[0]!, 1000);
+    a.observe([row("a", 0), row("b", 0)], row("a", 0), 0);
     const ofB = JOBS.filter((job) => !a.owns(job));
+    // b heartbeats once more after a joined (so it saw a), then dies.
+    a.observe([row("a", 1000), row("b", 1000)], row("a", 1000), 1000);
     expect(a.observe([row("a", 3900), row("b", 1000)], row("a", 3900), 3900)).toBe(false); // b still within liveMs
     expect(a.observe([row("a", 4100), row("b", 1000)], row("a", 4100), 4100)).toBe(true);
     expect(ofB.every((job) => a.owns(job))).toBe(true);
@@ -108,5 +109,57 @@ describe("Membership", () => {
     });
     expect(JOBS.some((job) => views[0]!.owns(job))).toBe(false);
     for (const job of JOBS) expect(Number(views[1]!.owns(job)) + Number(views[2]!.owns(job))).toBe(1);
+  });
+
+  test("a replacement that joins while a dead member still looks alive: the jobs it won from that member at once are taken over from its last heartbeat when it lapses", () => {
+    // b died at 1000 (its last heartbeat); c joins at 2000, before b's row lapses (liveMs 3000).
+    const c = new Membership({ self: "c", ...OPTIONS });
+    c.observe([row("a", 2000), row("b", 1000)], row("c", 2000), 2000);
+    const pre = ranked(["a", "b"]);
+    const wonFromB = JOBS.filter((job) => c.owns(job) && ownerOf(job, pre) === "b");
+    const wonFromA = JOBS.filter((job) => c.owns(job) && ownerOf(job, pre) === "a");
+    expect(wonFromB.length).toBeGreaterThan(1000);
+    // Nobody has lapsed yet: nothing to claim late.
+    expect(wonFromB.every((job) => c.unclaimedSince(job) === null)).toBe(true);
+    expect(c.observe([row("a", 4100), row("b", 1000), row("c", 4100)], row("c", 4100), 4100)).toBe(true);
+    const movedNow = JOBS.filter((job) => c.owns(job) && !wonFromB.includes(job) && !wonFromA.includes(job));
+    expect(movedNow.length).toBeGreaterThan(1000);
+    // Both the jobs it won from b at its join and those it takes from b now: since b's last heartbeat.
+    expect(new Set([...wonFromB, ...movedNow].map((job) => c.unclaimedSince(job)))).toEqual(new Set([500]));
+    // a was alive all along and fired its own: nothing of them.
+    expect(wonFromA.every((job) => c.unclaimedSince(job) === null)).toBe(true);
+    // The next change (b's row deleted) takes nothing over again.
+    c.observe([row("a", 4500), row("c", 4500)], row("c", 4500), 4500);
+    expect(JOBS.every((job) => c.unclaimedSince(job) === null)).toBe(true);
+  });
+
+  test("a row without a digest (a racing replica, or a runlet from before the split) is no member, whatever its manifest's time", () => {
+    const rows = [row("old", 1000, { digest: "", generation: 5 }), row("a", 1000, { generation: 5 }), row("b", 1000, { generation: 4, digest: "d0" })];
+    const a = new Membership({ self: "a", ...OPTIONS });
+    a.observe(rows, rows[1]!, 1000);
+    expect(a.members).toEqual(["a"]);
+    const b = new Membership({ self: "b", ...OPTIONS });
+    b.observe(rows, rows[2]!, 1000);
+    expect(b.members).toEqual(["a"]);
+    // Alone with it, a replica fires every job.
+    const c = new Membership({ self: "c", ...OPTIONS });
+    c.observe([rows[0]!], row("c", 1000, { generation: 1 }), 1000);
+    expect(JOBS.every((job) => c.owns(job))).toBe(true);
+  });
+
+  test("others alive, for the handoff: any live row but this replica's, whatever its manifest; leaving or dead rows do not count", () => {
+    const a = new Membership({ self: "a", ...OPTIONS });
+    a.observe([row("a", 1000, { generation: 2, digest: "new" }), row("b", 1000, { generation: 1, digest: "old" })], row("a", 1000, { generation: 2, digest: "new" }), 1000);
+    expect(a.members).toEqual(["a"]);
+    expect(a.othersAlive(1500)).toBe(true);
+    expect(a.othersAlive(4500)).toBe(false);
+    a.observe([row("a", 1000), row("b", 1000, { leaving: true })], row("a", 1000), 1000);
+    expect(a.othersAlive(1500)).toBe(false);
+  });
+
+  test("rows gone from the table are forgotten: a replica remembers only its last reading", () => {
+    const a = new Membership({ self: "a", ...OPTIONS });
+    for (let i = 0; i < 100; i++) a.observe([row("a", i * 1000), row(`r${i}`, i * 1000)], row("a", i * 1000), i * 1000);
+    expect(a.remembered).toBe(2);
   });
 });
