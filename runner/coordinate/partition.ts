@@ -16,9 +16,14 @@ export interface Partition {
    * its fires may have gone unclaimed (its owner died or left), or null: nothing to claim late.
    */
   unclaimedSince(job: string): number | null;
+  /** Whether this replica could not claim at wall time `at` (its database was unreachable): a taken-over fire due then is the outage's, not claimed late. */
+  wasDown(at: number): boolean;
   /** Called after a reading of the group changed which jobs {@link owns} answers true for. */
   onChange(listener: () => void): void;
 }
+
+/** The outages a takeover skips are kept this many at most: they only lengthen its look back. */
+const MAX_OUTAGES = 32;
 
 /** A digest of a manifest's specs: replicas with equal digests can claim each other's jobs. */
 export function specsDigest(specs: ReadonlyMap<string, string>): string {
@@ -40,8 +45,10 @@ export class SchedulePartition implements Partition {
   private listener: () => void = () => undefined;
   private generation = 0;
   private digest = "";
-  /** Wall time this replica last reached the database again after losing it: fires due before are the outage's. */
-  private backAt = 0;
+  /** Wall time this replica lost the database (its claims fail), while it is lost. */
+  private downSince: number | null = null;
+  /** The times this replica could not claim, oldest first: fires due then are the outage's. */
+  private outages: Array<{ from: number; to: number }> = [];
   private readonly handoffMs: number;
   /** The longest a job's fires can go unclaimed in a takeover: older ones are not looked for. */
   private readonly lookbackMs: number;
@@ -70,13 +77,32 @@ export class SchedulePartition implements Partition {
 
   unclaimedSince(job: string): number | null {
     const since = this.membership.unclaimedSince(job);
-    // An outage costs only the outage: fires due while this replica could not claim are not taken over either.
-    return since === null ? null : Math.max(since, this.backAt, this.wallNow() - this.lookbackMs);
+    if (since === null) return null;
+    // No older than a takeover can be, counting the time this replica could not read the group.
+    let oldest = this.wallNow() - this.lookbackMs;
+    for (let i = this.outages.length - 1; i >= 0 && this.outages[i]!.to >= oldest; i--) oldest -= this.outages[i]!.to - this.outages[i]!.from;
+    return Math.max(since, oldest);
+  }
+
+  // An outage costs only the outage: fires due while this replica could not claim are not
+  // taken over either, but a dead owner's fires before and after it are.
+  wasDown(at: number): boolean {
+    if (this.downSince !== null && at >= this.downSince) return true;
+    return this.outages.some((o) => at >= o.from && at <= o.to);
+  }
+
+  /** A claim or a read failed: the database is unreachable from here. */
+  unreachable(): void {
+    this.downSince ??= this.wallNow();
   }
 
   /** The database answers again after an outage. */
   reconnected(): void {
-    this.backAt = this.wallNow();
+    const now = this.wallNow();
+    this.outages.push({ from: this.downSince ?? now, to: now });
+    this.downSince = null;
+    // A takeover looks back a few heartbeats, plus the outages within: older ones are of no use.
+    if (this.outages.length > MAX_OUTAGES) this.outages.shift();
   }
 
   onChange(listener: () => void): void {
@@ -105,10 +131,14 @@ export class SchedulePartition implements Partition {
     this.listener();
   }
 
-  /** A graceful stop: says so, then keeps firing for the handoff; null when no other replica could take the jobs (stop at once). */
+  /**
+   * A graceful stop: says so, then keeps firing for the handoff; null when no other
+   * replica is alive to take the jobs (stop at once). Any other live replica counts,
+   * whatever its manifest: once this one is gone, a replica on an older manifest is the
+   * newest and fires the jobs, and it must read that before this one stops firing them.
+   */
   handOff(): Promise<void> | null {
-    const others = (this.membership.members ?? []).filter((m) => m !== this.store.owner);
-    return others.length === 0 ? null : this.announceAndWait();
+    return this.membership.othersAlive(this.wallNow()) ? this.announceAndWait() : null;
   }
 
   private async announceAndWait(): Promise<void> {

@@ -183,7 +183,8 @@ export class ReplicaGroup implements Coordination {
   private setSpecs(jobs: readonly JobDefinition[]): void {
     this.generation = manifestGeneration(this.options.manifestPath, this.logger);
     this.specs = new Map(jobs.filter((j) => j.enabled).map((j) => [j.name, specHashOf(j)]));
-    this.digest = specsDigest(this.specs);
+    // A racing replica publishes no digest: it fires every job, so partitioned replicas count it no member.
+    this.digest = this.partition ? specsDigest(this.specs) : "";
     this.partition?.setManifest(this.generation, this.digest);
   }
 
@@ -232,6 +233,7 @@ export class ReplicaGroup implements Coordination {
   private unreachable(err: unknown, doing: string): void {
     // Claims retry with backoff up to one tend period; tend() probes every period anyway.
     const delayMs = this.down ? Math.min(this.down.delayMs * 2, Math.max(BACKOFF_FIRST_MS, this.store.reapMs)) : BACKOFF_FIRST_MS;
+    this.partition?.unreachable();
     if (!this.down) this.logger.error({ err: describeStoreError(err) }, `database unreachable while ${doing}: fires are not run until it is back (retrying with backoff)`);
     this.down = { until: this.now() + delayMs, delayMs };
   }

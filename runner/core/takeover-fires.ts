@@ -11,11 +11,13 @@ const MAX_TAKEOVER_FIRES = 100;
  * `catchUp: all` claims every one as a caught-up fire (its `startingDeadline` applies),
  * `latest` only the newest; the rest are claimed as scheduled fires, which the claim
  * records `skipped` (late) past the job's `lateness`, so no fire goes unaccounted for.
+ * Fires for which `skip` is true (due while this replica could not claim) are left out.
  */
-export function takeoverFires(def: JobDefinition, since: number, now: number): Array<{ fireDate: Date; trigger: RunTrigger }> {
+export function takeoverFires(def: JobDefinition, since: number, now: number, skip: (at: number) => boolean = () => false): Array<{ fireDate: Date; trigger: RunTrigger }> {
   if (!def.enabled || !def.schedule || since >= now) return [];
   const fires: Date[] = [];
   for (let fire = nextFire(def.schedule, new Date(since)); fire && fire.getTime() <= now; fire = nextFire(def.schedule, fire)) {
+    if (skip(fire.getTime())) continue;
     fires.push(fire);
     if (fires.length > MAX_TAKEOVER_FIRES) fires.shift();
   }

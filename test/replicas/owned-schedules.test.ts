@@ -71,4 +71,10 @@ describe("takeoverFires: a gone owner's fires, under the job's rules", () => {
     expect(takeoverFires(jobDef("j"), T0, T0 + 3000)).toEqual([]);
     expect(takeoverFires(jobDef("j", { schedule: EVERY_S }), T0 + 3000, T0 + 3000)).toEqual([]);
   });
+
+  test("fires due while this replica could not claim are left out, before the newest is chosen for catchUp latest", () => {
+    const skipped = (at: number) => at === T0 + 3000;
+    const latest = takeoverFires(jobDef("j", { schedule: EVERY_S, catchUp: "latest" }), T0, T0 + 3000, skipped);
+    expect(latest).toEqual([{ fireDate: at(1)[0], trigger: "schedule" }, { fireDate: at(2)[0], trigger: "catch-up" }]);
+  });
 });

@@ -35,8 +35,9 @@ export function claimStatements(schema: string) {
       ), current_spec AS (
         SELECT DISTINCT ON (rs.job) rs.job, rs.spec_hash FROM ${specs} rs JOIN ${replicas} r USING (owner)
         -- The claimer's own manifest always counts: after an outage every replica's heartbeat
-        -- is old, and without it no spec would be current until the next heartbeat.
-        WHERE rs.job = ANY($1::text[]) AND (r.seen_at > now() - ${ms("$14")} OR r.owner = $10::text)
+        -- is old, and without it no spec would be current until the next heartbeat. A leaving
+        -- replica's counts only for itself: the others fire its jobs from its handoff on.
+        WHERE rs.job = ANY($1::text[]) AND ((r.seen_at > now() - ${ms("$14")} AND NOT r.leaving) OR r.owner = $10::text)
         -- On a tie of generations the lowest digest wins, as partitioned scheduling decides
         -- (coordinate/membership.ts): the replicas it gives the job to must hold its current spec.
         ORDER BY rs.job, r.generation DESC, r.digest COLLATE "C", rs.spec_hash
