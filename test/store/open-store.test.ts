@@ -4,6 +4,7 @@ import { expect, test } from "vitest";
 import { silentLogger } from "../../runner/log/logger.js";
 import { MemoryStore } from "../../runner/store/memory-store.js";
 import { openStore } from "../../runner/store/open-store.js";
+import { postgresSettings } from "../../runner/store/postgres/pg-config.js";
 import { SqliteStore } from "../../runner/store/sqlite-store.js";
 import { testSchema } from "../replicas/pg-support.js";
 import { tempDir } from "./helpers.js";
@@ -47,4 +48,13 @@ test("a PostgreSQL URL opens the PostgreSQL store; an unreachable one is STORE_O
   const refused = openStore("postgresql://postgres:secret-pw@127.0.0.1:1/test", { manifestDir: "/nowhere", logger: silentLogger() });
   await expect(refused).rejects.toMatchObject({ code: "STORE_OPEN" });
   await expect(refused).rejects.not.toThrow(/secret-pw/);
+});
+
+test("replicas split the schedule unless the URL says ?partition=off; another value is STORE_OPEN", () => {
+  const url = "postgres://runlet@db.internal:5432/app";
+  expect(postgresSettings(url).partitioned).toBe(true);
+  expect(postgresSettings(`${url}?partition=on`).partitioned).toBe(true);
+  expect(postgresSettings(`${url}?partition=off`).partitioned).toBe(false);
+  expect(postgresSettings(`${url}?partition=off`, { partition: true }).partitioned).toBe(true);
+  expect(() => postgresSettings(`${url}?partition=yes`)).toThrow(expect.objectContaining({ code: "STORE_OPEN" }));
 });

@@ -12,7 +12,7 @@ export interface PostgresSettings {
   leaseMs: number;
   /** How often each replica looks for expired leases and retries due (with jitter). */
   reapMs: number;
-  /** Each job's schedule fired by its preferred replica (`?partition=on`), or by every replica (`off`, the default: they race for each claim). */
+  /** Each job's schedule fired by its preferred replica (`?partition=on`, the default), or by every replica (`off`: they race for each claim). */
   partitioned: boolean;
   /** The URL as safe to print: user, host, port and database, never the password. */
   where: string;
@@ -76,12 +76,13 @@ function durationParam(name: string, value: string | null | undefined, fallback:
 }
 
 /**
- * Racing is the default: it is what run-once under faults was proven with. Partitioned
- * scheduling is opt-in until its membership changes are (docs/replicas.md, "Status").
+ * Partitioned scheduling is the default: one claim per fire instead of one per replica.
+ * `off` keeps the race, for jobs that must fire on time even while a dead replica's jobs
+ * wait to be taken over (docs/replicas.md).
  */
 function partitionParam(value: string | null | undefined): boolean {
-  if (value === "on") return true;
-  if (value === null || value === undefined || value === "off") return false;
+  if (value === null || value === undefined || value === "on") return true;
+  if (value === "off") return false;
   throw new RunletError("STORE_OPEN", `?partition= must be on or off (got "${value}")`);
 }
 

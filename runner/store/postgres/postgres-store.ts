@@ -27,7 +27,7 @@ export interface PostgresStoreOptions extends StoreOptions {
   reapMs?: number;
   /** `application_name` of the pool's sessions. @default "runlet" */
   applicationName?: string;
-  /** Each job fired by one preferred replica (false: every replica fires every job, the claim picks one). @default the URL's `?partition=`, else false */
+  /** Each job fired by one preferred replica (false: every replica fires every job, the claim picks one). @default the URL's `?partition=`, else true */
   partition?: boolean;
 }
 
