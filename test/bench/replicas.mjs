@@ -1,5 +1,5 @@
-// Several replicas on one PostgreSQL database, partitioned (?partition=on: each job fired by
-// its owner) beside race (the default: every replica fires every job and the claim picks
+// Several replicas on one PostgreSQL database, partitioned (the default: each job fired by
+// its owner) beside race (?partition=off: every replica fires every job and the claim picks
 // one), with 1, 2, 4 and 8 replica PROCESSES on this machine and 1,000 jobs firing
 // each second; SQLite in one process in the same run as the baseline. Per fire: claim rows
 // attempted and claim statements sent, fire-to-start p50/p99, and the database's CPU time
