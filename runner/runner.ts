@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { dirname, join, resolve } from "node:path";
-import { SHARED_DEFAULTS, checkOptions, systemClock, type ActiveJob, type JobDefinition, type LiveLogLine, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
+import { checkOptions, historyKeepOf, systemClock, type ActiveJob, type JobDefinition, type LiveLogLine, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
 import { RunCore } from "./core/run-core.js";
 import { RunletError } from "./errors.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
@@ -213,7 +213,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   /** Runs the store keeps for `job` (its `history.keep`); a store's `keepFor` option can ask this. */
   historyKeep(job: string): number {
-    return this.core.jobOf(job)?.def.historyKeep ?? SHARED_DEFAULTS.historyKeep;
+    return historyKeepOf(this.core.jobOf(job)?.def);
+
   }
 
   /**

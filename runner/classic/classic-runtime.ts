@@ -13,7 +13,7 @@
 import { EventEmitter } from "node:events";
 import { dirname } from "node:path";
 import type schedule from "node-schedule";
-import { SHARED_DEFAULTS, checkOptions, systemClock, type JobDefinition, type RunRecord } from "../contracts/index.js";
+import { checkOptions, historyKeepOf, systemClock, type JobDefinition, type RunRecord } from "../contracts/index.js";
 import { RunCore } from "../core/run-core.js";
 import { RunletError } from "../errors.js";
 import { InlineExecutor } from "../execute/inline-executor.js";
@@ -159,7 +159,7 @@ export class ClassicRuntime extends EventEmitter<{ record: [RunRecord] }> {
       env: options.env ?? resolveEnvironment(),
       logger: this.logger,
       clock: options.clock ?? systemClock,
-      store: options.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => this.entries.get(job)?.def.historyKeep ?? SHARED_DEFAULTS.historyKeep }),
+      store: options.store ?? new MemoryStore({ logger: this.logger, keepFor: (job) => historyKeepOf(this.entries.get(job)?.def) }),
       executors: {
         inline: new InlineExecutor({ logger: this.logger }),
         thread: new ThreadExecutor({ logger: this.logger, graceMs: abortGraceMs, ...(options.maxThreads ? { maxThreads: options.maxThreads } : {}) }),

@@ -11,3 +11,8 @@ export const SHARED_DEFAULTS = {
   /** Runs the store keeps per job (a job's `history.keep`). */
   historyKeep: 100,
 } as const;
+
+/** Runs the store keeps for a job: its `history.keep`, else the default (a job it no longer knows, too). */
+export function historyKeepOf(def: { historyKeep: number } | undefined): number {
+  return def?.historyKeep ?? SHARED_DEFAULTS.historyKeep;
+}

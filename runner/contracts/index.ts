@@ -9,5 +9,5 @@ export type { AbortSource, Executor, RunRequest } from "./executor.js";
 export type { ActiveJob, GateClaim, GateRequest, RunGate } from "./run-gate.js";
 export { LEVEL_VALUES, LOG_POLICY_DEFAULTS, isLevelName, linesJsonOf } from "./run-logs.js";
 export type { LiveLogLine, LogLevelName, LogPolicy, RunLogger, RunLogLine, RunLogs } from "./run-logs.js";
-export { SHARED_DEFAULTS } from "./defaults.js";
+export { SHARED_DEFAULTS, historyKeepOf } from "./defaults.js";
 export { checkOptions, type OptionRule } from "./option-checks.js";
