@@ -8,7 +8,6 @@ import { emitRecord } from "./execute/record-events.js";
 import { ThreadExecutor } from "./execute/thread-executor.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import type { RunLogCapture } from "./log/run-log-capture.js";
-import { ManifestFreshness } from "./reload/manifest-freshness.js";
 import { resolveEnvironment } from "./manifest/index.js";
 import { catchUpMissedFires, recoverAtStart } from "./recovery/start-recovery.js";
 import { ReloadPipeline, type ReloadResult } from "./reload/reload-pipeline.js";
@@ -37,14 +36,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
   private started = false;
   private stopping: Promise<void> | null = null;
 
-  /** Whether the manifest running is the file on disk (a warning on /readyz when not). */
-  private readonly freshness: ManifestFreshness;
-
   constructor(private readonly options: RunnerOptions = {}) {
     super();
     checkOptions("RunnerOptions", options, RUNNER_OPTION_RULES);
     this.manifestPath = resolve(options.manifest ?? RUNNER_DEFAULTS.manifest);
-    this.freshness = new ManifestFreshness(this.manifestPath);
     this.env = resolveEnvironment(options.env);
     this.logger = options.logger ?? createLogger();
     this.store = options.store ?? new SqliteStore(join(dirname(this.manifestPath), ".runlet", "runs.db"), { logger: this.logger, keepFor: (job) => this.historyKeep(job) });
@@ -100,7 +95,6 @@ export class Runner extends EventEmitter<RunnerEvents> {
       isStopping: () => this.stopping !== null,
       onApplied: (next) => this.core.publish(next.jobs),
       onResult: (result) => {
-        this.freshness.note(result);
         this.tell("reload", result);
         this.tell(result.ok ? "reload-applied" : "reload-refused", result);
       },
@@ -208,7 +202,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     } catch (err) {
       reasons.push(`store unreachable: ${(err as Error).message}`);
     }
-    return { ready: reasons.length === 0, reasons, warnings: this.freshness.warnings() };
+    return { ready: reasons.length === 0, reasons, warnings: this.pipeline.freshness.warnings() };
   }
 
   /** Runs the store keeps for `job` (its `history.keep`); a store's `keepFor` option can ask this. */

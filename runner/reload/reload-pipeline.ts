@@ -7,6 +7,7 @@ import type { Logger } from "../log/logger.js";
 import { AfterIndex, type Scheduler } from "../schedule/index.js";
 import { ProjectWatcher } from "../watch/project-watcher.js";
 import { describeDiff, diffJobs, type ManifestDiff } from "./diff-jobs.js";
+import { ManifestFreshness } from "./manifest-freshness.js";
 import { ManifestThread } from "./manifest-thread.js";
 import { TimeSlices } from "./time-slices.js";
 import { ThreadRecycler } from "./thread-recycler.js";
@@ -66,9 +67,12 @@ export class ReloadPipeline {
    * refused reload.
    */
   private readonly unapplied = new Set<string>();
+  /** Whether the manifest running is the file on disk (a warning on /readyz when not). */
+  readonly freshness: ManifestFreshness;
 
   constructor(private readonly options: ReloadPipelineOptions) {
     this.recycler = new ThreadRecycler(options.executors.thread);
+    this.freshness = new ManifestFreshness(options.manifestPath);
   }
 
   /** The last good manifest, or null before the first successful load. */
@@ -157,6 +161,7 @@ export class ReloadPipeline {
       if (this.current) logger.error({ event: "reload-refused", code: error.code }, `reload refused; the last good manifest and build keep running:\n${error.message}`);
     }
     this.watcher?.update(this.watchedFiles());
+    this.freshness.note(result);
     this.options.onResult(result);
     return result;
   }
