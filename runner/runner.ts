@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import { dirname, join, resolve } from "node:path";
 import { checkOptions, historyKeepOf, systemClock, type ActiveJob, type JobDefinition, type LiveLogLine, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
+import { readiness } from "./core/readiness.js";
 import { RunCore } from "./core/run-core.js";
 import { RunletError } from "./errors.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
@@ -193,16 +194,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   /** Ready to serve: a manifest is loaded and the store takes writes. */
-  async isReady(): Promise<{ ready: boolean; reasons: string[]; warnings: string[] }> {
-    const reasons: string[] = [];
-    if (!this.pipeline.manifest) reasons.push("manifest not loaded");
-    try {
-      await this.store.history({ limit: 1 });
-      if (this.store.pending() > 0) reasons.push(`store has ${this.store.pending()} unwritten records`);
-    } catch (err) {
-      reasons.push(`store unreachable: ${(err as Error).message}`);
-    }
-    return { ready: reasons.length === 0, reasons, warnings: this.pipeline.freshness.warnings() };
+  isReady(): Promise<{ ready: boolean; reasons: string[]; warnings: string[] }> {
+    return readiness(this.store, this.pipeline.manifest !== null, () => this.pipeline.freshness.warnings());
   }
 
   /** Runs the store keeps for `job` (its `history.keep`); a store's `keepFor` option can ask this. */
