@@ -1,11 +1,12 @@
 import { EventEmitter } from "node:events";
 import { dirname, join, resolve } from "node:path";
-import { checkOptions, historyKeepOf, systemClock, type ActiveJob, type JobDefinition, type LiveLogLine, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
+import { checkOptions, historyKeepOf, systemClock, type JobDefinition, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
+import { AfterChains } from "./core/after-chains.js";
+import { relayCoreEvents, teller, type Tell } from "./core/event-relay.js";
 import { readiness } from "./core/readiness.js";
 import { RunCore } from "./core/run-core.js";
 import { RunletError } from "./errors.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
-import { emitRecord } from "./execute/record-events.js";
 import { ThreadExecutor } from "./execute/thread-executor.js";
 import { createLogger, type Logger } from "./log/logger.js";
 import type { RunLogCapture } from "./log/run-log-capture.js";
@@ -34,6 +35,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   readonly core: RunCore;
   private readonly logger: Logger;
   private readonly pipeline: ReloadPipeline;
+  private readonly tell: Tell<RunnerEvents>;
+  private readonly afterChains: AfterChains;
   private started = false;
   private stopping: Promise<void> | null = null;
 
@@ -43,6 +46,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.manifestPath = resolve(options.manifest ?? RUNNER_DEFAULTS.manifest);
     this.env = resolveEnvironment(options.env);
     this.logger = options.logger ?? createLogger();
+    this.tell = teller(this as EventEmitter, this.logger);
     this.store = options.store ?? new SqliteStore(join(dirname(this.manifestPath), ".runlet", "runs.db"), { logger: this.logger, keepFor: (job) => this.historyKeep(job) });
     this.core = new RunCore({
       env: this.env,
@@ -56,33 +60,10 @@ export class Runner extends EventEmitter<RunnerEvents> {
       abortGraceMs: options.abortGraceMs,
       manifestPath: this.manifestPath,
     });
-    this.core.on("record", (record) => {
-      emitRecord(this, record, this.logger);
-      this.tell(record.status === "running" ? "run-started" : "run-ended", record);
-      if (record.status !== "running" && !this.pipeline.after.isEmpty) this.startAfter(record);
-    });
-    // The core builds a fire's event only while someone listens: forward it from the first listener on.
-    const self = this as EventEmitter;
-    const forwardFires = (event: string | symbol) => {
-      if (event !== "fire") return;
-      self.off("newListener", forwardFires);
-      this.core.on("fire", (fire) => this.tell("fire", fire));
-    };
-    self.on("newListener", forwardFires);
-    // Each line heard live costs a copy of it: the core makes one only while the runner has a
-    // `log` listener (an event stream open), so the forwarder is there only while one is.
-    const forwardLine = (line: LiveLogLine) => this.emit("log", line);
-    self.on("newListener", (event: string | symbol) => {
-      if (event === "log" && self.listenerCount("log") === 0) this.core.on("log", forwardLine);
-    });
-    self.on("removeListener", (event: string | symbol) => {
-      if (event === "log" && self.listenerCount("log") === 0) this.core.off("log", forwardLine);
-    });
-    this.core.on("log-dropped", (dropped) => this.emit("log-dropped", dropped));
-    this.core.on("log-captured", (captured) => this.emit("log-captured", captured));
-    this.core.on("logs", (logs) => this.emit("logs", logs));
+    this.afterChains = new AfterChains({ core: this.core, after: () => this.pipeline.after, isLive: () => this.started && !this.stopping, logger: this.logger });
+    relayCoreEvents(this.core, this as EventEmitter, { tell: this.tell, logger: this.logger, onEnded: (record) => this.afterChains.start(record) });
     // Another replica's run, lost for good: what runs after its failure starts (claimed once in the group).
-    this.core.on("lost", (record) => this.startAfter(record));
+    this.core.on("lost", (record) => this.afterChains.start(record));
     this.pipeline = new ReloadPipeline({
       manifestPath: this.manifestPath,
       env: this.env,
@@ -162,7 +143,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     await this.core.start(this.pipeline.jobs);
     this.started = true;
     // A run lost with the process before this one ended as `lost`: the jobs after its failure start now.
-    for (const run of lost) this.startAfter(run);
+    for (const run of lost) this.afterChains.start(run);
     this.logStarted();
     void catchUpMissedFires({ jobs: this.pipeline.jobs, store: this.store, logger: this.logger, now: new Date(this.core.clock.now()), fire: (name, fireDate) => this.core.fireMissed(name, fireDate) });
   }
@@ -247,35 +228,6 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
-  }
-
-  /** Emits an event; a listener that throws is logged, and never reaches the run or reload that told it. */
-  private tell<E extends keyof RunnerEvents>(event: E, ...args: RunnerEvents[E]): void {
-    try {
-      (this.emit as (event: E, ...args: RunnerEvents[E]) => boolean)(event, ...args);
-    } catch (err) {
-      this.logger.error({ err, event }, `a '${event}' listener threw; the runner goes on`);
-    }
-  }
-
-  /**
-   * Starts the jobs that run after the run that ended as `record` (its final attempt: a
-   * retry is not an end). Only while the runner is started: `runlet invoke` runs one job.
-   * A disabled or paused downstream job is not started, as it would not fire.
-   */
-  private startAfter(record: RunRecord): void {
-    if (!this.started || this.stopping) return;
-    const jobs: ActiveJob[] = [];
-    for (const name of this.pipeline.after.startedBy(record)) {
-      const job = this.core.active.get(name);
-      if (job && job.def.enabled && !this.core.paused.has(name)) jobs.push(job);
-    }
-    if (jobs.length === 0) return;
-    try {
-      this.core.dispatcher.afterAll(jobs, record);
-    } catch (err) {
-      this.logger.error({ err, upstream: record.job, upstreamRunId: record.runId }, "starting the jobs after a run failed");
-    }
   }
 }
 
