@@ -5,6 +5,7 @@ import { AfterChains } from "./core/after-chains.js";
 import { relayCoreEvents, teller, type Tell } from "./core/event-relay.js";
 import { readiness } from "./core/readiness.js";
 import { RunCore } from "./core/run-core.js";
+import { reportStarted } from "./core/started-report.js";
 import { RunletError } from "./errors.js";
 import { InlineExecutor } from "./execute/inline-executor.js";
 import { ThreadExecutor } from "./execute/thread-executor.js";
@@ -128,7 +129,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
     return this.manifest;
   }
 
-  /** Loads (if needed) and starts firing on schedule. */
+  /** Loads (if needed), recovers what a dead process left, and starts firing on schedule. */
   async start(): Promise<void> {
     if (this.options.watch) this.pipeline.startWatching();
     const result = await this.reload();
@@ -144,20 +145,9 @@ export class Runner extends EventEmitter<RunnerEvents> {
     this.started = true;
     // A run lost with the process before this one ended as `lost`: the jobs after its failure start now.
     for (const run of lost) this.afterChains.start(run);
-    this.logStarted();
-    void catchUpMissedFires({ jobs: this.pipeline.jobs, store: this.store, logger: this.logger, now: new Date(this.core.clock.now()), fire: (name, fireDate) => this.core.fireMissed(name, fireDate) });
-  }
-
-  /** "runner started" names the jobs and the first fire, so a glance at the log says what will happen. */
-  private logStarted(): void {
-    const jobs = this.jobs.map((job) => ({ job: job.name, next: this.nextFireOf(job.name) }));
-    const first = jobs.filter((j) => j.next !== null).sort((a, b) => a.next!.getTime() - b.next!.getTime())[0];
-    const names = jobs.slice(0, STARTED_JOBS_LISTED).map((j) => j.job);
-    if (jobs.length > STARTED_JOBS_LISTED) names.push(`and ${jobs.length - STARTED_JOBS_LISTED} more`);
-    const nextFire = first ? { job: first.job, at: first.next!.toISOString() } : null;
-    const started = { manifest: this.manifestPath, env: this.env, jobs: jobs.length, scheduled: this.core.scheduler.size };
-    this.logger.info({ event: "started", ...started, names, nextFire }, "runner started");
-    this.tell("started", started);
+    const { core, manifestPath: manifest, env, logger } = this;
+    this.tell("started", reportStarted({ manifest, env, jobs: this.jobs, scheduled: core.scheduler.size, nextFireOf: (job) => this.nextFireOf(job), logger }));
+    void catchUpMissedFires({ jobs: this.pipeline.jobs, store: this.store, logger, now: new Date(core.clock.now()), fire: (name, fireDate) => core.fireMissed(name, fireDate) });
   }
 
   /** Whether a job is paused (persisted in the store; a paused job does not fire). */
@@ -230,9 +220,6 @@ export class Runner extends EventEmitter<RunnerEvents> {
     await this.stop();
   }
 }
-
-/** Jobs named in the "runner started" line; a 100,000-job manifest gets a count, not a list. */
-const STARTED_JOBS_LISTED = 20;
 
 export function createRunner(options: RunnerOptions = {}): Runner {
   return new Runner(options);
