@@ -3,6 +3,8 @@ import { dirname, join, resolve } from "node:path";
 import { checkOptions, historyKeepOf, systemClock, type JobDefinition, type Manifest, type RunLogs, type RunRecord } from "./contracts/index.js";
 import { AfterChains } from "./core/after-chains.js";
 import { relayCoreEvents, teller, type Tell } from "./core/event-relay.js";
+import { invokeJob, setJobPaused } from "./core/job-actions.js";
+import { liveLogsOf } from "./core/live-logs.js";
 import { readiness } from "./core/readiness.js";
 import { RunCore } from "./core/run-core.js";
 import { reportStarted } from "./core/started-report.js";
@@ -24,9 +26,9 @@ export { RUNNER_DEFAULTS, type RunnerEvents, type RunnerOptions } from "./runner
 /**
  * A runner: a handle over one manifest, its compiled handlers, the schedule and the runs.
  * Create it, `start()` it, `stop()` it (or `await using runner = createRunner(...)`).
- * This file only wires the stages together: reload/ loads the manifest and swaps its jobs
- * into the core (core/: one timer heap, dispatcher, pool, claim gate and record path,
- * shared with class jobs), recovery/ handles start-up.
+ * This file only creates the stages and wires them together: reload/ loads the manifest
+ * and swaps its jobs into the core (core/: one timer heap, dispatcher, pool, claim gate
+ * and record path, shared with class jobs), recovery/ handles start-up.
  */
 export class Runner extends EventEmitter<RunnerEvents> {
   readonly manifestPath: string;
@@ -98,11 +100,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   /** The lines kept so far of a run in flight here; null when it is not (read the store). */
   liveLogs(runId: string): RunLogs | null {
-    const live = this.core.runLogs.live(runId);
-    if (live) return live;
-    // In flight with nothing kept yet: a run's buffer opens with its first line.
-    const job = this.core.dispatcher.jobOfRun(runId);
-    return job === null ? null : { runId, job, lines: [], dropped: 0, linesJson: "[]" };
+    return liveLogsOf(this.core, runId);
   }
 
   /** Every job: the manifest's, then those defined in code beside it (class jobs). */
@@ -156,12 +154,8 @@ export class Runner extends EventEmitter<RunnerEvents> {
   }
 
   /** Pauses or resumes a job; persisted, so it holds across restarts. */
-  async setPaused(job: string, paused: boolean): Promise<void> {
-    if (!this.core.active.has(job)) throw new RunletError("JOB_UNKNOWN", `no job named "${job}"`);
-    if (paused) this.core.paused.add(job);
-    else this.core.paused.delete(job);
-    this.logger.info({ job, paused }, paused ? "job paused" : "job resumed");
-    await this.store.setJobState(job, { paused });
+  setPaused(job: string, paused: boolean): Promise<void> {
+    return setJobPaused(this.core, job, paused);
   }
 
   /** Ready to serve: a manifest is loaded and the store takes writes. */
@@ -172,7 +166,6 @@ export class Runner extends EventEmitter<RunnerEvents> {
   /** Runs the store keeps for `job` (its `history.keep`); a store's `keepFor` option can ask this. */
   historyKeep(job: string): number {
     return historyKeepOf(this.core.jobOf(job)?.def);
-
   }
 
   /**
@@ -188,16 +181,9 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   /** Runs a job now and resolves with its final record (status ok, failed, timeout, ...). */
   invoke(name: string, params?: unknown): Promise<RunRecord> {
-    // Not async: once loaded, an invoke goes straight to the dispatcher (an async function
-    // and its await cost a busy caller ~1 KB of garbage per run).
+    // Not async (see invokeJob): only the first invoke of an unloaded runner waits for the load.
     if (!this.pipeline.manifest) return this.load().then(() => this.invoke(name, params));
-    const job = this.core.active.get(name);
-    if (!job) return Promise.reject(new RunletError("JOB_UNKNOWN", `no job named "${name}" in ${this.manifestPath} (jobs: ${[...this.core.active.keys()].join(", ") || "none"})`));
-    try {
-      return this.core.dispatcher.invoke(job, params === undefined ? job.def.params : params);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return invokeJob(this.core, this.manifestPath, name, params);
   }
 
   /**
