@@ -129,14 +129,7 @@ export class Runner extends EventEmitter<RunnerEvents> {
 
   /** Loads (if needed), recovers what a dead process left, and starts firing on schedule. */
   async start(): Promise<void> {
-    if (this.options.watch) this.pipeline.startWatching();
-    const result = await this.reload();
-    if (!result.ok) {
-      await this.pipeline.close();
-      throw result.error;
-    }
-    await this.pipeline.watching;
-    this.pipeline.preloadInline();
+    await this.pipeline.start();
     const { paused, lost } = await recoverAtStart(this.store, this.pipeline.jobs, this.logger);
     for (const job of paused) this.core.paused.add(job);
     await this.core.start(this.pipeline.jobs);

@@ -25,7 +25,7 @@ export interface ReloadPipelineOptions {
   manifestPath: string;
   env: string;
   logger: Logger;
-  /** Hot reload: every reload is logged, also before the runner starts. */
+  /** Hot reload: `start()` watches the files, and every reload is logged, also before the runner starts. */
   watch: boolean;
   /** The jobs the runner fires and invokes, by name: the pipeline swaps entries in and out. */
   active: Map<string, ActiveJob>;
@@ -89,13 +89,21 @@ export class ReloadPipeline {
     return this.afterIndex;
   }
 
-  /** Hot reload: watches the manifest and handlers (and their imports). */
-  startWatching(): void {
-    this.watcher = new ProjectWatcher({ logger: this.options.logger, onChange: (files) => void this.reload(files) });
-  }
-
-  get watching(): Promise<void> {
-    return this.watcher?.ready ?? Promise.resolve();
+  /**
+   * The load a runner's start begins with. With `watch` (hot reload) the watcher of the
+   * manifest and handlers (and their imports) is made first, so that the read names the
+   * handler files to watch. A refused load stops the pipeline and throws its error; an
+   * applied one resolves once the watcher is ready and inline handlers are preloaded.
+   */
+  async start(): Promise<void> {
+    if (this.options.watch) this.watcher = new ProjectWatcher({ logger: this.options.logger, onChange: (files) => void this.reload(files) });
+    const result = await this.reload();
+    if (!result.ok) {
+      await this.close();
+      throw result.error;
+    }
+    await this.watcher?.ready;
+    this.preloadInline();
   }
 
   /** Reads the manifest again and applies what changed; `changedFiles` limits what is rebuilt (all, when not given). */
@@ -113,7 +121,7 @@ export class ReloadPipeline {
    * so their first fire does not wait for the import: 1,000 jobs on one schedule otherwise
    * start their first second ~50 ms late. Invoke-only jobs load when invoked.
    */
-  preloadInline(): void {
+  private preloadInline(): void {
     if (this.options.isStopping()) return;
     const modules = new Set<string>();
     for (const { def, modulePath } of this.options.active.values()) {
