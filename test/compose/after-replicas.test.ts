@@ -186,6 +186,16 @@ jobs:
     }
     const first = attempts().find((a) => a.pid === hungPid)!;
     expect(first).toMatchObject({ attempt: 1, trigger: { kind: "after", job: "up", status: "ok" } });
+    // A run's records are written after its handler starts (batched per turn): kill the
+    // replica only once attempt 1's start is in the store, which is what this test reads back.
+    const startKept = async () => {
+      const [kept] = await schema.query<{ attempts: string | null }>(`SELECT attempts FROM "${schema.name}".runs WHERE run_id = $1`, [first.runId]);
+      return kept?.attempts != null && (JSON.parse(kept.attempts) as unknown[]).length > 0;
+    };
+    while (!(await startKept())) {
+      if (Date.now() > deadline) throw new Error("attempt 1's start never reached the store");
+      await sleep(50);
+    }
     const victim = replicas.find((r) => r.child.pid === hungPid)!;
     victim.child.kill("SIGKILL");
     await victim.exited;
