@@ -129,7 +129,9 @@ describe.skipIf(!hasChromium)(`dashboard in headless Chromium (skipped: ${CHROMI
     await expect.poll(() => phone.locator("tr.job").count()).toBe(4);
     // Under 640px the table becomes cards: the header row is hidden, each job is a grid.
     expect(await phone.locator("table.jobs thead").isVisible()).toBe(false);
-    expect(await phone.locator('tr[data-job="report"]').evaluate((tr) => (globalThis as unknown as BrowserGlobals).getComputedStyle(tr).display)).toBe("grid");
+    // Polled: the table re-renders its rows as runs end, and a row replaced between the
+    // lookup and the read is detached (no computed style).
+    await expect.poll(() => phone.locator('tr[data-job="report"]').evaluate((tr) => (globalThis as unknown as BrowserGlobals).getComputedStyle(tr).display)).toBe("grid");
     await phone.locator('tr[data-job="report"] button.name').click();
     await phone.waitForTimeout(300);
     await phone.screenshot({ path: join(artifacts, "dashboard-phone.png"), fullPage: true });
