@@ -60,12 +60,12 @@ async function answer(task: TaskPayload, run: RunState): Promise<TaskOutcome> {
   if (run.abortReason) {
     // Aborted while it waited for a thread: not started, as a run aborted before run() is not.
     const err = abortedWhileWaiting(task.job, run.abortReason.message);
-    outcome = { logsOn: undefined, startedAt: now(), ok: false, code: "JOB_CANCELLED", error: serializeError(err) };
+    outcome = { thread: threadId, logged: false, startedAt: now(), ok: false, code: "JOB_CANCELLED", error: serializeError(err) };
   } else {
     outcome = await call(task, run);
   }
   link.end(run);
-  outcome.logsOn = run.logged ? threadId : undefined;
+  outcome.logged = run.logged;
   return outcome;
 }
 
@@ -92,11 +92,11 @@ async function call(task: TaskPayload, run: RunState): Promise<TaskOutcome> {
     const kept = cutToFit(value, RESULT_MAX_BYTES);
     // Checked here rather than left to piscina's postMessage, whose failure would kill the worker.
     if (kept === value) cloneResult(task.job, value);
-    return { logsOn: undefined, startedAt, ok: true, value: kept };
+    return { thread: threadId, logged: false, startedAt, ok: true, value: kept };
   } catch (err) {
     run.onUncaught = null;
     const cause = run.exitCode !== undefined ? exited(task.job, run.exitCode) : err;
-    return { logsOn: undefined, startedAt, ok: false, code: codeOf(cause), error: serializeError(cause) };
+    return { thread: threadId, logged: false, startedAt, ok: false, code: codeOf(cause), error: serializeError(cause) };
   } finally {
     clearInterval(watchMemory);
   }

@@ -78,12 +78,14 @@ export const RETIRED_EXIT_CODE = 86;
 
 /** The answer to a task, worker -> main. A handler's failure is an outcome, not a rejection. */
 export type TaskOutcome = {
+  /** The worker's threadId: a stray error its code raises later comes from that worker (worker-links.ts). */
+  thread: number;
   /**
-   * The worker's threadId, when the run posted log lines on its port: the answer and the
-   * lines travel apart, so the main thread reads that port before it settles the run.
-   * Undefined when it posted none (most runs): nothing to read.
+   * Whether the run posted log lines on its worker's port: the answer and the lines travel
+   * apart, so the main thread reads that port before it settles the run. False for most
+   * runs: nothing to read.
    */
-  logsOn: number | undefined;
+  logged: boolean;
   /** When the handler was called (epoch ms, read before the handler could touch the clock). */
   startedAt: number;
 } & (

@@ -142,7 +142,7 @@ export class ThreadExecutor implements Executor {
       handOn(entry);
       this.release(entry);
     }
-    const delivering = entry.links.settle(key, outcome.logsOn);
+    const delivering = entry.links.settle(key, outcome.thread, outcome.logged);
     if (delivering) await delivering;
     req.handlerStarted?.(outcome.startedAt);
     if (outcome.ok) return outcome.value;

@@ -6,11 +6,12 @@ import { strayError } from "./inline-containment.js";
 import { LOG_BYTES_PER_RUN, LOG_LEVELS, LOG_LINES_PER_RUN, isWorkerHello, type ControlMessage, type LogBatch, type SerializedError, type StrayErrorMessage, type WorkerHello, type WorkerMessage } from "./protocol.js";
 import { deserializeError, unpackLogObject } from "./serialize.js";
 
-/** Runs remembered after they settle, so that a stray error their code raises later is charged to them. */
-const ENDED_KEPT = 1024;
+/** Handler modules whose ended runs are remembered (older ones are from reloads long past). */
+const MODULES_KEPT = 1024;
 
 /** A run in flight on the pool, as its worker's messages reach it. */
 interface LinkedRun {
+  key: number;
   req: RunRequest;
   /** Lines the worker dropped for going over the run's bounds. */
   dropped: number;
@@ -30,8 +31,15 @@ export class WorkerLinks {
   private readonly ports = new Map<number, MessagePort>();
   /** Runs in flight on this pool, by key: where their log lines go. */
   private readonly runs = new Map<number, LinkedRun>();
-  /** The last ENDED_KEPT runs settled, by key. */
-  private readonly ended = new Map<number, RunRequest>();
+  /**
+   * Runs settled, so that a stray error their code raises later is charged to them: by
+   * module, job and worker, the last one. A worker charges a stray error only to a run in
+   * flight or to the last ended run of a job of the module its stack names
+   * (module-runs.ts), so no older run is ever named: each run replaces the one before it
+   * here, while it is young, rather than a thousand runs being kept (and copied by the
+   * collector as they age) in case.
+   */
+  private readonly ended = new Map<string, Map<string, Map<number, LinkedRun>>>();
   /** Runs in flight whose signal aborted: a worker that starts later is told too. */
   private readonly aborted = new Map<number, SerializedError>();
 
@@ -47,7 +55,7 @@ export class WorkerLinks {
   }
 
   begin(key: number, req: RunRequest): void {
-    this.runs.set(key, { req, dropped: 0, stray: null, lastSeen: false, waiting: null });
+    this.runs.set(key, { key, req, dropped: 0, stray: null, lastSeen: false, waiting: null });
   }
 
   /**
@@ -66,23 +74,24 @@ export class WorkerLinks {
    * The answer and the lines travel on different ports, so lines logged just before
    * `return` may still be on their way: then this resolves when the run's last batch
    * arrives. Batch by batch, in turns of the event loop of their own, so a run that logged
-   * thousands of lines does not hold the main thread for all of them at once. `logsOn`: the
-   * worker's threadId if the run logged anything (TaskOutcome.logsOn). Null when done already.
+   * thousands of lines does not hold the main thread for all of them at once. `thread`: the
+   * worker that ran it, `logged`: whether the run logged anything (TaskOutcome). Null when
+   * done already.
    */
-  settle(key: number, logsOn: number | undefined): Promise<void> | null {
+  settle(key: number, thread: number, logged: boolean): Promise<void> | null {
     const run = this.runs.get(key);
-    const port = logsOn === undefined ? undefined : this.ports.get(logsOn);
-    if (!run || run.lastSeen || logsOn === undefined || !port) {
-      this.forget(key);
+    const port = logged ? this.ports.get(thread) : undefined;
+    if (!run || run.lastSeen || !port) {
+      this.forget(key, thread);
       return null;
     }
     port.ref();
     return new Promise<void>((resolve) => {
       run.waiting = {
-        threadId: logsOn,
+        threadId: thread,
         go: () => {
           port.unref();
-          this.forget(key);
+          this.forget(key, thread);
           resolve();
         },
       };
@@ -92,10 +101,11 @@ export class WorkerLinks {
   /** As settle, for a run whose worker died without answering (which one is not known): reads every port. */
   settleLost(key: number): void {
     for (const [id, port] of this.ports) this.drain(port, id);
-    this.forget(key);
+    // Its worker is gone: no stray error of its code can come, so it is not remembered.
+    this.forget(key, null);
   }
 
-  private forget(key: number): void {
+  private forget(key: number, thread: number | null): void {
     const run = this.runs.get(key);
     this.runs.delete(key);
     this.aborted.delete(key);
@@ -103,11 +113,34 @@ export class WorkerLinks {
     if (run.dropped > 0) {
       run.req.log.warn({ droppedLines: run.dropped }, `${run.dropped} log lines of this run were dropped in its worker thread: a run sends its first and its last ${LOG_LINES_PER_RUN} lines (${LOG_BYTES_PER_RUN / 1024} KiB each way)`);
     }
-    this.ended.set(key, run.req);
-    if (this.ended.size > ENDED_KEPT) this.ended.delete(this.ended.keys().next().value as number);
+    if (thread !== null) this.remember(run, thread);
     // After the run's own settling, which the caller does next.
     const { stray } = run;
     if (stray) queueMicrotask(() => reportStray(run.req, stray));
+  }
+
+  /** The run is now the last ended run of its job and module on `thread`. */
+  private remember(run: LinkedRun, thread: number): void {
+    const { modulePath, job } = run.req;
+    let jobs = this.ended.get(modulePath);
+    if (!jobs) {
+      this.ended.set(modulePath, (jobs = new Map()));
+      if (this.ended.size > MODULES_KEPT) this.ended.delete(this.ended.keys().next().value as string);
+    }
+    let threads = jobs.get(job);
+    if (!threads) jobs.set(job, (threads = new Map()));
+    threads.set(thread, run);
+  }
+
+  /** The ended run `key` of `thread`, if it is still remembered. */
+  private endedRun(key: number, thread: number): LinkedRun | null {
+    for (const jobs of this.ended.values()) {
+      for (const threads of jobs.values()) {
+        const run = threads.get(thread);
+        if (run?.key === key) return run;
+      }
+    }
+    return null;
   }
 
   private add({ threadId, port }: WorkerHello): void {
@@ -116,6 +149,8 @@ export class WorkerLinks {
     // crashes the process (segfault, Node 20.20), so only ports in the map are ever drained.
     port.on("close", () => {
       this.ports.delete(threadId);
+      // No stray error of its runs' code can come now.
+      for (const jobs of this.ended.values()) for (const threads of jobs.values()) threads.delete(threadId);
       // Its last batch will not come now.
       for (const run of this.runs.values()) if (run.waiting?.threadId === threadId) run.waiting.go();
     });
@@ -166,9 +201,9 @@ export class WorkerLinks {
         live.stray = strayError(live.req.job, err);
         return;
       }
-      const req = this.ended.get(message.key);
-      if (req) {
-        reportStray(req, strayError(req.job, err));
+      const ended = this.endedRun(message.key, threadId);
+      if (ended) {
+        reportStray(ended.req, strayError(ended.req.job, err));
         return;
       }
     }

@@ -1,5 +1,7 @@
 // A handler that kills, hangs or exhausts its worker ends only its own run; the pool goes on.
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { ThreadExecutor, type ThreadExecutorOptions } from "../../runner/execute/thread-executor.js";
 import { RunletError } from "../../runner/errors.js";
@@ -22,6 +24,11 @@ const files = handlerDir({
   "late-reject.mjs": `export default () => { setTimeout(() => Promise.reject(new Error("rejected after the run")), 5); return "returned"; };\n`,
   "callback-throw.mjs": `export default () => new Promise(() => { setTimeout(() => { throw new Error("thrown in a callback"); }, 1); });\n`,
   "many-logs.mjs": `export default (ctx) => { for (let i = 0; i < 200; i++) ctx.log.info({ i }, "line"); return "done"; };\n`,
+  "throws-when-told.mjs": `import { existsSync } from "node:fs";
+export default (ctx) => {
+  const timer = setInterval(() => { if (existsSync(ctx.params.file)) { clearInterval(timer); throw new Error("thrown once told to"); } }, 10);
+  return "returned";
+};\n`,
 });
 afterAll(() => files[Symbol.dispose]());
 
@@ -138,6 +145,18 @@ describe("thread executor: failures stay in their run", () => {
     expect(strays[0]!.message).toContain('job "leaver" raised an error after its run ended');
     await expect(exec.run(request(files.path("ok.mjs"), { job: "bystander" }))).resolves.toBeGreaterThan(0);
     expect(otherStrays).toEqual([]);
+  });
+
+  it("a stray error is charged to its job's last run however many runs of other jobs ended since", async () => {
+    const exec = make({ maxThreads: 1 });
+    const strays: Error[] = [];
+    const told = join(files.dir, "throw-now");
+    await expect(exec.run(request(files.path("throws-when-told.mjs"), { job: "leaver", params: { file: told }, strayAfterEnd: (e) => strays.push(e) }))).resolves.toBe("returned");
+    // More runs than any fixed count of ended runs kept would hold: the leaver's is still known.
+    await Promise.all(Array.from({ length: 1500 }, () => exec.run(request(files.path("ok.mjs"), { job: "busy", strayAfterEnd: () => strays.push(new Error("charged to a busy run")) }))));
+    writeFileSync(told, "");
+    await waitFor(() => strays.length === 1, 10_000, "the stray error reached its run");
+    expect(strays[0]!.message).toContain('job "leaver" raised an error after its run ended (from a timer or promise its handler left behind): thrown once told to');
   });
 
   it("an unhandled rejection after a run returned is charged the same way", async () => {
