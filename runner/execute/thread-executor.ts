@@ -124,7 +124,12 @@ export class ThreadExecutor implements Executor {
     };
     let outcome: TaskOutcome;
     try {
-      outcome = await this.runOnWorker(entry, task, kill);
+      // Awaited here, not in a helper: that cost every run a promise and a turn more.
+      try {
+        outcome = await entry.pool.run(task, { signal: kill });
+      } catch (err) {
+        outcome = await this.handOver(entry, task, kill, err);
+      }
     } catch (err) {
       entry.links.settleLost(key);
       this.wakeIfStalled(entry);
@@ -150,16 +155,19 @@ export class ThreadExecutor implements Executor {
   }
 
   /**
-   * Runs the task on a worker of the pool. A retiring worker (see workers/main-link.ts) ends
-   * before it starts the task; piscina rejects it with RETIRED_EXIT_CODE, and it is handed to
-   * the pool again (which starts a fresh worker), a bounded number of times.
+   * Runs the task on another worker of the pool after its first try failed with `first`. A
+   * retiring worker (see workers/main-link.ts) ends before it starts the task; piscina
+   * rejects it with RETIRED_EXIT_CODE, and it is handed to the pool again (which starts a
+   * fresh worker), a bounded number of times.
    */
-  private async runOnWorker(entry: PoolEntry, task: TaskPayload, kill: KillSwitch): Promise<TaskOutcome> {
+  private async handOver(entry: PoolEntry, task: TaskPayload, kill: KillSwitch, first: unknown): Promise<TaskOutcome> {
+    let err = first;
     for (let tries = 1; ; tries++) {
+      if (tries >= MAX_HAND_OVERS || kill.aborted || this.closed || !isRetiredExit(err)) throw err;
       try {
         return await entry.pool.run(task, { signal: kill });
-      } catch (err) {
-        if (tries >= MAX_HAND_OVERS || kill.aborted || this.closed || !isRetiredExit(err)) throw err;
+      } catch (next) {
+        err = next;
       }
     }
   }
