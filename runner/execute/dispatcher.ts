@@ -5,7 +5,7 @@ import type { Logger } from "../log/logger.js";
 import { checkOptions, LOG_POLICY_DEFAULTS, SHARED_DEFAULTS, type ActiveJob, type Clock, type Executor, type GateClaim, type JobDefinition, type RunGate, type RunLogger, type RunMode, type RunRecord, type RunTrigger, type OptionRule } from "../contracts/index.js";
 import { IsoTimes } from "./iso-time.js";
 import { afterTrigger, BY_SCHEDULE, causeOf, LiveRun, type ClaimedStart, type JobState } from "./live-run.js";
-import { admitFire } from "./overlap-gate.js";
+import { admitFire, type SkipFire } from "./overlap-gate.js";
 import { AttemptRunner } from "./run-attempts.js";
 import { newRunId } from "./run-id.js";
 
@@ -128,8 +128,11 @@ export class Dispatcher {
 
   /** Lateness, overlap and concurrency: whether a fire starts now (else it was skipped, queued, or it replaces). */
   private admit(job: ActiveJob, fireDate: Date, trigger: RunTrigger, cause: JobTrigger): boolean {
-    return admitFire(this.states.get(job.def.name), job, fireDate, trigger, cause, this.options.clock.now(), (def, date, reason, trig, why, status, c) => this.skip(def, date, reason, trig, why, status, c));
+    return admitFire(this.states.get(job.def.name), job, fireDate, trigger, cause, this.options.clock.now(), this.skipFire);
   }
+
+  /** skip() for admitFire: made once, not a closure per fire. */
+  private readonly skipFire: SkipFire = (def, date, reason, trig, why, status, c) => this.skip(def, date, reason, trig, why, status, c);
 
   /** Runs a job now, whatever its schedule and overlap; resolves with the final record. */
   invoke(job: ActiveJob, params: unknown = job.def.params): Promise<RunRecord> {
