@@ -274,16 +274,19 @@ export class Dispatcher {
 
   /** Everything after a run's handler started: its timeout, records, retries, and the fire queued behind it. */
   private follow(run: LiveRun): Promise<RunRecord> {
-    const { state, claim } = run;
-    run.done = this.attempts.runAttempts(run).finally(() => {
-      claim?.release();
-      state.running.delete(run.runId);
-      const next = state.queued[0];
-      if (next && state.running.size < (next.job.def.concurrency ?? 1)) {
-        state.queued.shift();
-        void this.start(next.job, next.fireDate, next.trigger, next.job.def.params, undefined, next.cause);
-      }
-    });
+    run.done = this.attempts.runAttempts(run, this.unlist);
     return run.done;
   }
+
+  /** A run ended: its claim is released, it is unlisted, and the fire queued behind it starts. */
+  private readonly unlist = (run: LiveRun): void => {
+    const { state, claim } = run;
+    claim?.release();
+    state.running.delete(run.runId);
+    const next = state.queued[0];
+    if (next && state.running.size < (next.job.def.concurrency ?? 1)) {
+      state.queued.shift();
+      void this.start(next.job, next.fireDate, next.trigger, next.job.def.params, undefined, next.cause);
+    }
+  };
 }

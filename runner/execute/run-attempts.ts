@@ -30,89 +30,97 @@ export class AttemptRunner {
     private readonly scheduledTimes: IsoTimes,
   ) {}
 
-  /** Everything after the first attempt started, to the run's final record. */
-  async runAttempts(run: LiveRun): Promise<RunRecord> {
-    const { job, fireDate, trigger, params, log } = run;
-    const { def } = job;
-    const { clock, onRecord } = this.options;
-    const startedAtMs = run.first.startedAtMs;
-    const upstreamRunId = run.cause.kind === "after" ? run.cause.runId : null;
-    // Made here, after the handler started (its ctx.params is its own copy): hidden as its log lines are.
-    const policy = def.logs ?? LOG_POLICY_DEFAULTS;
-    const kept = keptParams(params, policy);
-    const tries = def.retries.max > 0 || run.attempt > 1 ? new AttemptHistory(run.attempt) : null;
-    // Every record of a run is built here, whole, with its fields in one order (the order
-    // skip() uses too): one object shape for the store and listeners, where spreading a
-    // shared base into each took several µs a record. The two fixed times are read once (and
-    // shared with the other runs of the fire, see IsoTimes).
-    let scheduledAt: string | undefined;
-    let startedAt: string | undefined;
-    const record = (status: RunStatus, attempt: number, finishedAt: string | null, error: RunError | null, result: unknown): RunRecord => ({
-      runId: run.runId,
-      job: def.name,
-      status,
-      scheduledAt: (scheduledAt ??= this.scheduledTimes.at(fireDate.getTime())),
-      startedAt: (startedAt ??= this.runTimes.at(startedAtMs)),
-      finishedAt,
-      attempt,
-      error,
-      result,
-      reason: null,
-      trigger,
-      upstreamRunId,
-      params: kept,
-      attempts: tries?.snapshot(),
-    });
+  /**
+   * Everything after the first attempt started, to the run's final record; then `after`
+   * (the dispatcher unlists the run), before the returned promise settles. Called here
+   * rather than in a `.finally()` on it, which cost every run a closure and a promise.
+   */
+  async runAttempts(run: LiveRun, after: (run: LiveRun) => void): Promise<RunRecord> {
+    try {
+      const { job, fireDate, trigger, params, log } = run;
+      const { def } = job;
+      const { clock, onRecord } = this.options;
+      const startedAtMs = run.first.startedAtMs;
+      const upstreamRunId = run.cause.kind === "after" ? run.cause.runId : null;
+      // Made here, after the handler started (its ctx.params is its own copy): hidden as its log lines are.
+      const policy = def.logs ?? LOG_POLICY_DEFAULTS;
+      const kept = keptParams(params, policy);
+      const tries = def.retries.max > 0 || run.attempt > 1 ? new AttemptHistory(run.attempt) : null;
+      // Every record of a run is built here, whole, with its fields in one order (the order
+      // skip() uses too): one object shape for the store and listeners, where spreading a
+      // shared base into each took several µs a record. The two fixed times are read once (and
+      // shared with the other runs of the fire, see IsoTimes).
+      let scheduledAt: string | undefined;
+      let startedAt: string | undefined;
+      const record = (status: RunStatus, attempt: number, finishedAt: string | null, error: RunError | null, result: unknown): RunRecord => ({
+        runId: run.runId,
+        job: def.name,
+        status,
+        scheduledAt: (scheduledAt ??= this.scheduledTimes.at(fireDate.getTime())),
+        startedAt: (startedAt ??= this.runTimes.at(startedAtMs)),
+        finishedAt,
+        attempt,
+        error,
+        result,
+        reason: null,
+        trigger,
+        upstreamRunId,
+        params: kept,
+        attempts: tries?.snapshot(),
+      });
 
-    for (let attempt = run.attempt, begun = run.first; ; begun = this.beginAttempt(job, run, fireDate, ++attempt, params, log, true)) {
-      if (begun === run.first && run.startLogDeferred) this.logStart(run, begun.attempt, begun.startedAtMs);
-      const pending = settleAttempt(clock, this.abortGraceMs, job, run, begun, log);
-      // The handler has its run now (an inline one is already going; fireAll starts every
-      // handler of a fire before it follows any run here), so its records wait for nothing.
-      tries?.begin(attempt, this.runTimes.at(begun.handlerStartedAtMs ?? begun.startedAtMs));
-      onRecord(record("running", attempt, null, null, null));
-      // What the record and the runner's log keep of an error: values from the environment
-      // hidden (a library's message may quote a URL with its token). A result is what the
-      // handler chose to return, kept as returned.
-      const outcome = keptOutcome(await pending, policy);
-      const endedAtMs = clock.now();
-      // A thread run may have waited for a thread: its record starts when its handler did.
-      if (begun === run.first && begun.handlerStartedAtMs !== null) startedAt = this.runTimes.at(begun.handlerStartedAtMs);
-      const durationMs = endedAtMs - (begun.handlerStartedAtMs ?? begun.startedAtMs);
-      const finishedAt = this.runTimes.at(endedAtMs);
-      const retryable = outcome.status !== "ok" && outcome.status !== "cancelled" && outcome.status !== "skipped" && !run.aborted && attempt <= def.retries.max;
-      tries?.end(this.runTimes.at(begun.handlerStartedAtMs ?? begun.startedAtMs), finishedAt, outcome.status, outcome.status === "ok" ? null : outcome.error);
+      for (let attempt = run.attempt, begun = run.first; ; begun = this.beginAttempt(job, run, fireDate, ++attempt, params, log, true)) {
+        if (begun === run.first && run.startLogDeferred) this.logStart(run, begun.attempt, begun.startedAtMs);
+        const pending = settleAttempt(clock, this.abortGraceMs, job, run, begun, log);
+        // The handler has its run now (an inline one is already going; fireAll starts every
+        // handler of a fire before it follows any run here), so its records wait for nothing.
+        tries?.begin(attempt, this.runTimes.at(begun.handlerStartedAtMs ?? begun.startedAtMs));
+        onRecord(record("running", attempt, null, null, null));
+        // What the record and the runner's log keep of an error: values from the environment
+        // hidden (a library's message may quote a URL with its token). A result is what the
+        // handler chose to return, kept as returned.
+        const outcome = keptOutcome(await pending, policy);
+        const endedAtMs = clock.now();
+        // A thread run may have waited for a thread: its record starts when its handler did.
+        if (begun === run.first && begun.handlerStartedAtMs !== null) startedAt = this.runTimes.at(begun.handlerStartedAtMs);
+        const durationMs = endedAtMs - (begun.handlerStartedAtMs ?? begun.startedAtMs);
+        const finishedAt = this.runTimes.at(endedAtMs);
+        const retryable = outcome.status !== "ok" && outcome.status !== "cancelled" && outcome.status !== "skipped" && !run.aborted && attempt <= def.retries.max;
+        tries?.end(this.runTimes.at(begun.handlerStartedAtMs ?? begun.startedAtMs), finishedAt, outcome.status, outcome.status === "ok" ? null : outcome.error);
 
-      if (outcome.status === "ok") {
-        if (log.isLevelEnabled("info")) log.info({ status: "ok", durationMs, attempt }, "run ended");
-        const ended = record("ok", attempt, finishedAt, null, outcome.result ?? null);
-        this.endWith(run, begun, ended);
-        return ended;
-      }
-      const level = retryable ? "warn" : "error";
-      log[level]({ status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
-      if (!retryable) {
-        const ended = record(outcome.status, attempt, finishedAt, outcome.error, null);
-        if (outcome.status === "skipped") {
-          // It waited for a worker thread past its lateness limit and never started.
-          ended.reason = "late";
-          ended.startedAt = null;
-          ended.finishedAt = null;
+        if (outcome.status === "ok") {
+          if (log.isLevelEnabled("info")) log.info({ status: "ok", durationMs, attempt }, "run ended");
+          const ended = record("ok", attempt, finishedAt, null, outcome.result ?? null);
+          this.endWith(run, begun, ended);
+          return ended;
         }
-        this.endWith(run, begun, ended);
-        return ended;
+        const level = retryable ? "warn" : "error";
+        log[level]({ status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
+        if (!retryable) {
+          const ended = record(outcome.status, attempt, finishedAt, outcome.error, null);
+          if (outcome.status === "skipped") {
+            // It waited for a worker thread past its lateness limit and never started.
+            ended.reason = "late";
+            ended.startedAt = null;
+            ended.finishedAt = null;
+          }
+          this.endWith(run, begun, ended);
+          return ended;
+        }
+        begun.retried = true;
+        if (begun.pendingStray) log.error({ err: keptError(toRunError(begun.pendingStray), policy), attempt }, "the code of this attempt raised an error after it ended; the run is retried");
+        await sleepUnlessAborted(clock, retryDelay(def.retries, attempt), run);
+        // A claimed run retries only while this process still owns it; if not, the claim aborted it.
+        if (run.claim && !run.aborted) await run.claim.beforeRetry(attempt + 1);
+        if (run.aborted) {
+          const ended = record("cancelled", attempt, finishedAt, toRunError(run.reason), null);
+          run.ended = true;
+          onRecord(ended);
+          return ended;
+        }
       }
-      begun.retried = true;
-      if (begun.pendingStray) log.error({ err: keptError(toRunError(begun.pendingStray), policy), attempt }, "the code of this attempt raised an error after it ended; the run is retried");
-      await sleepUnlessAborted(clock, retryDelay(def.retries, attempt), run);
-      // A claimed run retries only while this process still owns it; if not, the claim aborted it.
-      if (run.claim && !run.aborted) await run.claim.beforeRetry(attempt + 1);
-      if (run.aborted) {
-        const ended = record("cancelled", attempt, finishedAt, toRunError(run.reason), null);
-        run.ended = true;
-        onRecord(ended);
-        return ended;
-      }
+    } finally {
+      after(run);
     }
   }
 
