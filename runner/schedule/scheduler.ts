@@ -8,7 +8,7 @@ import { nextFire, scheduleKey } from "./next-fire.js";
 export interface FireBatch {
   /** The schedule's identity ({@link scheduleKey}). */
   key: string;
-  /** The exact scheduled time, never the time the timer woke up: the caller judges lateness. */
+  /** The exact scheduled time, never the time the timer woke up: the caller judges lateness (and waits for it, given a lead). */
   fireDate: Date;
   /** The jobs on this schedule, in the order they were added. */
   jobs: string[];
@@ -34,6 +34,11 @@ export interface SchedulerOptions {
   onError?: (err: unknown, batch: FireBatch) => void;
   /** After a stall, at most this many due slots per schedule are reported per wake; older ones are counted in `skippedSlots`. @default 100 */
   maxCatchUpSlots?: number;
+  /**
+   * Each batch is delivered this long before its `fireDate` (replicas claim a fire ahead
+   * of its time and start it at its time). @default 0: at its time
+   */
+  leadMs?: number;
 }
 
 const DEFAULTS = {
@@ -42,6 +47,7 @@ const DEFAULTS = {
     throw err;
   }),
   maxCatchUpSlots: 100,
+  leadMs: 0,
 } satisfies Partial<SchedulerOptions>;
 
 /** setTimeout takes at most 2^31-1 ms; re-reading the clock every 30 s also catches clock jumps. */
@@ -72,6 +78,7 @@ export class Scheduler {
   private readonly onFire: (batch: FireBatch) => void;
   private readonly onError: (err: unknown, batch: FireBatch) => void;
   private readonly maxCatchUpSlots: number;
+  private readonly leadMs: number;
   private readonly groups = new Map<string, Group>();
   private readonly groupOf = new Map<string, Group>();
   private readonly heap = new MinHeap<Group>((group) => group.next);
@@ -90,6 +97,10 @@ export class Scheduler {
     this.maxCatchUpSlots = options.maxCatchUpSlots ?? DEFAULTS.maxCatchUpSlots;
     if (!Number.isInteger(this.maxCatchUpSlots) || this.maxCatchUpSlots < 1) {
       throw new RunletError("OPTION_INVALID", `SchedulerOptions.maxCatchUpSlots must be a whole number of at least 1 (got ${this.maxCatchUpSlots})`);
+    }
+    this.leadMs = options.leadMs ?? DEFAULTS.leadMs;
+    if (!Number.isFinite(this.leadMs) || this.leadMs < 0) {
+      throw new RunletError("OPTION_INVALID", `SchedulerOptions.leadMs must be a number of milliseconds of at least 0 (got ${this.leadMs})`);
     }
   }
 
@@ -178,16 +189,18 @@ export class Scheduler {
     this.timer = undefined;
     const first = this.heap.peek();
     if (!this.running || !first) return;
-    const wait = Math.min(Math.max(0, first.next - this.clock.now()), MAX_WAIT_MS);
+    const wait = Math.min(Math.max(0, first.next - this.leadMs - this.clock.now()), MAX_WAIT_MS);
     this.timer = this.clock.setTimeout(() => this.wake(), wait);
   }
 
   private wake(): void {
     this.timer = undefined;
     const now = this.clock.now();
+    // With a lead, the slots due by then are delivered now (each with its own time).
+    const by = now + this.leadMs;
     const due: Array<{ group: Group; batch: FireBatch }> = [];
-    for (let group = this.heap.peek(); group && group.next <= now; group = this.heap.peek()) {
-      const { slots, skipped, next } = dueSlots(group.schedule, group.next, now, this.maxCatchUpSlots);
+    for (let group = this.heap.peek(); group && group.next <= by; group = this.heap.peek()) {
+      const { slots, skipped, next } = dueSlots(group.schedule, group.next, by, this.maxCatchUpSlots);
       group.next = next;
       group.since = now;
       if (Number.isFinite(next)) this.heap.update(group);

@@ -255,3 +255,20 @@ test("a one-off schedule fires once and leaves nothing armed", async () => {
 test("maxCatchUpSlots below 1 is refused", () => {
   expect(() => new Scheduler({ clock, onFire: () => {}, maxCatchUpSlots: 0 })).toThrow(expect.objectContaining({ code: "OPTION_INVALID" }));
 });
+
+test("with a lead, each batch is delivered that long before its time, with its exact time; after a stall the slots due by then come at once", async () => {
+  const at = (t: number) => new Date(t).toISOString().slice(11, 23);
+  const delivered: string[] = [];
+  const ahead = new Scheduler({ clock, onFire: (b) => delivered.push(`${at(b.fireDate.getTime())} at ${at(clock.now())}`), leadMs: 250 });
+  ahead.add("a", everySecond);
+  ahead.start();
+  // 00:00:00.400: the fire of 00:00:01.000 is due at 00:00:00.750.
+  expect(clock.pendingDelays()).toEqual([350]);
+  await clock.advance(2300);
+  expect(delivered).toEqual(["00:00:01.000 at 00:00:00.750", "00:00:02.000 at 00:00:01.750"]);
+  clock.stall(2100); // now 00:00:04.800: 3 and 4 are late, 5 is within its lead
+  await clock.advance(0);
+  ahead.stop();
+  expect(delivered.slice(2)).toEqual(["00:00:03.000 at 00:00:04.800", "00:00:04.000 at 00:00:04.800", "00:00:05.000 at 00:00:04.800"]);
+  expect(() => new Scheduler({ clock, onFire: () => undefined, leadMs: -1 })).toThrow(/leadMs must be a number of milliseconds of at least 0 \(got -1\)/);
+});
