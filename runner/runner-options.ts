@@ -46,7 +46,7 @@ export interface StartedEvent {
 export interface RunnerEvents {
   /** The runner has started firing (after recovery and joining its replica group). */
   started: [StartedEvent];
-  /** A scheduled fire, just before its runs start: its time and its jobs (paused ones left out). */
+  /** A scheduled fire, just before its runs start (replicas: when it is claimed, up to `claimAhead` before its time): its time and its jobs (paused ones left out). */
   fire: [{ fireDate: Date; jobs: string[] }];
   /** Every run record: when a run starts and when it ends (and skipped fires). */
   record: [RunRecord];

@@ -11,6 +11,11 @@ export interface ActiveJob {
 export interface RunGate {
   /** Resolves with a claim when this process runs it; null when it must not (the gate logs why). */
   claim(request: GateRequest): Promise<GateClaim | null>;
+  /**
+   * How long before its time a scheduled fire is handed over and claimed, so that its run
+   * starts at its time instead of one claim's round trip later; 0: claimed at its time.
+   */
+  readonly aheadMs: number;
 }
 
 /** One fire, invoke or triggered run to claim. */
@@ -28,6 +33,11 @@ export interface GateRequest {
 /** A fire this process won; released when its run ends, however it ends. */
 export interface GateClaim {
   release(): void;
+  /**
+   * Whether a run claimed ahead of its time may still start: false once its lease may have
+   * lapsed (this process was paused past it), when another replica may have the run.
+   */
+  startable(): boolean;
   /** Before a retry here: resolves true while this process still owns the run (else it has aborted the run). */
   beforeRetry(attempt: number): Promise<boolean>;
 }

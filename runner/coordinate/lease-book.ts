@@ -62,6 +62,7 @@ export class LeaseBook {
     this.timer ??= setInterval(() => void this.renew().catch(() => undefined), Math.max(50, this.options.store.leaseMs / 3)).unref();
     return {
       release: () => this.released(runId),
+      startable: () => this.startable(runId),
       beforeRetry: (attempt) => this.beforeRetry(runId, attempt),
     };
   }
@@ -119,6 +120,17 @@ export class LeaseBook {
     for (const [runId, held] of this.held) {
       if (!held.lost && !held.released && now >= held.heldUntil) this.lose(runId, held, "its lease may have lapsed (this process was paused, or could not reach the database to renew it)");
     }
+  }
+
+  /** Before a run claimed ahead starts at its time: its lease must still surely hold (the process may have been paused meanwhile). */
+  private startable(runId: string): boolean {
+    const held = this.held.get(runId);
+    if (!held) return false;
+    if (!held.lost && this.options.now() >= held.heldUntil) {
+      held.lost = true;
+      this.options.logger.error({ job: held.job, runId, fence: held.fence }, "claimed fire not started: its lease may have lapsed before its time (this process was paused); the group's reaper decides the run");
+    }
+    return !held.lost;
   }
 
   /** Before attempt `attempt` of a retry here: the lease must hold and the database must take the attempt under this fence. */

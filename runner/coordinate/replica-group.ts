@@ -43,6 +43,8 @@ const FINAL = new Set(["ok", "failed", "timeout", "cancelled", "lost", "skipped"
  */
 export class ReplicaGroup implements Coordination {
   readonly gate = this;
+  /** A scheduled fire is claimed this long before its time (`?claimAhead=`). */
+  readonly aheadMs: number;
   /** Partitioned scheduling (the store's default): which jobs this replica fires. */
   readonly partition: SchedulePartition | undefined;
   private readonly store: ClaimingStore;
@@ -64,6 +66,7 @@ export class ReplicaGroup implements Coordination {
     this.store = options.store;
     this.logger = options.logger;
     this.now = options.now ?? (() => performance.now());
+    this.aheadMs = this.store.claimAheadMs;
     this.leases = new LeaseBook({ store: this.store, logger: this.logger, abortRun: options.abortRun, now: this.now });
     this.partition = this.store.partitioned ? new SchedulePartition(this.store, this.logger) : undefined;
   }

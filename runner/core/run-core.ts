@@ -32,7 +32,7 @@ export interface RunCoreOptions {
 
 export interface RunCoreEvents {
   record: [RunRecord];
-  /** A scheduled fire handed to the dispatcher, with the jobs it started. */
+  /** A scheduled fire handed to the dispatcher (replicas: up to the gate's lead before its time), with the jobs it started. */
   fire: [{ fireDate: Date; jobs: string[] }];
   /** A `ctx.log` line a run in flight kept (see `logs:` in the manifest). */
   log: [LiveLogLine];
@@ -120,6 +120,8 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
     });
     const timers = new Scheduler({
       clock: this.clock,
+      // Replicas claim each fire this long before its time; the dispatcher starts it at its time.
+      leadMs: this.coordination.gate?.aheadMs ?? 0,
       onFire: (batch) => this.onFire(batch),
       // A bug in dispatch must not stop the timer or the process: log it, keep firing.
       onError: (err, batch) => this.logger.error({ err, jobs: batch?.jobs, fireDate: batch?.fireDate }, "dispatching a fire failed"),

@@ -1,53 +1,17 @@
 import type { JobTrigger } from "../context.js";
 import { RunletError } from "../errors.js";
 import { keptParams } from "../log/kept-params.js";
-import type { Logger } from "../log/logger.js";
-import { checkOptions, LOG_POLICY_DEFAULTS, SHARED_DEFAULTS, type ActiveJob, type Clock, type Executor, type GateClaim, type JobDefinition, type RunGate, type RunLogger, type RunMode, type RunRecord, type RunTrigger, type OptionRule } from "../contracts/index.js";
+import { checkOptions, LOG_POLICY_DEFAULTS, type ActiveJob, type GateClaim, type JobDefinition, type RunGate, type RunRecord, type RunTrigger } from "../contracts/index.js";
+import { DEFAULTS, OPTION_RULES, type DispatcherOptions } from "./dispatcher-options.js";
 import { IsoTimes } from "./iso-time.js";
 import { afterTrigger, BY_SCHEDULE, causeOf, LiveRun, type ClaimedStart, type JobState } from "./live-run.js";
 import { admitFire, type SkipFire } from "./overlap-gate.js";
+import { claimsOverlap, FireTimes } from "./fire-times.js";
 import { AttemptRunner } from "./run-attempts.js";
 import { newRunId } from "./run-id.js";
 
-export interface DispatcherOptions {
-  executors: Record<RunMode, Executor>;
-  logger: Logger;
-  clock: Clock;
-  /** The environment name handed to handlers as `ctx.env`. */
-  env: string;
-  /** Called with every record: once when a run starts (`running`), once when it ends. */
-  onRecord: (record: RunRecord) => void;
-  /**
-   * The logger an attempt's handler writes `ctx.log` to, in place of the run's own (which
-   * keeps the runner's "run started/ended" lines): the runner keeps these lines with the run.
-   * @default the run's logger
-   */
-  handlerLog?: (def: JobDefinition, runId: string, attempt: number, log: Logger, run: { readonly ended: boolean }) => RunLogger;
-  /** How long a run may go on after its signal aborted before it is given up on. @default 2000 */
-  abortGraceMs?: number;
-  /**
-   * Several replicas sharing a store: every fire and invoke is claimed through the gate
-   * first, and runs only when this process won it. The gate's store then decides lateness
-   * and `overlap: skip` for the whole group, so they are not decided here. @default none
-   */
-  gate?: RunGate;
-}
-
-const DEFAULTS = { abortGraceMs: SHARED_DEFAULTS.abortGraceMs } as const satisfies Partial<DispatcherOptions>;
-
-const OPTION_RULES = {
-  executors: "object",
-  logger: "object",
-  clock: "object",
-  env: "string",
-  onRecord: "function",
-  handlerLog: "function",
-  abortGraceMs: "ms",
-  gate: "object",
-} as const satisfies Record<keyof DispatcherOptions, OptionRule>;
-
-// Part of this module's exports before LiveRun had its own module.
-export { afterTrigger };
+// Part of this module's exports before LiveRun and the options had modules of their own.
+export { afterTrigger, type DispatcherOptions };
 
 /**
  * Turns fires and invokes into runs: applies lateness and overlap, runs attempts with
@@ -60,11 +24,16 @@ export class Dispatcher {
   /** Scheduled times, shared with the attempts' records (which keep start/end times apart). */
   private readonly scheduledTimes = new IsoTimes();
   private readonly attempts: AttemptRunner;
+  /** Fires claimed ahead wait here for their time. */
+  private readonly fireTimes: FireTimes;
+  /** Fires under a gate not yet started: being claimed, or claimed and waiting for their time. */
+  private readonly opening = new Set<Promise<unknown>>();
 
   constructor(private readonly options: DispatcherOptions) {
     checkOptions("DispatcherOptions", options, OPTION_RULES, ["executors", "logger", "clock", "env", "onRecord"]);
     this.abortGraceMs = options.abortGraceMs ?? DEFAULTS.abortGraceMs;
     this.attempts = new AttemptRunner(options, this.abortGraceMs, this.scheduledTimes);
+    this.fireTimes = new FireTimes(options.clock);
   }
 
   /**
@@ -184,32 +153,46 @@ export class Dispatcher {
     return n;
   }
 
-  /** Drops waiting fires (recorded as cancelled) and waits up to `timeoutMs` for runs in flight. */
+  /** Drops waiting fires (recorded as cancelled) and waits up to `timeoutMs` for claimed fires to start and for runs in flight to end. */
   async drain(timeoutMs: number): Promise<boolean> {
     for (const state of this.states.values()) {
       for (const queued of state.queued) this.skip(queued.job.def, queued.fireDate, "shutdown", queued.trigger, "the runner stopped before it could run", "cancelled", queued.cause);
       state.queued = [];
     }
     await null; // as in abortAll: every run started by a fire in progress is followed first
-    const all = [...this.states.values()].flatMap((s) => [...s.running.values()].map((r) => r.done));
-    if (all.length === 0) return true;
+    if (this.opening.size === 0 && this.inFlight === 0) return true;
     let timer: unknown;
     const timedOut = new Promise<false>((resolve) => {
       timer = this.options.clock.setTimeout(() => resolve(false), timeoutMs);
     });
-    const finished = await Promise.race([Promise.all(all).then(() => true as const), timedOut]);
+    const settled = Promise.all(this.opening).then(() => Promise.all(this.runs().map((r) => r.done))).then(() => true as const);
+    const finished = await Promise.race([settled, timedOut]);
     this.options.clock.clearTimeout(timer);
     return finished;
   }
 
-  /** Aborts every run in flight (their `ctx.signal`) and waits for them to end. */
+  /** Aborts every run in flight (their `ctx.signal`), and those of fires claimed and starting meanwhile, and waits for them to end. */
   async abortAll(reason: string): Promise<void> {
-    const runs = [...this.states.values()].flatMap((s) => [...s.running.values()]);
-    for (const run of runs) run.abort(new RunletError("JOB_CANCELLED", reason));
+    const aborted = new Set<LiveRun>();
+    const abort = () => {
+      for (const run of this.runs()) {
+        if (!aborted.has(run)) run.abort(new RunletError("JOB_CANCELLED", reason));
+        aborted.add(run);
+      }
+    };
+    abort();
     // Called by a handler while fireAll starts a fire, the runs after it are followed (and
     // have `done`) only once that synchronous pass ends.
     await null;
-    await Promise.all(runs.map((r) => r.done));
+    if (this.opening.size > 0) {
+      await Promise.all(this.opening);
+      abort();
+    }
+    await Promise.all([...aborted].map((r) => r.done));
+  }
+
+  private runs(): LiveRun[] {
+    return [...this.states.values()].flatMap((s) => [...s.running.values()]);
   }
 
   private state(name: string): JobState {
@@ -227,17 +210,41 @@ export class Dispatcher {
     this.options.onRecord({ runId, job: def.name, status, scheduledAt, startedAt: null, finishedAt: null, attempt: 0, error: null, result: null, reason, trigger, upstreamRunId, params });
   }
 
-  /** A fire under a gate: run only if this process wins its claim. */
-  private async fireClaimed(job: ActiveJob, fireDate: Date, trigger: RunTrigger, gate: RunGate, cause: JobTrigger = causeOf(trigger)): Promise<RunRecord | null> {
+  /**
+   * A fire under a gate: run only if this process wins its claim. One handed over before
+   * its time (the scheduler's lead) is claimed at once and started at its time; that of a
+   * job whose claim decides overlap (skip, queue) is claimed at its time, as the claim
+   * weighs the runs live in the group when it is made. A stop waits for every fire being
+   * claimed or waiting for its time (`opening`): what is claimed runs.
+   */
+  private fireClaimed(job: ActiveJob, fireDate: Date, trigger: RunTrigger, gate: RunGate, cause: JobTrigger = causeOf(trigger)): Promise<RunRecord | null> {
+    const begun = this.claimThenBegin(job, fireDate, trigger, gate, cause);
+    // Followed first: once `opening` settles, its run is listed with its `done`.
+    const ran = begun.then((run) => (run ? this.follow(run) : null));
+    const opening: Promise<unknown> = begun.catch(() => undefined).finally(() => this.opening.delete(opening));
+    this.opening.add(opening);
+    return ran;
+  }
+
+  private async claimThenBegin(job: ActiveJob, fireDate: Date, trigger: RunTrigger, gate: RunGate, cause: JobTrigger): Promise<LiveRun | null> {
+    const at = fireDate.getTime();
+    if (claimsOverlap(job.def) && at > this.options.clock.now()) await this.fireTimes.until(at);
     const runId = newRunId();
     const upstreamRunId = cause.kind === "after" ? cause.runId : undefined;
     const claim = await gate.claim({ def: job.def, fireDate, trigger, runId, upstreamRunId, cause });
     if (!claim) return null;
-    // `replace` can only reach runs of this process; the claim does not hold other replicas' runs.
-    if (job.def.overlap === "replace") {
-      for (const run of this.state(job.def.name).running.values()) run.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
-    }
-    return this.start(job, fireDate, trigger, job.def.params, { runId, claim }, cause);
+    return this.fireTimes.at(at, () => {
+      // Waiting for its time, this process may have been paused past the claim's lease.
+      if (!claim.startable()) {
+        claim.release();
+        return null;
+      }
+      // `replace` can only reach runs of this process; the claim does not hold other replicas' runs.
+      if (job.def.overlap === "replace") {
+        for (const run of this.state(job.def.name).running.values()) run.abort(new RunletError("JOB_CANCELLED", "replaced by a newer fire (overlap: replace)"));
+      }
+      return this.begin(job, fireDate, trigger, job.def.params, { runId, claim }, true, cause);
+    });
   }
 
   private start(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart, cause: JobTrigger = causeOf(trigger)): Promise<RunRecord> {

@@ -83,6 +83,8 @@ export interface FireClaims {
   readonly owner: string;
   readonly leaseMs: number;
   readonly reapMs: number;
+  /** How long before its time a scheduled fire is claimed (its run still starts at its time); 0: at its time. */
+  readonly claimAheadMs: number;
   /**
    * Each job's schedule fired by one preferred replica (rendezvous hashing over the live
    * replicas), the others claiming only on takeover; false: every replica fires every job

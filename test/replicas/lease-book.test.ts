@@ -80,3 +80,19 @@ test("a finished run is kept, and renewed, until its final record is durable", a
   expect(book.size).toBe(0);
   book.stop();
 });
+
+test("a run claimed ahead of its time starts only while its lease surely holds: paused past it while waiting, it does not", () => {
+  const { book, calls, aborted, advance } = setup();
+  const claim = book.hold("r1", "job", 1, 0)!;
+  advance(2_000); // the lease (3 s) less its margin (0.5 s) still holds
+  expect(claim.startable()).toBe(true);
+  advance(600);
+  expect(claim.startable()).toBe(false);
+  expect(book.isLost("r1")).toBe(true);
+  // Nothing to abort (it never started), and nothing asked of the database.
+  expect(aborted).toEqual([]);
+  expect(calls).toEqual([]);
+  claim.release();
+  expect(book.size).toBe(0);
+  book.stop();
+});

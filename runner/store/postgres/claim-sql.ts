@@ -62,8 +62,9 @@ export function claimStatements(schema: string) {
         RETURNING f.run_id, f.job, f.scheduled_at, f.state, f.fence, f.trigger_kind
       ), hist AS (
         INSERT INTO ${runs} (run_id, job, status, scheduled_at, started_at, attempt, reason, trigger_kind, owner_pid, owner_host)
+        -- A fire claimed before its time has not started: its start record says when it did.
         SELECT i.run_id, i.job, CASE WHEN i.state = 'running' THEN 'running' ELSE 'skipped' END, i.scheduled_at,
-               CASE WHEN i.state = 'running' THEN now() END, CASE WHEN i.state = 'running' THEN 1 ELSE 0 END,
+               CASE WHEN i.state = 'running' AND i.scheduled_at <= now() THEN now() END, CASE WHEN i.state = 'running' THEN 1 ELSE 0 END,
                CASE i.state WHEN 'missed' THEN 'late' WHEN 'skipped' THEN 'overlap' END, i.trigger_kind,
                CASE WHEN i.state = 'running' THEN $12::int END, CASE WHEN i.state = 'running' THEN $13::text END
         FROM ins i
@@ -111,6 +112,10 @@ export function claimStatements(schema: string) {
         UPDATE ${runs} r SET status = 'lost', finished_at = now(), owner_pid = NULL, owner_host = NULL,
           error = json_build_object('message', CASE WHEN u.was = 'retry'
             THEN 'no replica running this job''s spec took its retry in time; the run''s outcome is unknown'
+            -- No start recorded: claimed ahead of its time, or its start record never landed.
+            WHEN r.started_at IS NULL
+            THEN 'the replica that claimed this run (' || coalesce(u.owner, '?') || ') stopped renewing its lease before its start was recorded; whether it started is unknown'
+              || CASE WHEN u.state = 'retry' THEN '; it will be retried' ELSE '' END
             ELSE 'the replica running this run (' || coalesce(u.owner, '?') || ') stopped renewing its lease; the run''s outcome is unknown'
               || CASE WHEN u.state = 'retry' THEN '; it will be retried' ELSE '' END END)::text
         FROM upd u WHERE r.run_id = u.run_id

@@ -12,6 +12,8 @@ export interface PostgresSettings {
   leaseMs: number;
   /** How often each replica looks for expired leases and retries due (with jitter). */
   reapMs: number;
+  /** How long before its time each scheduled fire is claimed, so its run starts at its time (`?claimAhead=`; 0: at its time). */
+  claimAheadMs: number;
   /** Each job's schedule fired by its preferred replica (`?partition=on`, the default), or by every replica (`off`: they race for each claim). */
   partitioned: boolean;
   /** The URL as safe to print: user, host, port and database, never the password. */
@@ -22,21 +24,23 @@ export const postgresDefaults = {
   schema: "runlet",
   leaseMs: 30_000,
   reapMs: 5_000,
+  claimAheadMs: 500,
   poolSize: 8,
   connectTimeoutMs: 5_000,
   applicationName: "runlet",
 } as const;
 
 /** runlet's own query parameters; the rest of the URL goes to `pg` untouched. */
-const OWN_PARAMS = ["schema", "lease", "reap", "partition"] as const;
+const OWN_PARAMS = ["schema", "lease", "reap", "claimAhead", "partition"] as const;
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /**
- * Reads a `postgres://` URL. `?schema=NAME` (default `runlet`), `?lease=30s` and
- * `?reap=5s` and `?partition=on|off` are runlet's; `options.schema` wins over the URL's.
+ * Reads a `postgres://` URL. `?schema=NAME` (default `runlet`), `?lease=30s`, `?reap=5s`,
+ * `?claimAhead=500ms` and `?partition=on|off` are runlet's; an option given in code wins
+ * over the URL's.
  */
-export function postgresSettings(url: string, options: { schema?: string; leaseMs?: number; reapMs?: number; applicationName?: string; partition?: boolean } = {}): PostgresSettings {
+export function postgresSettings(url: string, options: { schema?: string; leaseMs?: number; reapMs?: number; claimAheadMs?: number; applicationName?: string; partition?: boolean } = {}): PostgresSettings {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -52,6 +56,7 @@ export function postgresSettings(url: string, options: { schema?: string; leaseM
   const where = safeWhere(parsed);
   const leaseMs = options.leaseMs ?? durationParam("lease", own.lease, postgresDefaults.leaseMs);
   const reapMs = options.reapMs ?? durationParam("reap", own.reap, Math.min(postgresDefaults.reapMs, Math.max(250, leaseMs / 3)));
+  const claimAheadMs = claimAheadParam(own.claimAhead, options.claimAheadMs, leaseMs);
   return {
     pool: {
       connectionString: parsed.toString(),
@@ -63,6 +68,7 @@ export function postgresSettings(url: string, options: { schema?: string; leaseM
     schema,
     leaseMs,
     reapMs,
+    claimAheadMs,
     partitioned: options.partition ?? partitionParam(own.partition),
     where: `${where} (schema ${schema})`,
   };
@@ -72,6 +78,21 @@ function durationParam(name: string, value: string | null | undefined, fallback:
   if (value === null || value === undefined) return fallback;
   const ms = parseDuration(value);
   if (ms === null || ms <= 0) throw new RunletError("STORE_OPEN", `?${name}= must be a duration like 30s (got "${value}")`);
+  return ms;
+}
+
+/**
+ * 0 turns claiming ahead off. A claim's lease runs from when it is made and is renewed
+ * every lease/3: a lead under that leaves a run most of its lease when it starts, so a
+ * renewal missed while waiting for the fire's time does not lose the run.
+ */
+function claimAheadParam(value: string | null | undefined, given: number | undefined, leaseMs: number): number {
+  const most = leaseMs / 3;
+  if (given === undefined && (value === null || value === undefined)) return Math.min(postgresDefaults.claimAheadMs, Math.floor(most));
+  const ms = given ?? (value!.trim() === "0" ? 0 : parseDuration(value));
+  const [name, shown] = given === undefined ? ["?claimAhead=", value] : ["claimAheadMs", given];
+  if (ms === null || !(ms >= 0)) throw new RunletError("STORE_OPEN", `${name} must be a duration like 500ms, or 0 to claim each fire at its time (got "${shown}")`);
+  if (ms >= most) throw new RunletError("STORE_OPEN", `${name} must be shorter than a third of the lease (${Math.floor(most)}ms with a ${leaseMs}ms lease), when the claim's first renewal comes (got "${shown}")`);
   return ms;
 }
 

@@ -26,7 +26,7 @@ export interface PgFireClaimsDeps {
  * The claim capability of the PostgreSQL store ({@link FireClaims} but for `flushRecords`,
  * which is the store's): the statements of claim-sql.ts, batched per turn.
  */
-export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" | "leaseMs" | "reapMs" | "partitioned"> {
+export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" | "leaseMs" | "reapMs" | "claimAheadMs" | "partitioned"> {
   private readonly claimBatch = new TurnBatch<FireClaimRequest, FireClaim>((chunk) => this.claimAll(chunk), CLAIM_BATCH_MAX);
 
   constructor(

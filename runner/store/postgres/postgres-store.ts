@@ -25,6 +25,8 @@ export interface PostgresStoreOptions extends StoreOptions {
   leaseMs?: number;
   /** @default the URL's `?reap=`, else min(5 s, lease / 3) */
   reapMs?: number;
+  /** How long before its time a scheduled fire is claimed; 0: at its time. @default the URL's `?claimAhead=`, else 500 ms (at most lease / 3) */
+  claimAheadMs?: number;
   /** `application_name` of the pool's sessions. @default "runlet" */
   applicationName?: string;
   /** Each job fired by one preferred replica (false: every replica fires every job, the claim picks one). @default the URL's `?partition=`, else true */
@@ -68,6 +70,7 @@ export class PostgresStore implements RunStore, FireClaims {
   readonly owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   readonly leaseMs: number;
   readonly reapMs: number;
+  readonly claimAheadMs: number;
   readonly partitioned: boolean;
   readonly where: string;
   private readonly queue: WriteQueue;
@@ -85,6 +88,7 @@ export class PostgresStore implements RunStore, FireClaims {
     this.logger = options.logger;
     this.leaseMs = settings.leaseMs;
     this.reapMs = settings.reapMs;
+    this.claimAheadMs = settings.claimAheadMs;
     this.partitioned = settings.partitioned;
     this.where = settings.where;
     this.keepFor = options.keepFor ?? storeDefaults.keepFor;

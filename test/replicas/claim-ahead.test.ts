@@ -1,0 +1,149 @@
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { createRunner, type Runner } from "../../runner/runner.js";
+import { silentLogger } from "../../runner/log/logger.js";
+import type { FireClaimRequest } from "../../runner/store/fire-claims.js";
+import { openPostgresStore, type PostgresStore } from "../../runner/store/postgres/index.js";
+import { postgresSettings } from "../../runner/store/postgres/pg-config.js";
+import { tempProject, type TempProject } from "../support/temp-project.js";
+import { until } from "./fault-support.js";
+import { startReplica, stopReplica, testSchema, type TestSchema } from "./pg-support.js";
+import { loggedLines } from "../support/logged-lines.js";
+
+// Claiming ahead on a real PostgreSQL database: a scheduled fire is claimed `claimAhead`
+// before its time and its handler starts at its time; what is claimed runs, through a
+// stop; a replica killed between its claim and the fire's time leaves an honest history.
+
+/** Returns when its handler started (wall ms) and appends it to the log in params. */
+const STAMP = `import { appendFileSync } from "node:fs";
+export default (ctx) => { const at = Date.now(); appendFileSync(ctx.params.log, \`\${ctx.fireDate.toISOString()} \${at}\\n\`); return at; };
+`;
+
+let schema: TestSchema;
+beforeAll(async () => {
+  schema = await testSchema();
+});
+afterAll(async () => {
+  await schema?.drop();
+});
+
+function project(schedule = "every: 1s"): TempProject {
+  const p = tempProject({ "jobs/stamp.mjs": STAMP });
+  p.write("jobs.yaml", `version: 1\njobs:\n  stamp: { handler: jobs/stamp.mjs, schedule: { ${schedule} }, overlap: allow, params: { log: ${JSON.stringify(p.path("runs.log"))} } }\n`);
+  return p;
+}
+
+/** A runner in this process whose won claims are noted with the wall time they came back. */
+async function claimingRunner(p: TempProject, params: Record<string, string>): Promise<{ runner: Runner; store: PostgresStore; won: Array<{ request: FireClaimRequest; at: number }> }> {
+  const store = await openPostgresStore(schema.url(params), { logger: silentLogger() });
+  const won: Array<{ request: FireClaimRequest; at: number }> = [];
+  const claim = store.claimFire.bind(store);
+  store.claimFire = async (request) => {
+    const outcome = await claim(request);
+    if (outcome.won) won.push({ request, at: Date.now() });
+    return outcome;
+  };
+  const runner = createRunner({ manifest: p.path("jobs.yaml"), store, logger: silentLogger(), shutdownGraceMs: 5_000 });
+  await runner.start();
+  return { runner, store, won };
+}
+
+describe("claiming ahead", () => {
+  test("?claimAhead= is read, bounded by the lease, 0 turns it off; the default is 500 ms", () => {
+    const url = "postgres://u@h/db";
+    expect(postgresSettings(url).claimAheadMs).toBe(500);
+    expect(postgresSettings(`${url}?claimAhead=250ms`).claimAheadMs).toBe(250);
+    expect(postgresSettings(`${url}?claimAhead=0`).claimAheadMs).toBe(0);
+    // A short lease lowers the default to lease / 3.
+    expect(postgresSettings(`${url}?lease=600ms`).claimAheadMs).toBe(200);
+    expect(() => postgresSettings(`${url}?claimAhead=soon`)).toThrow('?claimAhead= must be a duration like 500ms, or 0 to claim each fire at its time (got "soon")');
+    expect(() => postgresSettings(`${url}?lease=3s&claimAhead=1s`)).toThrow('?claimAhead= must be shorter than a third of the lease (1000ms with a 3000ms lease), when the claim\'s first renewal comes (got "1s")');
+    expect(() => postgresSettings(url, { claimAheadMs: -5 })).toThrow(/claimAheadMs must be a duration/);
+  });
+
+  test("each fire is claimed before its time and its handler starts at its time, not when the claim returns", async () => {
+    await using p = project();
+    const { runner, won } = await claimingRunner(p, { claimAhead: "500ms" });
+    try {
+      await until(() => loggedLines(p.path("runs.log")), (lines) => lines.length >= 4);
+    } finally {
+      await runner.stop();
+    }
+    const runs = (await schema.query<{ run_id: string; status: string; scheduled_at: Date; started_at: Date; result: string }>(`SELECT run_id, status, scheduled_at, started_at, result FROM "${schema.name}".runs WHERE job = 'stamp' AND status = 'ok'`));
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    for (const run of runs) {
+      const due = run.scheduled_at.getTime();
+      const claimed = won.find((w) => w.request.runId === run.run_id);
+      // The claim came back before the fire's time (500 ms of lead against a few ms of claim)...
+      expect(claimed!.at, run.run_id).toBeLessThan(due);
+      // ...and the handler waited for the time, then started at once (a generous bound on a shared machine).
+      const handlerAt = Number(JSON.parse(run.result));
+      expect(handlerAt - due, run.run_id).toBeGreaterThanOrEqual(0);
+      expect(handlerAt - due, run.run_id).toBeLessThan(250);
+      // The history's start is the run's real start, not the claim's.
+      expect(run.started_at.getTime(), run.run_id).toBeGreaterThanOrEqual(due);
+    }
+  });
+
+  test("a stop between a fire's claim and its time still runs it, once, at its time, before the stop returns", async () => {
+    await using p = project();
+    const { runner, store } = await claimingRunner(p, { claimAhead: "600ms" });
+    let stopAt = 0;
+    let stopping: Promise<void> | null = null;
+    let fire: FireClaimRequest | null = null;
+    const claim = store.claimFire;
+    store.claimFire = async (request) => {
+      const outcome = await claim(request);
+      // The first fire won while still well ahead of its time: stop the runner right then.
+      if (outcome.won && !stopping && request.scheduledAt.getTime() - Date.now() > 100) {
+        fire = request;
+        stopAt = Date.now();
+        stopping = runner.stop();
+      }
+      return outcome;
+    };
+    await until(() => stopping, (s) => s !== null);
+    await stopping;
+    const { scheduledAt } = fire!;
+    const due = scheduledAt.getTime();
+    expect(stopAt).toBeLessThan(due);
+    const rows = await schema.query<{ status: string; started_at: Date }>(`SELECT status, started_at FROM "${schema.name}".runs WHERE job = 'stamp' AND scheduled_at = $1`, [scheduledAt]);
+    expect(rows.map((r) => r.status)).toEqual(["ok"]);
+    expect(rows[0]!.started_at.getTime()).toBeGreaterThanOrEqual(due);
+    // Executed once, at its time.
+    const executed = loggedLines(p.path("runs.log")).filter(([fireDate]) => fireDate === scheduledAt.toISOString());
+    expect(executed).toHaveLength(1);
+    expect(Number(executed[0]![1])).toBeGreaterThanOrEqual(due);
+  });
+
+  test("a replica killed between its claim and the fire's time: the fire is recorded lost after its lease, honestly (never started), and not run by anyone", async () => {
+    await using p = project("every: 5s");
+    const url = schema.url({ lease: "6s", reap: "500ms", claimAhead: "1500ms" });
+    const [a, b] = await Promise.all([startReplica(p.dir, url), startReplica(p.dir, url)]);
+    try {
+      // The next fire claimed ahead (its row exists, `running`, while its time is still to come).
+      const claimed = await until(
+        () => schema.query<{ owner: string; scheduled_at: Date; run_id: string }>(`SELECT owner, scheduled_at, run_id FROM "${schema.name}".fires WHERE job = 'stamp' AND state = 'running' AND scheduled_at > now() + interval '200 milliseconds'`),
+        (rows) => rows.length > 0,
+      );
+      const { owner, scheduled_at: due, run_id: runId } = claimed[0]!;
+      const [victim, survivor] = owner.includes(`:${a.child.pid}:`) ? [a, b] : [b, a];
+      victim.child.kill("SIGKILL");
+      await victim.exited;
+      expect(Date.now()).toBeLessThan(due.getTime());
+      const lost = await until(
+        () => schema.query<{ status: string; started_at: Date | null; error: string }>(`SELECT status, started_at, error FROM "${schema.name}".runs WHERE run_id = $1`, [runId]),
+        (rows) => rows[0]?.status === "lost",
+        20_000,
+      );
+      expect(lost[0]).toMatchObject({ status: "lost", started_at: null });
+      expect(JSON.parse(lost[0]!.error).message).toMatch(/stopped renewing its lease before its start was recorded; whether it started is unknown$/);
+      // Nobody ran it: the survivor's claim of the same fire was `taken`, and a run lost with no attempts left is not retried.
+      expect(loggedLines(p.path("runs.log")).filter(([fireDate]) => fireDate === due.toISOString())).toEqual([]);
+      // The survivor goes on firing the job.
+      await until(() => loggedLines(p.path("runs.log")).filter(([fireDate]) => Date.parse(fireDate!) > due.getTime()), (lines) => lines.length > 0, 15_000);
+      expect(await stopReplica(survivor)).toBe(0);
+    } finally {
+      await Promise.all([a, b].map(stopReplica));
+    }
+  }, 60_000);
+});
