@@ -6,7 +6,8 @@
 // (utime + stime of the bench's own backends, from /proc/<pid>/stat, sampled every 200 ms:
 // the server is shared, so only sessions with the bench's application_name count). Then
 // a rebalance: 4 replicas, a 5th joins and one leaves mid-window, fires missed or run twice.
-//   npm run build && node test/bench/replicas.mjs [--smoke]
+//   npm run build && node test/bench/replicas.mjs [--smoke] [--claim-ahead=300ms] [--replicas=1,2,4,8]
+// (--claim-ahead: the store's ?claimAhead=, default its own; --replicas: the counts measured.)
 import { fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -203,23 +204,23 @@ async function measure({ mode, replicas, jobs, seconds, warmMs, timing, rebalanc
   }
 }
 
-export async function run({ smoke = false } = {}) {
+export async function run({ smoke = false, claimAhead = null, counts: only = null } = {}) {
   // Smoke: small and short (CI runs it), timings not judged; the rebalance still joins and leaves.
   const jobs = smoke ? 200 : 1000;
   const seconds = smoke ? 2 : 6;
   const warmMs = smoke ? 1500 : 3000;
   // A stop hands over for 2 × reap: the smoke's shorter reap keeps each measurement's tail short.
-  const timing = smoke ? "lease=2s&reap=500ms" : "lease=5s&reap=1s";
-  const counts = smoke ? [1, 2] : [1, 2, 4, 8];
+  const timing = `${smoke ? "lease=2s&reap=500ms" : "lease=5s&reap=1s"}${claimAhead === null ? "" : `&claimAhead=${claimAhead}`}`;
+  const counts = only ?? (smoke ? [1, 2] : [1, 2, 4, 8]);
   const rows = [await measure({ mode: "sqlite", replicas: 1, jobs, seconds, warmMs, timing })];
   for (const replicas of counts) {
     for (const mode of ["partitioned", "race"]) rows.push(await measure({ mode, replicas, jobs, seconds, warmMs, timing }));
   }
-  rows.push(await measure({ mode: "partitioned", replicas: smoke ? 2 : 4, jobs, seconds: smoke ? 3 : 9, warmMs, timing, rebalance: true }));
+  if (only === null) rows.push(await measure({ mode: "partitioned", replicas: smoke ? 2 : 4, jobs, seconds: smoke ? 3 : 9, warmMs, timing, rebalance: true }));
   const base = rows[0];
   const opt = (v, d) => (v === null || v === undefined || Number.isNaN(v) ? "" : fmt(v, d));
   printTable(
-    `Replicas: ${jobs} jobs each second for ${seconds} s, replicas as processes on one machine with the database (${machine()}; load before: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`,
+    `Replicas: ${jobs} jobs each second for ${seconds} s (${timing}), replicas as processes on one machine with the database (${machine()}; load before: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`,
     ["mode", "replicas", "fires", "ran once", "late", "missed", "ran twice", "claim rows/fire", "claim stmts/fire", "start p50 ms", "start p99 ms", "p50 vs sqlite", "db CPU ms/1000 fires"],
     rows.map((r) => [
       r.mode, r.replicas, r.fires, r.ran, r.late, r.missed, r.twice, opt(r.rowsPerFire, 2), opt(r.statementsPerFire, 4),
@@ -232,6 +233,7 @@ export async function run({ smoke = false } = {}) {
 if (process.argv.includes("--replica")) {
   await child();
 } else if (process.argv[1]?.endsWith("replicas.mjs")) {
-  await run({ smoke: process.argv.includes("--smoke") });
+  const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? null;
+  await run({ smoke: process.argv.includes("--smoke"), claimAhead: flag("claim-ahead"), counts: flag("replicas")?.split(",").map(Number) ?? null });
   process.exit(0);
 }
