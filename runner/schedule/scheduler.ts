@@ -65,6 +65,8 @@ interface Group {
   /** Creation order: batches due at the same time are delivered oldest group first. */
   seq: number;
   heapIndex: number;
+  /** The newest fire delivered (ahead of its time, given a lead); -Infinity before the first. */
+  delivered: number;
 }
 
 /**
@@ -89,6 +91,9 @@ export class Scheduler {
   /** Bumped by add() and remove(): a wake re-checks its batches' jobs when a callback changed them. */
   private changes = 0;
   private groupsCreated = 0;
+  /** Jobs that joined a group whose fire was delivered ahead and is not yet due: that fire is theirs too. */
+  private joiners: Array<{ job: string; group: Group; fireDate: number }> = [];
+  private joinTimer: unknown = undefined;
 
   constructor(options: SchedulerOptions) {
     this.clock = options.clock ?? DEFAULTS.clock;
@@ -123,7 +128,7 @@ export class Scheduler {
       // A new group's first fire is computed once; joining an existing group never moves it.
       // Computed before the job leaves its old group, so a schedule that throws changes nothing.
       const now = this.clock.now();
-      group = { key, schedule, jobs: new Set(), next: this.firstFireAfter(schedule, now), since: now, seq: this.groupsCreated++, heapIndex: -1 };
+      group = { key, schedule, jobs: new Set(), next: this.firstFireAfter(schedule, now), since: now, seq: this.groupsCreated++, heapIndex: -1, delivered: -Infinity };
       this.groups.set(key, group);
       if (Number.isFinite(group.next)) this.heap.push(group);
     }
@@ -131,6 +136,8 @@ export class Scheduler {
     group.jobs.add(job);
     this.groupOf.set(job, group);
     this.changes++;
+    // Without this, a job added within the lead of its group's next fire would first fire one period later.
+    if (this.running && group.delivered > this.clock.now()) this.joinLate(job, group);
     if (this.running && this.heap.peek() === group) this.arm();
   }
 
@@ -165,6 +172,9 @@ export class Scheduler {
   stop(): void {
     this.running = false;
     this.generation++;
+    this.clock.clearTimeout(this.joinTimer);
+    this.joinTimer = undefined;
+    this.joiners = [];
     this.clock.clearTimeout(this.timer);
     this.timer = undefined;
   }
@@ -203,6 +213,7 @@ export class Scheduler {
       const { slots, skipped, next } = dueSlots(group.schedule, group.next, by, this.maxCatchUpSlots);
       group.next = next;
       group.since = now;
+      if (slots.length > 0) group.delivered = slots.at(-1)!;
       if (Number.isFinite(next)) this.heap.update(group);
       else this.heap.remove(group);
       const jobs = [...group.jobs];
@@ -217,6 +228,26 @@ export class Scheduler {
     } finally {
       this.arm();
     }
+  }
+
+  /** Hands `job` its group's fire delivered ahead, in one batch with the others that joined meanwhile, from a timer: never inside add(). */
+  private joinLate(job: string, group: Group): void {
+    this.joiners.push({ job, group, fireDate: group.delivered });
+    this.joinTimer ??= this.clock.setTimeout(() => {
+      this.joinTimer = undefined;
+      const batches = new Map<string, { group: Group; batch: FireBatch }>();
+      const seen = new Set<string>();
+      for (const { job: name, group: joined, fireDate } of this.joiners.splice(0)) {
+        const id = `${joined.seq} ${fireDate}`;
+        // Gone from the group since (removed, moved), or added twice: as in a wake, once or not at all.
+        if (this.groupOf.get(name) !== joined || seen.has(`${id} ${name}`)) continue;
+        seen.add(`${id} ${name}`);
+        let entry = batches.get(id);
+        if (!entry) batches.set(id, (entry = { group: joined, batch: { key: joined.key, fireDate: new Date(fireDate), jobs: [], skippedSlots: 0 } }));
+        entry.batch.jobs.push(name);
+      }
+      this.deliver([...batches.values()]);
+    }, 0);
   }
 
   private deliver(due: Array<{ group: Group; batch: FireBatch }>): void {

@@ -272,3 +272,22 @@ test("with a lead, each batch is delivered that long before its time, with its e
   expect(delivered.slice(2)).toEqual(["00:00:03.000 at 00:00:04.800", "00:00:04.000 at 00:00:04.800", "00:00:05.000 at 00:00:04.800"]);
   expect(() => new Scheduler({ clock, onFire: () => undefined, leadMs: -1 })).toThrow(/leadMs must be a number of milliseconds of at least 0 \(got -1\)/);
 });
+
+test("with a lead, a job joining a group whose fire was delivered but is not yet due gets that fire too, once; one that left meanwhile does not", async () => {
+  const ahead = new Scheduler({ clock, onFire: (b) => batches.push(b), leadMs: 250 });
+  ahead.add("a", everySecond);
+  ahead.start();
+  await clock.advance(350); // 00:00:00.750: the fire of 00:00:01.000 is delivered to a
+  expect(fired()).toEqual(["00:00:01.000 a"]);
+  await clock.advance(100);
+  ahead.add("b", everySecond);
+  ahead.add("c", everySecond);
+  ahead.add("b", everySecond); // already there: nothing more
+  ahead.add("d", everySecond);
+  ahead.remove("d");
+  await clock.advance(0);
+  expect(fired()).toEqual(["00:00:01.000 a", "00:00:01.000 b,c"]);
+  await clock.advance(1000);
+  ahead.stop();
+  expect(fired().slice(2)).toEqual(["00:00:02.000 a,b,c"]);
+});
