@@ -9,8 +9,11 @@ export interface ActiveJob {
 
 /** Decides whether this process runs a fire (several replicas sharing a store claim each fire first). */
 export interface RunGate {
-  /** Resolves with a claim when this process runs it; null when it must not (the gate logs why). */
-  claim(request: GateRequest): Promise<GateClaim | null>;
+  /**
+   * Resolves with a claim when this process runs it; null when it must not (the gate logs
+   * why); `"later"` only for a request made `ahead`: claim it again at its time.
+   */
+  claim(request: GateRequest): Promise<GateClaim | null | "later">;
   /**
    * How long before its time a scheduled fire is handed over and claimed, so that its run
    * starts at its time instead of one claim's round trip later; 0: claimed at its time.
@@ -28,6 +31,12 @@ export interface GateRequest {
   upstreamRunId?: string;
   /** `trigger: "after"`: the run's `ctx.trigger`, kept with the claim for a replica that takes over a retry. */
   cause?: JobTrigger;
+  /**
+   * Made before the fire's time. A job whose claim decides overlap (skip, queue) is then
+   * answered `"later"` while a run of it is live in the group (that run may end before the
+   * fire's time), not recorded skipped. @default false
+   */
+  ahead?: boolean;
 }
 
 /** A fire this process won; released when its run ends, however it ends. */

@@ -106,7 +106,7 @@ export class ReplicaGroup implements Coordination {
     return durable;
   }
 
-  async claim(request: GateRequest): Promise<GateClaim | null> {
+  async claim(request: GateRequest): Promise<GateClaim | null | "later"> {
     const { def, fireDate, trigger, runId, cause } = request;
     // A run started by another's end is keyed by that run: whichever replicas see the end
     // (the one that ran it, those that find it lost), one of them runs it.
@@ -136,6 +136,7 @@ export class ReplicaGroup implements Coordination {
         runId,
         // A lost invoke is not retried elsewhere: the caller waited on the replica that died.
         maxAttempts: trigger === "invoke" ? 1 : def.retries.max + 1,
+        ahead: request.ahead === true,
       });
     } catch (err) {
       this.unreachable(err, "claiming a fire");
@@ -145,6 +146,8 @@ export class ReplicaGroup implements Coordination {
     this.reachable();
     if (outcome.won) return this.leases.hold(runId, def.name, outcome.fence, sentAt);
     switch (outcome.reason) {
+      case "later":
+        return "later";
       case "taken":
         this.logger.debug(log, "fire taken by another replica");
         break;

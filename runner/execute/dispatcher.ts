@@ -6,7 +6,7 @@ import { DEFAULTS, OPTION_RULES, type DispatcherOptions } from "./dispatcher-opt
 import { IsoTimes } from "./iso-time.js";
 import { afterTrigger, BY_SCHEDULE, causeOf, LiveRun, type ClaimedStart, type JobState } from "./live-run.js";
 import { admitFire, type SkipFire } from "./overlap-gate.js";
-import { claimsOverlap, FireTimes } from "./fire-times.js";
+import { FireTimes } from "./fire-times.js";
 import { AttemptRunner } from "./run-attempts.js";
 import { newRunId } from "./run-id.js";
 
@@ -94,7 +94,6 @@ export class Dispatcher {
     }
   }
 
-
   /** Lateness, overlap and concurrency: whether a fire starts now (else it was skipped, queued, or it replaces). */
   private admit(job: ActiveJob, fireDate: Date, trigger: RunTrigger, cause: JobTrigger): boolean {
     return admitFire(this.states.get(job.def.name), job, fireDate, trigger, cause, this.options.clock.now(), this.skipFire);
@@ -111,7 +110,7 @@ export class Dispatcher {
     return (async () => {
       const runId = newRunId();
       const claim = await gate.claim({ def: job.def, fireDate, trigger: "invoke", runId });
-      if (!claim) throw new RunletError("STORE_WRITE", `could not claim an invoke of ${job.def.name} in the shared store; it did not run`);
+      if (!claim || claim === "later") throw new RunletError("STORE_WRITE", `could not claim an invoke of ${job.def.name} in the shared store; it did not run`);
       return this.start(job, fireDate, "invoke", params, { runId, claim });
     })();
   }
@@ -213,8 +212,9 @@ export class Dispatcher {
   /**
    * A fire under a gate: run only if this process wins its claim. One handed over before
    * its time (the scheduler's lead) is claimed at once and started at its time; that of a
-   * job whose claim decides overlap (skip, queue) is claimed at its time, as the claim
-   * weighs the runs live in the group when it is made. A stop waits for every fire being
+   * job whose claim decides overlap (skip, queue) is claimed again at its time when a run
+   * of it was live in the group then (the gate answers `"later"`): that run may end first.
+   * A stop waits for every fire being
    * claimed or waiting for its time (`opening`): what is claimed runs.
    */
   private fireClaimed(job: ActiveJob, fireDate: Date, trigger: RunTrigger, gate: RunGate, cause: JobTrigger = causeOf(trigger)): Promise<RunRecord | null> {
@@ -228,11 +228,12 @@ export class Dispatcher {
 
   private async claimThenBegin(job: ActiveJob, fireDate: Date, trigger: RunTrigger, gate: RunGate, cause: JobTrigger): Promise<LiveRun | null> {
     const at = fireDate.getTime();
-    if (claimsOverlap(job.def) && at > this.options.clock.now()) await this.fireTimes.until(at);
     const runId = newRunId();
     const upstreamRunId = cause.kind === "after" ? cause.runId : undefined;
-    const claim = await gate.claim({ def: job.def, fireDate, trigger, runId, upstreamRunId, cause });
-    if (!claim) return null;
+    let claim = await gate.claim({ def: job.def, fireDate, trigger, runId, upstreamRunId, cause, ahead: at > this.options.clock.now() });
+    // A run of this skip/queue job was live when claimed ahead: its overlap is decided at the fire's time.
+    if (claim === "later") claim = await this.fireTimes.until(at).then(() => gate.claim({ def: job.def, fireDate, trigger, runId, upstreamRunId, cause }));
+    if (!claim || claim === "later") return null;
     return this.fireTimes.at(at, () => {
       // Waiting for its time, this process may have been paused past the claim's lease.
       if (!claim.startable()) {

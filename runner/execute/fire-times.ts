@@ -1,11 +1,4 @@
-import type { Clock, JobDefinition } from "../contracts/index.js";
-
-/**
- * A job whose claim decides overlap against the group's live runs (the claim's
- * `exclusive`): claimed ahead, it could skip a fire whose previous run ends before the
- * fire's time, so its fires are claimed at their time.
- */
-export const claimsOverlap = (def: JobDefinition): boolean => def.overlap === "skip" || def.overlap === "queue";
+import type { Clock } from "../contracts/index.js";
 
 interface Slot {
   /** Each run claimed ahead of this time: begun in the order claimed. */

@@ -26,12 +26,18 @@ export interface FireClaimRequest {
   runId: string;
   /** Attempts the run may take in the whole group (retries + 1). */
   maxAttempts: number;
+  /**
+   * Claimed before its time: a job whose claim decides overlap (skip, queue) is answered
+   * `later` (no row) while a run of it is live in the group, since that run may end before
+   * the fire's time; it is claimed again at its time. @default false
+   */
+  ahead?: boolean;
 }
 
 export type FireClaim =
   | { won: true; fence: number }
-  /** `taken`: another replica's row; `stale-spec`: this replica's manifest is not the group's. */
-  | { won: false; reason: "taken" | "stale-spec" | "overlap" | "missed" };
+  /** `taken`: another replica's row; `stale-spec`: this replica's manifest is not the group's; `later`: see {@link FireClaimRequest.ahead}. */
+  | { won: false; reason: "taken" | "stale-spec" | "overlap" | "missed" | "later" };
 
 /** A run whose lease expired: marked lost, or queued for a retry when attempts remain. */
 export interface ExpiredRun {

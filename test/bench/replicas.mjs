@@ -6,8 +6,9 @@
 // (utime + stime of the bench's own backends, from /proc/<pid>/stat, sampled every 200 ms:
 // the server is shared, so only sessions with the bench's application_name count). Then
 // a rebalance: 4 replicas, a 5th joins and one leaves mid-window, fires missed or run twice.
-//   npm run build && node test/bench/replicas.mjs [--smoke] [--claim-ahead=300ms] [--replicas=1,2,4,8]
-// (--claim-ahead: the store's ?claimAhead=, default its own; --replicas: the counts measured.)
+//   npm run build && node test/bench/replicas.mjs [--smoke] [--claim-ahead=300ms] [--replicas=1,2,4,8] [--overlap=skip]
+// (--claim-ahead: the store's ?claimAhead=, default its own; --replicas: the counts measured;
+// --overlap: the jobs' policy, default allow; skip, the manifest's default, is decided in the claim.)
 import { fork } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -18,9 +19,9 @@ const PG = process.env.RUNLET_BENCH_PG ?? "postgres://postgres@127.0.0.1:5432/te
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const self = fileURLToPath(import.meta.url);
 
-function project(jobs) {
+function project(jobs, overlap) {
   const p = tempProject({ "h.mjs": "export default () => 1;\n" });
-  const lines = Array.from({ length: jobs }, (_, i) => `  j${i}: { handler: h.mjs, schedule: { every: 1s }, overlap: allow }`);
+  const lines = Array.from({ length: jobs }, (_, i) => `  j${i}: { handler: h.mjs, schedule: { every: 1s }, overlap: ${overlap} }`);
   p.write("jobs.yaml", `version: 1\njobs:\n${lines.join("\n")}\n`);
   return p;
 }
@@ -128,8 +129,8 @@ function backendCpu(admin, app) {
 }
 
 /** `replicas` processes in `mode` for `seconds` after a warm-up; `changes` (rebalance) add and stop replicas mid-window. */
-async function measure({ mode, replicas, jobs, seconds, warmMs, timing, rebalance = false }) {
-  const p = project(jobs);
+async function measure({ mode, replicas, jobs, seconds, warmMs, timing, overlap, rebalance = false }) {
+  const p = project(jobs, overlap);
   const schema = `runlet_bench_${process.pid}_${mode}_${replicas}${rebalance ? "_rb" : ""}`;
   const app = `runlet-bench-${process.pid}-${schema}`;
   const url = `${PG}?schema=${schema}&${timing}`;
@@ -204,7 +205,7 @@ async function measure({ mode, replicas, jobs, seconds, warmMs, timing, rebalanc
   }
 }
 
-export async function run({ smoke = false, claimAhead = null, counts: only = null } = {}) {
+export async function run({ smoke = false, claimAhead = null, counts: only = null, overlap = "allow" } = {}) {
   // Smoke: small and short (CI runs it), timings not judged; the rebalance still joins and leaves.
   const jobs = smoke ? 200 : 1000;
   const seconds = smoke ? 2 : 6;
@@ -212,15 +213,15 @@ export async function run({ smoke = false, claimAhead = null, counts: only = nul
   // A stop hands over for 2 × reap: the smoke's shorter reap keeps each measurement's tail short.
   const timing = `${smoke ? "lease=2s&reap=500ms" : "lease=5s&reap=1s"}${claimAhead === null ? "" : `&claimAhead=${claimAhead}`}`;
   const counts = only ?? (smoke ? [1, 2] : [1, 2, 4, 8]);
-  const rows = [await measure({ mode: "sqlite", replicas: 1, jobs, seconds, warmMs, timing })];
+  const rows = [await measure({ mode: "sqlite", replicas: 1, jobs, seconds, warmMs, timing, overlap })];
   for (const replicas of counts) {
-    for (const mode of ["partitioned", "race"]) rows.push(await measure({ mode, replicas, jobs, seconds, warmMs, timing }));
+    for (const mode of ["partitioned", "race"]) rows.push(await measure({ mode, replicas, jobs, seconds, warmMs, timing, overlap }));
   }
-  if (only === null) rows.push(await measure({ mode: "partitioned", replicas: smoke ? 2 : 4, jobs, seconds: smoke ? 3 : 9, warmMs, timing, rebalance: true }));
+  if (only === null) rows.push(await measure({ mode: "partitioned", replicas: smoke ? 2 : 4, jobs, seconds: smoke ? 3 : 9, warmMs, timing, overlap, rebalance: true }));
   const base = rows[0];
   const opt = (v, d) => (v === null || v === undefined || Number.isNaN(v) ? "" : fmt(v, d));
   printTable(
-    `Replicas: ${jobs} jobs each second for ${seconds} s (${timing}), replicas as processes on one machine with the database (${machine()}; load before: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`,
+    `Replicas: ${jobs} jobs (overlap: ${overlap}) each second for ${seconds} s (${timing}), replicas as processes on one machine with the database (${machine()}; load before: ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")})`,
     ["mode", "replicas", "fires", "ran once", "late", "missed", "ran twice", "claim rows/fire", "claim stmts/fire", "start p50 ms", "start p99 ms", "p50 vs sqlite", "db CPU ms/1000 fires"],
     rows.map((r) => [
       r.mode, r.replicas, r.fires, r.ran, r.late, r.missed, r.twice, opt(r.rowsPerFire, 2), opt(r.statementsPerFire, 4),
@@ -234,6 +235,6 @@ if (process.argv.includes("--replica")) {
   await child();
 } else if (process.argv[1]?.endsWith("replicas.mjs")) {
   const flag = (name) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? null;
-  await run({ smoke: process.argv.includes("--smoke"), claimAhead: flag("claim-ahead"), counts: flag("replicas")?.split(",").map(Number) ?? null });
+  await run({ smoke: process.argv.includes("--smoke"), claimAhead: flag("claim-ahead"), counts: flag("replicas")?.split(",").map(Number) ?? null, overlap: flag("overlap") ?? "allow" });
   process.exit(0);
 }

@@ -15,7 +15,8 @@ interface Asked {
   request: GateRequest;
   /** The clock's time when the claim was asked. */
   at: number;
-  answer(won: boolean): void;
+  /** true: won; false: not this process's; "later": claimed ahead, a run of the (skip/queue) job is live. */
+  answer(won: boolean | "later"): void;
 }
 
 let project: TempProject;
@@ -36,9 +37,9 @@ beforeEach(() => {
   const gate: RunGate = {
     aheadMs: 300,
     claim: (request) =>
-      new Promise<GateClaim | null>((resolve) => {
+      new Promise<GateClaim | null | "later">((resolve) => {
         const claim: GateClaim = { release: () => void released.push(request.runId), startable: () => startable, beforeRetry: async () => true };
-        asked.push({ request, at: clock.now(), answer: (won) => resolve(won ? claim : null) });
+        asked.push({ request, at: clock.now(), answer: (won) => resolve(won === "later" ? "later" : won ? claim : null) });
       }),
   };
   dispatcher = new Dispatcher({ executors: { inline: new InlineExecutor(), thread: new InlineExecutor() }, logger: silentLogger(), clock, env: "test", onRecord: (r) => records.push(r), gate });
@@ -50,7 +51,7 @@ afterEach(async () => {
   await project[Symbol.asyncDispose]();
 });
 
-// `overlap: allow` unless told: the default, skip, is decided in the claim, which is then made at the fire's time.
+// `overlap: allow` unless told: the default, skip, is decided in the claim (see the test on it).
 const active = (name: string, overrides: Partial<JobDefinition> = {}): ActiveJob => ({ def: jobDef(name, { overlap: "allow", ...overrides }), modulePath: project.path("ok.mjs") });
 const statuses = () => records.map((r) => `${r.job}:${r.status}`);
 
@@ -84,15 +85,27 @@ test("a claim that returns after the fire's time starts its run at once", async 
   ]);
 });
 
-test("a job whose claim decides overlap (skip, queue) is claimed at its fire's time, not ahead", async () => {
+test("a job whose claim decides overlap (skip, queue) is claimed ahead too; answered later (a run of it was live), it is claimed again at its time", async () => {
   const fireDate = new Date(clock.now() + 300);
-  dispatcher.fireAll([active("skip", { overlap: "skip" }), active("queue", { overlap: "queue" }), active("allow")], fireDate);
-  expect(asked.map((a) => a.request.def.name)).toEqual(["allow"]);
+  dispatcher.fireAll([active("skip", { overlap: "skip" }), active("queue", { overlap: "queue" }), active("free", { overlap: "skip" })], fireDate);
+  expect(asked.map((a) => [a.request.def.name, a.request.ahead])).toEqual([["skip", true], ["queue", true], ["free", true]]);
+  asked[0]!.answer("later");
+  asked[1]!.answer("later");
+  asked[2]!.answer(true);
+  await flush();
+  // Nothing asked again before the fire's time: the live run may still end first.
+  expect(asked).toHaveLength(3);
   await clock.advance(300);
-  expect(asked.map((a) => [a.request.def.name, a.at - fireDate.getTime()])).toEqual([["allow", -300], ["skip", 0], ["queue", 0]]);
-  for (const a of asked) a.answer(true);
+  expect(asked.slice(3).map((a) => [a.request.def.name, a.request.ahead ?? false, a.at - fireDate.getTime(), a.request.runId])).toEqual([
+    ["skip", false, 0, asked[0]!.request.runId],
+    ["queue", false, 0, asked[1]!.request.runId],
+  ]);
+  // The one won ahead started at its time; the others start when their claims at the time come back.
+  expect(records.map((r) => [r.job, r.status, r.startedAt])).toEqual([["free", "running", fireDate.toISOString()]]);
+  asked[3]!.answer(true);
+  asked[4]!.answer(false);
   expect(await dispatcher.drain(5_000)).toBe(true);
-  expect(statuses().filter((s) => s.endsWith(":ok")).sort()).toEqual(["allow:ok", "queue:ok", "skip:ok"]);
+  expect(statuses().filter((s) => s.endsWith(":ok")).sort()).toEqual(["free:ok", "skip:ok"]);
 });
 
 test("a stop between the claim and the fire's time waits for it: the run starts at its time, once, and ends before drain resolves", async () => {

@@ -18,6 +18,11 @@ const STAMP = `import { appendFileSync } from "node:fs";
 export default (ctx) => { const at = Date.now(); appendFileSync(ctx.params.log, \`\${ctx.fireDate.toISOString()} \${at}\\n\`); return at; };
 `;
 
+/** Logs its fire and start, then naps `ms` before it ends. */
+const NAP = `import { appendFileSync } from "node:fs";
+export default async (ctx) => { appendFileSync(ctx.params.log, \`\${ctx.fireDate.toISOString()} \${Date.now()}\\n\`); await new Promise((r) => setTimeout(r, ctx.params.ms)); };
+`;
+
 let schema: TestSchema;
 beforeAll(async () => {
   schema = await testSchema();
@@ -82,6 +87,37 @@ describe("claiming ahead", () => {
       // The history's start is the run's real start, not the claim's.
       expect(run.started_at.getTime(), run.run_id).toBeGreaterThanOrEqual(due);
     }
+  });
+
+  test("an overlap: skip job (the default) is claimed ahead while no run of it is live, and at its time while one is: a run ending within the lead skips nothing", async () => {
+    await using p = tempProject({ "jobs/nap.mjs": NAP });
+    const log = (name: string) => JSON.stringify(p.path(`${name}.log`));
+    // quick: nothing live when its next fire is claimed; long: its run (700 ms) is live when
+    // the next fire is claimed (500 ms ahead), and has ended at that fire's time.
+    p.write("jobs.yaml", `version: 1
+jobs:
+  quick: { handler: jobs/nap.mjs, schedule: { every: 1s }, params: { log: ${log("quick")}, ms: 0 } }
+  long: { handler: jobs/nap.mjs, schedule: { every: 1s }, params: { log: ${log("long")}, ms: 700 } }
+`);
+    const { runner, won } = await claimingRunner(p, { claimAhead: "500ms" });
+    try {
+      await until(() => loggedLines(p.path("long.log")), (lines) => lines.length >= 4, 15_000);
+    } finally {
+      await runner.stop();
+    }
+    const runs = await schema.query<{ run_id: string; job: string; status: string; scheduled_at: Date; started_at: Date | null }>(`SELECT run_id, job, status, scheduled_at, started_at FROM "${schema.name}".runs ORDER BY scheduled_at`);
+    const quick = runs.filter((r) => r.job === "quick");
+    const long = runs.filter((r) => r.job === "long");
+    expect(quick.length).toBeGreaterThanOrEqual(3);
+    for (const run of quick) {
+      expect(run.status, run.run_id).toBe("ok");
+      expect(won.find((w) => w.request.runId === run.run_id)!.at, run.run_id).toBeLessThan(run.scheduled_at.getTime());
+      expect(run.started_at!.getTime(), run.run_id).toBeGreaterThanOrEqual(run.scheduled_at.getTime());
+    }
+    // No fire of the long job was skipped: each, after the first, was claimed at its time.
+    expect(long.map((r) => r.status).filter((s) => s !== "ok"), JSON.stringify(long)).toEqual([]);
+    expect(long.length).toBeGreaterThanOrEqual(4);
+    for (const run of long.slice(1)) expect(won.find((w) => w.request.runId === run.run_id)!.at, run.run_id).toBeGreaterThanOrEqual(run.scheduled_at.getTime());
   });
 
   test("a stop between a fire's claim and its time still runs it, once, at its time, before the stop returns", async () => {

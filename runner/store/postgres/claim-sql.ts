@@ -17,9 +17,11 @@ export function claimStatements(schema: string) {
      * hashes (null: no check), $5 exclusive, $6 deadline ms (null: none), $7 run ids, $8 max
      * attempts, $9 triggers; then $10 owner, $11 lease ms, $12 owner pid, $13 owner host,
      * $14 liveness window ms; then $15 the spec hashes kept where $4 is null (a retry is
-     * taken over by a replica of that spec), $16 the causes (`ctx.trigger` JSON, or null).
+     * taken over by a replica of that spec), $16 the causes (`ctx.trigger` JSON, or null),
+     * $17 whether each is claimed ahead of its time.
      * Each fire's state is decided inside the insert: `missed` past the deadline, `skipped`
-     * while a live run holds an exclusive job anywhere in the group, else `running` with
+     * while a live run holds an exclusive job anywhere in the group (`later`, no row, when
+     * claimed ahead: that run may end before the fire's time), else `running` with
      * owner, fence 1 and a lease. ON CONFLICT DO NOTHING on the fire's key: no row back, no
      * run. A concurrent exclusive claim of another fire of the job conflicts on
      * `fires_one_live`. Rows are inserted in key order, the same in every replica, so two
@@ -28,8 +30,8 @@ export function claimStatements(schema: string) {
      */
     claim: `
       WITH req0 AS (
-        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::bigint[], $7::text[], $8::int[], $9::text[], $15::text[], $16::text[])
-          WITH ORDINALITY AS u(job, scheduled_at, source, spec_hash, exclusive, deadline_ms, run_id, max_attempts, trigger_kind, held_spec, cause, i)
+        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::boolean[], $6::bigint[], $7::text[], $8::int[], $9::text[], $15::text[], $16::text[], $17::boolean[])
+          WITH ORDINALITY AS u(job, scheduled_at, source, spec_hash, exclusive, deadline_ms, run_id, max_attempts, trigger_kind, held_spec, cause, ahead, i)
       ), req AS (   -- the same request twice: only its first gets the row back (the second is looked up: taken)
         SELECT r.*, row_number() OVER (PARTITION BY r.run_id ORDER BY r.i) AS nth FROM req0 r
       ), current_spec AS (
@@ -44,7 +46,7 @@ export function claimStatements(schema: string) {
       ), decided AS (
         SELECT q.*, CASE
           WHEN q.deadline_ms IS NOT NULL AND now() > q.scheduled_at + ${ms("q.deadline_ms")} THEN 'missed'
-          WHEN q.exclusive AND EXISTS (SELECT 1 FROM ${fires} f WHERE f.job = q.job AND f.state IN ('running', 'retry')) THEN 'skipped'
+          WHEN q.exclusive AND EXISTS (SELECT 1 FROM ${fires} f WHERE f.job = q.job AND f.state IN ('running', 'retry')) THEN CASE WHEN q.ahead THEN 'later' ELSE 'skipped' END
           ELSE 'running' END AS state
         FROM req q LEFT JOIN current_spec cs ON cs.job = q.job
         WHERE q.spec_hash IS NULL OR q.spec_hash = cs.spec_hash
@@ -57,6 +59,7 @@ export function claimStatements(schema: string) {
                CASE WHEN d.state = 'running' THEN 1 ELSE 0 END, d.max_attempts,
                CASE WHEN d.state = 'running' THEN NULL ELSE now() END, d.cause
         FROM decided d
+        WHERE d.state <> 'later'
         ORDER BY d.job, d.scheduled_at, d.source, d.i
         ON CONFLICT DO NOTHING
         RETURNING f.run_id, f.job, f.scheduled_at, f.state, f.fence, f.trigger_kind
@@ -70,7 +73,7 @@ export function claimStatements(schema: string) {
         FROM ins i
         ON CONFLICT (run_id) DO NOTHING
       )
-      SELECT q.i, ins.state, ins.fence, d.i IS NOT NULL AS spec_ok
+      SELECT q.i, coalesce(ins.state, CASE WHEN d.state = 'later' THEN 'later' END) AS state, ins.fence, d.i IS NOT NULL AS spec_ok
       FROM req q LEFT JOIN decided d ON d.i = q.i LEFT JOIN ins ON ins.run_id = q.run_id AND q.nth = 1`,
 
     /** Of fires whose claim got no row back ($1 jobs, $2 scheduled_at, $3 sources), the ordinals whose row exists: taken. */

@@ -64,6 +64,7 @@ export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" |
         this.deps.owner, this.deps.leaseMs, process.pid, hostname(), this.liveMs,
         batch.map((c) => c.heldSpecHash ?? null),
         batch.map((c) => c.cause ?? null),
+        batch.map((c) => c.ahead === true),
       ]);
       this.deps.answered();
       const unanswered: typeof open = [];
@@ -170,5 +171,6 @@ function claimOutcome(row: ClaimRow): FireClaim | null {
   if (row.state === "running") return { won: true, fence: Number(row.fence) };
   if (row.state === "skipped") return { won: false, reason: "overlap" };
   if (row.state === "missed") return { won: false, reason: "missed" };
+  if (row.state === "later") return { won: false, reason: "later" };
   return null;
 }
