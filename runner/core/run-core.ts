@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import type { JobTrigger } from "../context.js";
-import { LOG_POLICY_DEFAULTS, type ActiveJob, type Clock, type Executor, type JobDefinition, type LiveLogLine, type RunLogs, type RunMode, type RunRecord } from "../contracts/index.js";
+import { type ActiveJob, type Clock, type Executor, type JobDefinition, type LiveLogLine, type RunLogs, type RunMode, type RunRecord } from "../contracts/index.js";
 import { coordinationFor, type Coordination } from "../coordinate/index.js";
 import { Dispatcher } from "../execute/dispatcher.js";
 import { emitRecord } from "../execute/record-events.js";
@@ -110,7 +110,7 @@ export class RunCore extends EventEmitter<RunCoreEvents> {
     });
     this.dispatcher = new Dispatcher({
       executors: { inline: this.hosted.routing(this.executors.inline), thread: this.hosted.routing(this.executors.thread) },
-      handlerLog: (def, runId, attempt, log, run) => this.runLogs.attempt(def.name, def.logs ?? LOG_POLICY_DEFAULTS, runId, attempt, log, run),
+      handlerLog: (attempt, log, run) => this.runLogs.attempt(attempt, log, run),
       logger: this.logger,
       clock: this.clock,
       env: this.env,

@@ -10,6 +10,8 @@ import type { RunAbort } from "./run-abort.js";
 export class Attempt implements RunRequest {
   readonly job: string;
   readonly memoryMb: number | null;
+  /** ctx.log: set as soon as the attempt is made (a tee of it, see run-log-capture.ts). */
+  log!: RunLogger;
   /** Set as soon as the executor returns. */
   execution!: Promise<unknown>;
   /** The run's last record, once this attempt ended it: what a stray error amends. */
@@ -35,7 +37,6 @@ export class Attempt implements RunRequest {
     readonly env: string,
     readonly trigger: JobTrigger,
     readonly aborts: RunAbort,
-    readonly log: RunLogger,
     readonly startedAtMs: number,
     private readonly strays: (attempt: Attempt, error: Error) => void,
     lateAfter: number | null,

@@ -1,5 +1,6 @@
 import type { Logger } from "../log/logger.js";
-import { SHARED_DEFAULTS, type Clock, type Executor, type JobDefinition, type OptionRule, type RunGate, type RunLogger, type RunMode, type RunRecord } from "../contracts/index.js";
+import type { Attempt } from "./attempt.js";
+import { SHARED_DEFAULTS, type Clock, type Executor, type OptionRule, type RunGate, type RunLogger, type RunMode, type RunRecord } from "../contracts/index.js";
 
 export interface DispatcherOptions {
   executors: Record<RunMode, Executor>;
@@ -14,7 +15,7 @@ export interface DispatcherOptions {
    * keeps the runner's "run started/ended" lines): the runner keeps these lines with the run.
    * @default the run's logger
    */
-  handlerLog?: (def: JobDefinition, runId: string, attempt: number, log: Logger, run: { readonly ended: boolean }) => RunLogger;
+  handlerLog?: (attempt: Attempt, log: Logger, run: { readonly ended: boolean }) => RunLogger;
   /** How long a run may go on after its signal aborted before it is given up on. @default 2000 */
   abortGraceMs?: number;
   /**

@@ -1,7 +1,7 @@
 // How a started run goes: its attempts begun on the executor, their records, retries, and stray errors charged to it.
 import { keptError, keptParams } from "../log/kept-params.js";
 import type { Logger } from "../log/logger.js";
-import { LOG_POLICY_DEFAULTS, type ActiveJob, type LogPolicy, type Clock, type Executor, type JobDefinition, type RunError, type RunLogger, type RunMode, type RunRecord, type RunStatus } from "../contracts/index.js";
+import { LOG_POLICY_DEFAULTS, type ActiveJob, type LogPolicy, type Clock, type Executor, type RunError, type RunLogger, type RunMode, type RunRecord, type RunStatus } from "../contracts/index.js";
 import { Attempt, toRunError } from "./attempt.js";
 import { AttemptHistory, failLast } from "./attempt-history.js";
 import { IsoTimes } from "./iso-time.js";
@@ -16,7 +16,7 @@ export interface AttemptRunnerOptions {
   clock: Clock;
   env: string;
   onRecord: (record: RunRecord) => void;
-  handlerLog?: (def: JobDefinition, runId: string, attempt: number, log: Logger, run: { readonly ended: boolean }) => RunLogger;
+  handlerLog?: (attempt: Attempt, log: Logger, run: { readonly ended: boolean }) => RunLogger;
 }
 
 /** Runs the attempts of each run the dispatcher started, from its first to its final record. */
@@ -164,10 +164,10 @@ export class AttemptRunner {
     // run (replace, shutdown) or by the timeout.
     const abort = def.timeoutMs === null ? run : new RunAbort();
     if (abort !== run && run.aborted) abort.abort(run.reason);
-    const handlerLog = this.options.handlerLog ? this.options.handlerLog(def, run.runId, attempt, log, run) : log;
     // Only a scheduled fire's first try can be late (while it waits for a worker thread).
     const lateAfter = run.trigger === "schedule" && attempt === run.attempt ? fireDate.getTime() + def.latenessMs : null;
-    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, run.cause, abort, handlerLog, startedAtMs, this.strays, lateAfter);
+    const begun = new Attempt(def, job.modulePath, run.runId, fireDate, attempt, params, this.options.env, run.cause, abort, startedAtMs, this.strays, lateAfter);
+    begun.log = this.options.handlerLog ? this.options.handlerLog(begun, log, run) : log;
     try {
       begun.execution = this.options.executors[def.mode].run(begun);
     } catch (error) {

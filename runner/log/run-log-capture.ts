@@ -1,7 +1,7 @@
 import type { Logger } from "./logger.js";
 import { LEVEL_VALUES, type LiveLogLine, type LogLevelName, type LogPolicy, type RunLogger, type RunLogLine, type RunLogs } from "../contracts/index.js";
 import { RunLogBuffer } from "./run-log-buffer.js";
-import { hideSecrets, redactorOf, secretsOf, type Redact } from "./redaction.js";
+import { hideSecrets, redactorOf, secretsOf } from "./redaction.js";
 
 export interface RunLogCaptureOptions {
   /** Every kept line, as it is kept (the HTTP event stream, `logs --follow`). */
@@ -44,14 +44,15 @@ export class RunLogCapture {
   }
 
   /**
-   * The logger attempt `attempt` of a run writes to. The run's buffer is opened by the first
-   * line it keeps, not here: a thousand-job fire's handlers start one after another, and a
-   * buffer each, for runs that mostly log nothing, made the last start ~0.3 ms later.
-   * `run.ended`: set once the run's final record is written (before end() is called for
-   * it); a line after it (a timer the run left behind) is not kept.
+   * The logger an attempt of a run writes to. The run's buffer is opened by the first line
+   * it keeps, not here: a thousand-job fire's handlers start one after another, and a
+   * buffer each, for runs that mostly log nothing, made the last start ~0.3 ms later. For
+   * the same reason the tee only holds what it is given: its level, redactor and buffer are
+   * worked out when a line comes. `run.ended`: set once the run's final record is written
+   * (before end() is called for it); a line after it (a timer the run left behind) is not kept.
    */
-  attempt(job: string, policy: LogPolicy, runId: string, attempt: number, out: Logger, run: { readonly ended: boolean }): RunLogger {
-    return new TeeLogger(this, job, policy, runId, run, attempt, out, LEVEL_VALUES[policy.level], redactorOf(policy.redact));
+  attempt(attempt: TeedAttempt, out: Logger, run: { readonly ended: boolean }): RunLogger {
+    return new TeeLogger(this, attempt, run, out);
   }
 
   /** @internal the buffer a tee keeps its run's lines in, opened by its first line (shared by the run's attempts). */
@@ -191,23 +192,28 @@ class PendingLine {
   ) {}
 }
 
+/** What a tee needs of its attempt (the dispatcher's Attempt). */
+export interface TeedAttempt {
+  readonly job: string;
+  readonly runId: string;
+  readonly attempt: number;
+  readonly logPolicy: LogPolicy;
+}
+
 /** ctx.log of one attempt: stderr through the run's pino child, kept lines into its buffer. */
 class TeeLogger implements RunLogger {
-  readonly levelVal: number;
   private buffer: RunLogBuffer | null = null;
 
   constructor(
     private readonly capture: RunLogCapture,
-    private readonly job: string,
-    private readonly policy: LogPolicy,
-    private readonly runId: string,
+    private readonly of: TeedAttempt,
     private readonly run: { readonly ended: boolean },
-    private readonly attempt: number,
     private readonly out: Logger,
-    private readonly keepLevel: number,
-    private readonly redact: Redact | null,
-  ) {
-    this.levelVal = Math.min(out.levelVal, keepLevel);
+  ) {}
+
+  /** Read once per thread run (its worker drops lines below it), by a handler rarely. */
+  get levelVal(): number {
+    return Math.min(this.out.levelVal, LEVEL_VALUES[this.of.logPolicy.level]);
   }
 
   trace(obj: object | string, msg?: string): void {
@@ -231,18 +237,20 @@ class TeeLogger implements RunLogger {
 
   private write(level: LogLevelName, obj: object | string, msg: string | undefined): void {
     const value = LEVEL_VALUES[level];
+    const policy = this.of.logPolicy;
     // Redacted once, before either copy: a secret reaches neither stderr nor the store.
-    if (this.redact && typeof obj === "object" && obj !== null && !(obj instanceof Error)) obj = this.redact(obj);
+    const redact = typeof obj === "object" && obj !== null && !(obj instanceof Error) ? redactorOf(policy.redact) : null;
+    if (redact) obj = redact(obj as object);
     if (value >= this.out.levelVal) {
       if (msg === undefined) this.out[level](obj);
       else this.out[level](obj, msg);
     }
-    if (value < this.keepLevel) return;
+    if (value < LEVEL_VALUES[policy.level]) return;
     if (!this.buffer) {
       if (this.run.ended) return; // a timer the run left behind: its log was handed over
-      this.buffer = this.capture.bufferOf(this.job, this.policy, this.runId);
+      this.buffer = this.capture.bufferOf(this.of.job, policy, this.of.runId);
     }
-    this.capture.keep(this.buffer, level, obj, msg, this.attempt);
+    this.capture.keep(this.buffer, level, obj, msg, this.of.attempt);
   }
 }
 
