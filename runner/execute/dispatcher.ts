@@ -9,6 +9,7 @@ import { admitFire, type SkipFire } from "./overlap-gate.js";
 import { FireTimes } from "./fire-times.js";
 import { AttemptRunner } from "./run-attempts.js";
 import { newRunId } from "./run-id.js";
+import { RunningRuns } from "./running-runs.js";
 
 // Part of this module's exports before LiveRun and the options had modules of their own.
 export { afterTrigger, type DispatcherOptions };
@@ -196,7 +197,7 @@ export class Dispatcher {
 
   private state(name: string): JobState {
     let state = this.states.get(name);
-    if (!state) this.states.set(name, (state = { running: new Map(), queued: [] }));
+    if (!state) this.states.set(name, (state = { running: new RunningRuns(), queued: [] }));
     return state;
   }
 

@@ -4,6 +4,7 @@ import type { Logger } from "../log/logger.js";
 import type { ActiveJob, GateClaim, RunRecord, RunTrigger } from "../contracts/index.js";
 import type { Attempt } from "./attempt.js";
 import { RunAbort } from "./run-abort.js";
+import type { RunningRuns } from "./running-runs.js";
 
 /** `ctx.trigger` of a scheduled (or caught-up) run, and of an invoke: frozen, shared by every run. */
 export const BY_SCHEDULE: JobTrigger = Object.freeze({ kind: "schedule" });
@@ -65,7 +66,7 @@ export interface QueuedFire {
 }
 
 export interface JobState {
-  running: Map<string, LiveRun>;
+  running: RunningRuns<LiveRun>;
   /** `overlap: queue`: fires waiting for a run to end, oldest first (one, or up to `concurrency`). */
   queued: QueuedFire[];
 }
