@@ -1,24 +1,24 @@
 /**
- * A job's runs in flight, by run id: a Map's get/set/delete/size/values. Most jobs have
- * one run at a time, and a Map going from empty to one entry and back allocates twice a
- * run (its table grows on the set and shrinks on the delete, ~290 bytes): the one run is
- * held in a field, and a Map is made only for a second one at once.
+ * Runs in flight by id (a job's, or a pool's on its workers): a Map's get/set/delete/size/
+ * values. Most of the time there is one, and a Map going from empty to one entry and back
+ * allocates twice a run (its table grows on the set and shrinks on the delete, ~150 bytes
+ * each): the one run is held in a field, and a Map is made only for a second one at once.
  */
-export class RunningRuns<R> {
-  private oneId: string | null = null;
+export class RunningRuns<R, K extends string | number = string> {
+  private oneId: K | null = null;
   private one: R | null = null;
-  private more: Map<string, R> | null = null;
+  private more: Map<K, R> | null = null;
 
   get size(): number {
     return (this.oneId === null ? 0 : 1) + (this.more?.size ?? 0);
   }
 
-  get(runId: string): R | undefined {
+  get(runId: K): R | undefined {
     if (runId === this.oneId) return this.one!;
     return this.more?.get(runId);
   }
 
-  set(runId: string, run: R): void {
+  set(runId: K, run: R): void {
     if (runId === this.oneId || (this.oneId === null && !this.more?.has(runId))) {
       this.oneId = runId;
       this.one = run;
@@ -27,7 +27,7 @@ export class RunningRuns<R> {
     }
   }
 
-  delete(runId: string): boolean {
+  delete(runId: K): boolean {
     if (runId === this.oneId) {
       this.oneId = null;
       this.one = null;

@@ -4,6 +4,7 @@ import type { RunRequest } from "../contracts/index.js";
 import type { Logger } from "../log/logger.js";
 import { strayError } from "./inline-containment.js";
 import { LOG_BYTES_PER_RUN, LOG_LEVELS, LOG_LINES_PER_RUN, isWorkerHello, type ControlMessage, type LogBatch, type SerializedError, type StrayErrorMessage, type WorkerHello, type WorkerMessage } from "./protocol.js";
+import { RunningRuns } from "./running-runs.js";
 import { deserializeError, unpackLogObject } from "./serialize.js";
 
 /** Handler modules whose ended runs are remembered (older ones are from reloads long past). */
@@ -30,7 +31,7 @@ interface LinkedRun {
 export class WorkerLinks {
   private readonly ports = new Map<number, MessagePort>();
   /** Runs in flight on this pool, by key: where their log lines go. */
-  private readonly runs = new Map<number, LinkedRun>();
+  private readonly runs = new RunningRuns<LinkedRun, number>();
   /**
    * Runs settled, so that a stray error their code raises later is charged to them: by
    * module, job and worker, the last one. A worker charges a stray error only to a run in
