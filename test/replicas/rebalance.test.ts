@@ -35,13 +35,14 @@ function manifest(jobs: number, line: (i: number) => string): string {
 }
 
 test("replicas join and leave while 1,000 jobs fire each second: every fire runs exactly once, a change moves only the jobs it must, about one claim per fire", async () => {
-  // lateness 10s: this test is about the moves, not about a loaded 2-core machine starting 1,000 runs late.
+  // lateness 10s and a lease of 10s: this test is about the moves, not about a loaded 2-core
+  // machine starting 1,000 runs late or pausing the process (three runners) past a 2 s lease.
   await using project = tempProject({ "h.mjs": COUNT, "jobs.yaml": manifest(JOBS, () => "{ handler: h.mjs, schedule: { every: 1s }, overlap: allow, lateness: 10s }") });
   const runs = ((globalThis as { __rebalanceRuns?: Map<string, number> }).__rebalanceRuns = new Map());
   const claimed: number[] = [];
   const live = new Map<string, { runner: Runner; owner: string }>();
   const add = async (name: string) => {
-    const store = await openPostgresStore(schema.url(), { logger: silentLogger(), partition: true });
+    const store = await openPostgresStore(schema.url({ lease: "10s" }), { logger: silentLogger(), partition: true });
     const claim = store.claimFire.bind(store);
     store.claimFire = (c: FireClaimRequest) => (claimed.push(c.scheduledAt.getTime()), claim(c));
     const runner = createRunner({ manifest: project.path("jobs.yaml"), store, logger: silentLogger(), shutdownGraceMs: 5000 });

@@ -4,6 +4,7 @@ import type { RunTrigger } from "../../contracts/index.js";
 import type { Logger } from "../../log/logger.js";
 import type { AcquiredRun, ExpiredRun, FireClaim, FireClaimRequest, FireClaims, ReplicaRow } from "../fire-claims.js";
 import type { claimStatements } from "./claim-sql.js";
+import { retryLostToLocks } from "./transient.js";
 import { TurnBatch, type Waiting } from "./turn-batch.js";
 
 /** Claims per statement: a bigger fire is claimed in several statements, on several connections. */
@@ -34,6 +35,11 @@ export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" |
     private readonly deps: PgFireClaimsDeps,
   ) {}
 
+  /** Each statement here is one transaction: one that lost to another replica's locks is run again. */
+  private query<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return retryLostToLocks(() => this.deps.pool.query<R>(text, values));
+  }
+
   /** Claims made in one turn (a fire's jobs) are decided together: see {@link claimAll}. */
   claimFire(c: FireClaimRequest): Promise<FireClaim> {
     return this.claimBatch.add(c);
@@ -51,7 +57,7 @@ export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" |
     let open = chunk;
     for (let tries = 0; tries < 3 && open.length > 0; tries++) {
       const batch = open.map((w) => w.item);
-      const { rows } = await this.deps.pool.query<ClaimRow>(this.claims.claim, [
+      const { rows } = await this.query<ClaimRow>(this.claims.claim, [
         batch.map((c) => c.job),
         batch.map((c) => c.scheduledAt),
         batch.map((c) => c.source),
@@ -76,7 +82,7 @@ export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" |
       }
       if (unanswered.length === 0) return;
       const keys = unanswered.map((w) => w.item);
-      const exists = await this.deps.pool.query<{ i: string }>(this.claims.firesExist, [keys.map((c) => c.job), keys.map((c) => c.scheduledAt), keys.map((c) => c.source)]);
+      const exists = await this.query<{ i: string }>(this.claims.firesExist, [keys.map((c) => c.job), keys.map((c) => c.scheduledAt), keys.map((c) => c.source)]);
       const taken = new Set(exists.rows.map((row) => unanswered[Number(row.i) - 1]!));
       for (const waiting of taken) waiting.resolve({ won: false, reason: "taken" });
       open = unanswered.filter((w) => !taken.has(w));
@@ -86,13 +92,13 @@ export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" |
 
   async renewLeases(runs: Array<{ runId: string; fence: number }>): Promise<Set<string>> {
     if (runs.length === 0) return new Set();
-    const { rows } = await this.deps.pool.query<{ run_id: string }>(this.claims.renew, [runs.map((r) => r.runId), runs.map((r) => r.fence), this.deps.leaseMs]);
+    const { rows } = await this.query<{ run_id: string }>(this.claims.renew, [runs.map((r) => r.runId), runs.map((r) => r.fence), this.deps.leaseMs]);
     this.deps.answered();
     return new Set(rows.map((r) => r.run_id));
   }
 
   async beginAttempt(run: { runId: string; fence: number; attempt: number }): Promise<boolean> {
-    const { rowCount } = await this.deps.pool.query(this.claims.beginAttempt, [run.runId, run.fence, run.attempt, this.deps.leaseMs]);
+    const { rowCount } = await this.query(this.claims.beginAttempt, [run.runId, run.fence, run.attempt, this.deps.leaseMs]);
     this.deps.answered();
     return (rowCount ?? 0) > 0;
   }
@@ -115,40 +121,40 @@ export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" |
   }
 
   async heartbeat(): Promise<boolean> {
-    const result = await this.deps.pool.query(this.claims.heartbeat, [this.deps.owner]);
+    const result = await this.query(this.claims.heartbeat, [this.deps.owner]);
     this.deps.answered();
     return (result.rowCount ?? 0) > 0;
   }
 
   async reapExpired(): Promise<ExpiredRun[]> {
-    const { rows } = await this.deps.pool.query<{ run_id: string; job: string; scheduled_at: Date; owner: string; attempt: number; state: string }>(this.claims.reap, [this.deps.leaseMs]);
+    const { rows } = await this.query<{ run_id: string; job: string; scheduled_at: Date; owner: string; attempt: number; state: string }>(this.claims.reap, [this.deps.leaseMs]);
     return rows.map((r) => ({ runId: r.run_id, job: r.job, scheduledAt: r.scheduled_at.toISOString(), owner: r.owner, attempt: r.attempt, retry: r.state === "retry" }));
   }
 
   async acquireRetries(specs: Map<string, string>, limit: number): Promise<AcquiredRun[]> {
-    const { rows } = await this.deps.pool.query<{ run_id: string; job: string; scheduled_at: Date; trigger_kind: RunTrigger; fence: string; attempt: number; cause: string | null }>(this.claims.acquire, [
+    const { rows } = await this.query<{ run_id: string; job: string; scheduled_at: Date; trigger_kind: RunTrigger; fence: string; attempt: number; cause: string | null }>(this.claims.acquire, [
       [...specs.keys()], [...specs.values()], this.deps.owner, this.deps.leaseMs, limit, process.pid, hostname(),
     ]);
     return rows.map((r) => ({ runId: r.run_id, job: r.job, scheduledAt: r.scheduled_at, trigger: r.trigger_kind, fence: Number(r.fence), attempt: r.attempt, cause: r.cause === null ? null : JSON.parse(r.cause) }));
   }
 
   async leave(): Promise<void> {
-    await this.deps.pool.query(this.claims.leave, [this.deps.owner]);
+    await this.query(this.claims.leave, [this.deps.owner]);
   }
 
   async markLeaving(): Promise<void> {
-    await this.deps.pool.query(this.claims.markLeaving, [this.deps.owner]);
+    await this.query(this.claims.markLeaving, [this.deps.owner]);
   }
 
   async members(): Promise<ReplicaRow[]> {
-    const { rows } = await this.deps.pool.query<{ owner: string; generation: string; digest: string; leaving: boolean; age_ms: number }>(this.claims.members);
+    const { rows } = await this.query<{ owner: string; generation: string; digest: string; leaving: boolean; age_ms: number }>(this.claims.members);
     this.deps.answered();
     return rows.map((r) => ({ owner: r.owner, generation: Number(r.generation), digest: r.digest, leaving: r.leaving, ageMs: r.age_ms }));
   }
 
   /** Deletes long-silent replicas and day-old finished fires. */
   async tidy(): Promise<void> {
-    for (const statement of this.claims.tidy) await this.deps.pool.query(statement);
+    for (const statement of this.claims.tidy) await this.query(statement);
   }
 
   /** How long a replica's published specs count after its last heartbeat. */
