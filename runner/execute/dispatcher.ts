@@ -10,7 +10,6 @@ import { FireTimes } from "./fire-times.js";
 import { AttemptRunner } from "./run-attempts.js";
 import { newRunId } from "./run-id.js";
 import { RunningRuns } from "./running-runs.js";
-
 // Part of this module's exports before LiveRun and the options had modules of their own.
 export { afterTrigger, type DispatcherOptions };
 
