@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { startCli, type CliProcess } from "../support/cli.js";
+import { waitFor } from "../support/poll.js";
+import type { PrivatePostgres } from "../support/private-postgres.js";
 
 /**
  * The PostgreSQL server the replica tests use: $RUNLET_TEST_PG_URL, by default the local
@@ -56,6 +58,55 @@ export async function testSchema(server = PG_SERVER): Promise<TestSchema> {
   };
 }
 
+/**
+ * A database of its own on `server`, a private one a test may cut: on dispose the server is
+ * brought back if the test left it cut, and the database dropped.
+ */
+export async function databaseOn(server: PrivatePostgres): Promise<TestSchema & AsyncDisposable> {
+  const db = await testSchema(server.url);
+  return Object.assign(db, {
+    async [Symbol.asyncDispose]() {
+      if (!server.up) server.restore();
+      await db.drop();
+    },
+  });
+}
+
+/** `replicas`, each stopped ({@link stopReplica}) when the test leaves the scope, however it leaves; replicas pushed later are stopped too. */
+export function stoppedAtEnd(replicas: CliProcess[]): CliProcess[] & AsyncDisposable {
+  return Object.assign(replicas, {
+    async [Symbol.asyncDispose]() {
+      await Promise.all(replicas.map(stopReplica));
+    },
+  });
+}
+
+/** The replica group row (`owner`, host:pid:random) of `cli`'s process. */
+function ownsRow(owner: string, cli: CliProcess): boolean {
+  return owner.split(":").at(-2) === String(cli.child.pid);
+}
+
+/**
+ * Resolves once each of `replicas` has tended its group `tends` times from now, as its
+ * heartbeats in `schema`.replicas show (a tend beats, then reads the group). After one tend
+ * each has read the group as it is now; after three (a tend comes every reap ±20 %), the
+ * overlap a change opens (one reap) is over as well: the partition is steady.
+ */
+export async function tended(db: TestSchema, replicas: CliProcess[], options: { schema?: string; tends?: number; timeoutMs?: number } = {}): Promise<void> {
+  const { schema = db.name, tends = 3, timeoutMs = 30_000 } = options;
+  const [{ now }] = (await db.query<{ now: Date }>("SELECT now()")) as [{ now: Date }];
+  const beats = new Map<CliProcess, Set<number>>(replicas.map((cli) => [cli, new Set()]));
+  await waitFor(
+    async () => {
+      const rows = await db.query<{ owner: string; seen_at: Date }>(`SELECT owner, seen_at FROM "${schema}".replicas WHERE seen_at > $1`, [now]);
+      for (const row of rows) for (const [cli, seen] of beats) if (ownsRow(row.owner, cli)) seen.add(row.seen_at.getTime());
+      return [...beats.values()].every((seen) => seen.size >= tends);
+    },
+    timeoutMs,
+    `${tends} tends of each of the replicas (pids ${replicas.map((r) => r.child.pid).join(", ")})`,
+  );
+}
+
 /** `runlet start` on `store` in `dir`, resolved once its runner tells it started (its `started` event, logged as `event`). */
 export async function startReplica(dir: string, store: string, extra: string[] = []): Promise<CliProcess> {
   const cli = startCli(["start", "--store", store, "--grace", "1s", ...extra], { cwd: dir });
@@ -63,9 +114,10 @@ export async function startReplica(dir: string, store: string, extra: string[] =
   return cli;
 }
 
-/** SIGTERM, then the exit code (SIGKILL after 10 s). */
+/** SIGTERM, then the exit code (SIGKILL after 10 s); a replica a test paused (SIGSTOP) is woken first. */
 export async function stopReplica(cli: CliProcess): Promise<number | null> {
   if (cli.child.exitCode !== null || cli.child.signalCode !== null) return cli.child.exitCode;
+  cli.child.kill("SIGCONT");
   cli.child.kill("SIGTERM");
   const timer = setTimeout(() => cli.child.kill("SIGKILL"), 10_000);
   const code = await cli.exited;
