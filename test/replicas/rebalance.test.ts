@@ -4,7 +4,8 @@ import { silentLogger } from "../../runner/log/logger.js";
 import { openPostgresStore } from "../../runner/store/postgres/index.js";
 import type { FireClaimRequest } from "../../runner/store/fire-claims.js";
 import { tempProject } from "../support/temp-project.js";
-import { sleep, startReplica, stopReplica, testSchema, type TestSchema } from "./pg-support.js";
+import { sleep, startReplica, stopReplica, tended, testSchema, type TestSchema } from "./pg-support.js";
+import { waitFor } from "../support/poll.js";
 import { loggedLines } from "../support/logged-lines.js";
 import { ownerOf, ranked } from "../../runner/coordinate/rendezvous.js";
 
@@ -140,6 +141,11 @@ const LOG = `import { appendFileSync } from "node:fs";
 export default (ctx) => { appendFileSync(ctx.params.log, \`\${ctx.job} \${ctx.fireDate.getTime()} \${process.pid} \${Date.now()}\\n\`); };
 `;
 
+/** Kill test: the victim dies holding a claim of a fire at least this far into the checked window. */
+const KILL_AFTER_MS = 2000;
+/** Kill test: the fires checked run to this long after the second of the kill. */
+const TAKEOVER_WINDOW_MS = 5000;
+
 test("kill -9 of a replica: its jobs are taken over within lease + reap, the fires it missed meanwhile run late (catchUp: all), none twice", async () => {
   await using project = tempProject({ "h.mjs": LOG });
   const log = project.path("runs.log");
@@ -147,17 +153,26 @@ test("kill -9 of a replica: its jobs are taken over within lease + reap, the fir
   const url = schema.url({ schema: `${schema.name}_kill`, partition: "on" });
   const replicas = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, url)));
   const read = () => loggedLines(log).map(([job, at, pid, start]) => ({ job: job!, at: Number(at), pid: Number(pid), start: Number(start) }));
+  const kill = `${schema.name}_kill`;
   try {
-    await sleep(3000);
+    await tended(schema, replicas, { schema: kill });
     const from = Math.floor(Date.now() / 1000) * 1000;
-    // Killed 300 ms before a fire: after it claimed its jobs' fires of that second (500 ms ahead, the default).
-    await sleep(from + 2700 - Date.now());
     const victim = replicas[0]!;
+    // Killed once it has claimed fires ahead of their time (500 ms, the default), so it dies
+    // holding them; a fire at least KILL_AFTER_MS into the window, so fires before the kill are checked too.
+    await waitFor(
+      async () => (await schema.query(`SELECT 1 FROM "${kill}".fires WHERE split_part(ran_by, ':', 2) = $1 AND scheduled_at > now() AND scheduled_at >= $2 LIMIT 1`, [String(victim.child.pid), new Date(from + KILL_AFTER_MS)])).length > 0,
+      15_000,
+      "the victim to claim a fire ahead of its time",
+    );
     const killedAt = Date.now();
     victim.child.kill("SIGKILL");
     await victim.exited;
-    await sleep(6000);
-    const to = Math.floor(Date.now() / 1000) * 1000 - 1000;
+    // The fires due up to TAKEOVER_WINDOW_MS after the kill's second: those missed while the victim still looked alive
+    // (lease 2 s + reap 0.5 s), then on time again. Each ends: run (once, checked below) or lost (claimed ahead by the victim).
+    const to = Math.floor(killedAt / 1000) * 1000 + TAKEOVER_WINDOW_MS;
+    const settled = async () => (await schema.query<{ n: string }>(`SELECT count(DISTINCT (job, scheduled_at)) AS n FROM "${kill}".fires WHERE scheduled_at >= $1 AND scheduled_at < $2 AND state NOT IN ('running', 'retry')`, [new Date(from), new Date(to)]))[0]!.n;
+    await waitFor(async () => Number(await settled()) === 60 * ((to - from) / 1000), 30_000, `every fire of the 60 jobs in [${new Date(from).toISOString()}, ${new Date(to).toISOString()}) to end`);
     expect(await Promise.all(replicas.slice(1).map(stopReplica))).toEqual([0, 0]);
 
     const execs = read();
@@ -167,7 +182,7 @@ test("kill -9 of a replica: its jobs are taken over within lease + reap, the fir
     for (const e of execs) count.set(`${e.job} ${e.at}`, (count.get(`${e.job} ${e.at}`) ?? 0) + 1);
     // Fires the victim claimed ahead (500 ms, the default) and died before their time are
     // lost with it, as any run it held: recorded `lost` with no start, run by nobody.
-    const lostRows = await schema.query<{ job: string; at: Date }>(`SELECT job, scheduled_at AS at FROM "${schema.name}_kill".runs WHERE status = 'lost' AND started_at IS NULL AND scheduled_at > $1`, [new Date(killedAt)]);
+    const lostRows = await schema.query<{ job: string; at: Date }>(`SELECT job, scheduled_at AS at FROM "${kill}".runs WHERE status = 'lost' AND started_at IS NULL AND scheduled_at > $1`, [new Date(killedAt)]);
     expect(lostRows.length).toBeGreaterThan(0);
     for (const r of lostRows) {
       expect(victimJobs.has(r.job), r.job).toBe(true);
@@ -191,6 +206,9 @@ test("kill -9 of a replica: its jobs are taken over within lease + reap, the fir
   }
 }, 60_000);
 
+/** Graceful-stop test: how long the two left run on after the stop: past a reap period (3 s), in which the leaver's jobs would lie unarmed without the handoff. */
+const AFTER_LEAVE_MS = 7000;
+
 test("a graceful stop hands its jobs over: with the default lateness (1 s) and a reap period (3 s) longer than it, no fire is skipped late or missed, none runs twice", async () => {
   await using project = tempProject({ "h.mjs": LOG });
   const log = project.path("runs.log");
@@ -198,11 +216,11 @@ test("a graceful stop hands its jobs over: with the default lateness (1 s) and a
   const url = schema.url({ schema: `${schema.name}_leave`, lease: "9s", reap: "3s", partition: "on" });
   const replicas = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, url)));
   try {
-    // Steady first: every replica has read the others (one reap period) and its overlap is over (one more).
-    await sleep(9000);
+    // Steady first: every replica has read the others and its overlap is over.
+    await tended(schema, replicas, { schema: `${schema.name}_leave` });
     const from = Math.floor(Date.now() / 1000) * 1000;
     expect(await stopReplica(replicas[0]!)).toBe(0);
-    await sleep(7000);
+    await sleep(AFTER_LEAVE_MS);
     const to = Math.floor(Date.now() / 1000) * 1000 - 1000;
     expect(await Promise.all(replicas.slice(1).map(stopReplica))).toEqual([0, 0]);
 
