@@ -6,7 +6,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { repoRoot, tempProject } from "../support/temp-project.js";
-import { sleep, testSchema, type TestSchema } from "./pg-support.js";
+import { loggedLines } from "../support/logged-lines.js";
+import { waitFor } from "../support/poll.js";
+import { testSchema, type TestSchema } from "./pg-support.js";
 
 let schema: TestSchema;
 beforeAll(async () => {
@@ -39,8 +41,8 @@ describe("class jobs on several replicas sharing PostgreSQL", () => {
     const store = schema.url();
     const replicas = await Promise.all([0, 1, 2].map(() => startClassReplica(store, log, project.dir)));
     try {
-      // Long enough for a few fires: the fires, not the wait, are what is checked.
-      await sleep(5_000);
+      // A few fires: the fires, not the wait, are what is checked.
+      await waitFor(() => new Set(loggedLines(log).map(([fireDate]) => fireDate)).size >= 4, 20_000, "4 fires of the class job");
     } finally {
       expect(await Promise.all(replicas.map(stopClassReplica))).toEqual([0, 0, 0]);
     }

@@ -2,6 +2,7 @@ import { existsSync, utimesSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { runCli, type CliProcess } from "../support/cli.js";
 import { tempProject } from "../support/temp-project.js";
+import { waitFor } from "../support/poll.js";
 import { logEntries, sleep, startReplica, stopReplica, testSchema, type TestSchema } from "./pg-support.js";
 import { loggedLines } from "../support/logged-lines.js";
 
@@ -35,15 +36,8 @@ function overlapping(intervals: number[][]): number[][][] {
   return sorted.slice(1).flatMap((iv, i) => (iv[0]! < sorted[i]![1]! ? [[sorted[i]!, iv]] : []));
 }
 
-/** Polls `read` until `done` holds (or 10 s pass) and returns the last value read. */
-async function until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await sleep(100);
-  }
-}
+/** The first test: how long the group (three replicas and one on an older manifest) fires before its history is read. */
+const STEADY_MS = 8_000;
 
 let schema: TestSchema;
 beforeAll(async () => {
@@ -72,7 +66,7 @@ describe("several replicas on one PostgreSQL database", () => {
       const stale = await startReplica(old.dir, url);
       replicas.push(stale);
       const from = Date.now();
-      await sleep(8_000);
+      await sleep(STEADY_MS);
       const to = Date.now();
       expect(await Promise.all(replicas.map(stopReplica))).toEqual([0, 0, 0, 0]);
 
@@ -130,7 +124,7 @@ describe("several replicas on one PostgreSQL database", () => {
       // Whoever runs the first fire hangs in it; kill it once the handler is inside (marker written).
       const started = await Promise.race(replicas.map((cli, i) => cli.waitForLog((e) => e.msg === "run started" && e.job === "hang", 15_000).then((entry) => ({ i, runId: entry.runId as string }))));
       const victim = replicas[started.i]!;
-      await until(async () => existsSync(project.path("marker")), (there) => there);
+      await waitFor(() => existsSync(project.path("marker")), 10_000, "the hanging handler to write its marker");
       victim.child.kill("SIGKILL");
       await victim.exited;
       const survivors = replicas.filter((r) => r !== victim);
@@ -140,8 +134,9 @@ describe("several replicas on one PostgreSQL database", () => {
       expect(ended).toMatchObject({ status: "ok", attempt: 2 });
 
       // The record is written off the run's path (batched): wait for it to land.
-      const run = await until(async () => (await schema.query<{ status: string; attempt: number }>(`SELECT status, attempt FROM "${schema.name}".runs WHERE run_id = $1`, [started.runId]))[0], (r) => r?.status !== "running");
-      expect(run).toEqual({ status: "ok", attempt: 2 });
+      const run = async () => (await schema.query<{ status: string; attempt: number }>(`SELECT status, attempt FROM "${schema.name}".runs WHERE run_id = $1`, [started.runId]))[0];
+      await waitFor(async () => ![undefined, "running"].includes((await run())?.status), 10_000, `the record of run ${started.runId} to land`);
+      expect(await run()).toEqual({ status: "ok", attempt: 2 });
       // At least once: attempt 1 in the killed replica, attempt 2 in another.
       const executions = loggedLines(log).filter((l) => l[0] === started.runId);
       expect(executions.map((l) => l[1])).toEqual(["1", "2"]);
