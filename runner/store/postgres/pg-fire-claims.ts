@@ -5,6 +5,7 @@ import type { Logger } from "../../log/logger.js";
 import type { AcquiredRun, ExpiredRun, FireClaim, FireClaimRequest, FireClaims, ReplicaRow } from "../fire-claims.js";
 import type { claimStatements } from "./claim-sql.js";
 import { retryLostToLocks } from "./transient.js";
+import { inTransaction } from "./transaction.js";
 import { TurnBatch, type Waiting } from "./turn-batch.js";
 
 /** Claims per statement: a bigger fire is claimed in several statements, on several connections. */
@@ -104,20 +105,12 @@ export class PgFireClaims implements Omit<FireClaims, "flushRecords" | "owner" |
   }
 
   async publishSpecs(generation: number, specs: Map<string, string>, digest = ""): Promise<void> {
-    const client = await this.deps.checkout();
-    try {
-      await client.query("BEGIN");
-      const [upsert, clear, insert] = this.claims.publish;
+    const [upsert, clear, insert] = this.claims.publish;
+    await inTransaction(this.deps.checkout, this.deps.logger, async (client) => {
       await client.query(upsert!, [this.deps.owner, Math.floor(generation), digest]);
       await client.query(clear!, [this.deps.owner]);
       await client.query(insert!, [this.deps.owner, [...specs.keys()], [...specs.values()]]);
-      await client.query("COMMIT");
-    } catch (err) {
-      await client.query("ROLLBACK").catch((rollbackErr: unknown) => this.deps.logger.debug({ err: rollbackErr }, "rollback failed"));
-      client.release(err as Error);
-      throw err;
-    }
-    client.release();
+    });
   }
 
   async heartbeat(): Promise<boolean> {

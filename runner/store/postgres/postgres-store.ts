@@ -12,6 +12,7 @@ import type { AcquiredRun, ExpiredRun, FencedRun, FireClaim, FireClaimRequest, F
 import { historyStatements } from "./history-sql.js";
 import { describeStoreError as describePgError } from "../store-errors.js";
 import { retryLostToLocks } from "./transient.js";
+import { inTransaction } from "./transaction.js";
 import { postgresSettings, type PostgresSettings } from "./pg-config.js";
 import { migrate } from "./pg-schema.js";
 import { ensureLogTable, PostgresLogs } from "./pg-logs.js";
@@ -240,23 +241,14 @@ export class PostgresStore implements RunStore, FireClaims {
     const fireTimes = [...batch.states].filter(([, p]) => p.lastFireAt).map(([job, p]) => ({ job, last_fire_at: p.lastFireAt!.toISOString() }));
     const paused = [...batch.states].filter(([, p]) => p.paused !== undefined);
     // Another replica's reaper or records may hold the same fires' rows: a transaction that lost to its locks is run again at once.
-    const written = await retryLostToLocks(async () => {
-      const client = await this.checkout();
-      try {
-        await client.query("BEGIN");
+    const written = await retryLostToLocks(() =>
+      inTransaction(() => this.checkout(), this.logger, async (client) => {
         const result = runs.length > 0 ? await client.query<{ run_id: string }>(this.sql.writeRuns, [JSON.stringify(runs)]) : { rows: [] };
         if (fireTimes.length > 0) await client.query(this.sql.writeFireTimes, [JSON.stringify(fireTimes)]);
         for (const [job, patch] of paused) await client.query(this.sql.writePaused, [job, patch.paused]);
-        await client.query("COMMIT");
-        client.release();
         return new Set(result.rows.map((r) => r.run_id));
-      } catch (err) {
-        await client.query("ROLLBACK").catch((rollbackErr: unknown) => this.logger.debug({ err: rollbackErr }, "rollback failed"));
-        // A broken connection must not go back to the pool.
-        client.release(err as Error);
-        throw err;
-      }
-    });
+      }),
+    );
     for (const run of runs) {
       if (run.status !== "running") this.touched.add(run.job);
       if (!written.has(run.run_id)) {
