@@ -2,7 +2,7 @@ import type { GateClaim, GateRequest, JobDefinition } from "../contracts/index.j
 import type { Logger } from "../log/logger.js";
 import { specHashOf } from "../manifest/spec-hash.js";
 import type { AcquiredRun, ClaimingStore, ExpiredRun, FencedRun } from "../store/fire-claims.js";
-import { describeStoreError } from "../store/store-errors.js";
+import { describeStoreError, storeUnreachable } from "../store/store-errors.js";
 import { storeDefaults, type StoredRun } from "../store/run-store.js";
 import type { Coordination } from "./coordination.js";
 import { LeaseBook } from "./lease-book.js";
@@ -61,6 +61,7 @@ export class ReplicaGroup implements Coordination {
   /** Monotonic time before which this replica reaps nothing (just reconnected). */
   private judgeFrom = 0;
   private readonly staleWarned = new Set<string>();
+  private lastRefused: unknown = null;
 
   constructor(private readonly options: ReplicaGroupOptions) {
     this.store = options.store;
@@ -90,7 +91,7 @@ export class ReplicaGroup implements Coordination {
       await this.store.publishSpecs(this.generation, this.specs, this.digest);
       await this.partition?.read();
     } catch (err) {
-      this.unreachable(err, "publishing this replica's manifest");
+      this.failed(err, "publishing this replica's manifest");
     }
   }
 
@@ -139,8 +140,8 @@ export class ReplicaGroup implements Coordination {
         ahead: request.ahead === true,
       });
     } catch (err) {
-      this.unreachable(err, "claiming a fire");
-      this.logger.warn({ ...log, unclaimed: true, err: describeStoreError(err) }, "fire unclaimed (not run): the claim failed");
+      const outage = this.failed(err, "claiming a fire");
+      this.logger.warn({ ...log, unclaimed: true, err: describeStoreError(err) }, outage ? "fire unclaimed (not run): the claim failed" : "fire unclaimed (not run): the database refused its claim");
       return null;
     }
     this.reachable();
@@ -232,8 +233,26 @@ export class ReplicaGroup implements Coordination {
         await (this.store as ClaimingStore & { tidy?: () => Promise<void> }).tidy?.();
       }
     } catch (err) {
-      this.unreachable(err, "tending the replica group");
+      this.failed(err, "tending the replica group");
     }
+  }
+
+  /**
+   * A store call failed: true when that is an outage (storeUnreachable: the database could
+   * not be reached), which holds fires back and is skipped by takeovers. A statement the
+   * database answered with an error (a lost lock race that outlived its retries, a
+   * constraint) is logged and costs only what it was doing: it is no outage.
+   */
+  private failed(err: unknown, doing: string): boolean {
+    if (storeUnreachable(err)) {
+      this.unreachable(err, doing);
+      return true;
+    }
+    // One statement decides a turn's claims: its error is logged once, each fire's by its claim.
+    if (err !== this.lastRefused) this.logger.error({ err: describeStoreError(err), code: (err as { code?: unknown } | null)?.code }, `the database refused a statement while ${doing} (not an outage: fires go on being claimed)`);
+    this.lastRefused = err;
+    this.reachable();
+    return false;
   }
 
   private unreachable(err: unknown, doing: string): void {
@@ -259,7 +278,7 @@ export class ReplicaGroup implements Coordination {
       await this.store.flushRecords();
       await this.leases.renew();
     } catch (err) {
-      this.unreachable(err, "writing this replica's queued records");
+      this.failed(err, "writing this replica's queued records");
     }
   }
 }
