@@ -81,11 +81,22 @@ export function claimStatements(schema: string) {
       SELECT u.i FROM unnest($1::text[], $2::timestamptz[], $3::text[]) WITH ORDINALITY AS u(job, scheduled_at, source, i)
       WHERE EXISTS (SELECT 1 FROM ${fires} f WHERE f.job = u.job AND f.scheduled_at = u.scheduled_at AND f.source = u.source)`,
 
-    /** $1 run ids, $2 fences, $3 lease ms. Rows back: the leases still held. */
+    /**
+     * $1 run ids, $2 fences, $3 lease ms. Rows back: the leases still held. The rows are
+     * locked in key order first, as the record write locks them (history-sql.ts): in the
+     * order of the arrays, a renewal and the write of the same runs' ends deadlocked, and
+     * PostgreSQL takes `deadlock_timeout` (1 s) to break that, while the next second's
+     * claims saw the ended runs still live and skipped their fires (overlap: skip).
+     */
     renew: `
+      WITH held AS MATERIALIZED (
+        SELECT f.job, f.scheduled_at, f.source FROM ${fires} f
+        JOIN unnest($1::text[], $2::bigint[]) AS u(run_id, fence) ON f.run_id = u.run_id AND f.fence = u.fence
+        WHERE f.state = 'running'
+        ORDER BY f.job, f.scheduled_at, f.source FOR UPDATE OF f
+      )
       UPDATE ${fires} f SET lease_until = now() + ${ms("$3")}
-      FROM unnest($1::text[], $2::bigint[]) AS u(run_id, fence)
-      WHERE f.run_id = u.run_id AND f.fence = u.fence AND f.state = 'running'
+      FROM held h WHERE f.job = h.job AND f.scheduled_at = h.scheduled_at AND f.source = h.source
       RETURNING f.run_id`,
 
     /** $1 run id, $2 fence, $3 attempt, $4 lease ms: the owner starts its next attempt only while its fence holds (row back). */

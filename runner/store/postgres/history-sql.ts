@@ -13,23 +13,30 @@ export function historyStatements(schema: string) {
      * One batch of records as a JSON array. A record with a `fence` is written only while
      * its claim still holds that fence (and moves the claim to `done` when it ends); zero
      * rows for it means another replica took the run over: the record is dropped.
+     * Rows are locked in key order (fires, then runs), as the lease renewal locks fires
+     * (claim-sql.ts): no two of these statements wait on each other in a cycle.
      */
     writeRuns: `
       WITH r AS (
         SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(run_id text, job text, status text, scheduled_at timestamptz,
           started_at timestamptz, finished_at timestamptz, attempt int, error text, result text, reason text,
           trigger_kind text, upstream_run_id text, params text, attempts text, owner_pid int, owner_host text, fence bigint)
+      ), locked AS MATERIALIZED (
+        SELECT f.job, f.scheduled_at, f.source FROM ${fires} f JOIN r ON f.run_id = r.run_id AND f.fence = r.fence
+        WHERE r.fence IS NOT NULL AND f.state = 'running'
+        ORDER BY f.job, f.scheduled_at, f.source FOR UPDATE OF f
       ), held AS (
         UPDATE ${fires} f SET attempt = r.attempt,
           state = CASE WHEN r.status = 'running' THEN 'running' ELSE 'done' END,
           finished_at = CASE WHEN r.status = 'running' THEN NULL ELSE now() END,
           owner = CASE WHEN r.status = 'running' THEN f.owner END,
           lease_until = CASE WHEN r.status = 'running' THEN f.lease_until END
-        FROM r WHERE r.fence IS NOT NULL AND f.run_id = r.run_id AND f.fence = r.fence AND f.state = 'running'
+        FROM locked l, r WHERE f.job = l.job AND f.scheduled_at = l.scheduled_at AND f.source = l.source AND f.run_id = r.run_id
         RETURNING f.run_id
       )
       INSERT INTO ${runs} (${columns})
       SELECT ${columns} FROM r WHERE r.fence IS NULL OR r.run_id IN (SELECT run_id FROM held)
+      ORDER BY run_id
       ON CONFLICT (run_id) DO UPDATE SET job = excluded.job, status = excluded.status, scheduled_at = excluded.scheduled_at,
         started_at = excluded.started_at, finished_at = excluded.finished_at, attempt = excluded.attempt, error = excluded.error,
         result = excluded.result, reason = excluded.reason, trigger_kind = excluded.trigger_kind,
@@ -45,10 +52,15 @@ export function historyStatements(schema: string) {
             ORDER BY (x.a->>'attempt')::int, (x.a->>'startedAt') IS NULL, x.o) t) END,
         owner_pid = excluded.owner_pid, owner_host = excluded.owner_host
       RETURNING run_id`,
-    /** Last fire times: only ever moved forward, whichever replica writes last. */
+    /**
+     * Last fire times: only ever moved forward, whichever replica writes last. In job order:
+     * replicas racing for every fire write the same jobs' rows, and in the order each
+     * queued them their record transactions deadlocked.
+     */
     writeFireTimes: `
       INSERT INTO ${jobState} (job, last_fire_at)
       SELECT job, last_fire_at FROM jsonb_to_recordset($1::jsonb) AS x(job text, last_fire_at timestamptz)
+      ORDER BY job
       ON CONFLICT (job) DO UPDATE SET last_fire_at = GREATEST(${jobState}.last_fire_at, excluded.last_fire_at)`,
     writePaused: `
       INSERT INTO ${jobState} (job, paused) VALUES ($1, $2)

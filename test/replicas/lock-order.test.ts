@@ -1,0 +1,105 @@
+import pg from "pg";
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { openPostgresStore, type PostgresStore } from "../../runner/store/postgres/index.js";
+import { aRun, captureLogger } from "../store/helpers.js";
+import { until } from "./fault-support.js";
+import { PG_SERVER, testSchema, type TestSchema } from "./pg-support.js";
+
+// Statements that lock the same rows must lock them in one order. Two that wait on each
+// other are a deadlock PostgreSQL breaks only after `deadlock_timeout` (1 s): a replica's
+// lease renewal and its write of the same runs' ends did, and meanwhile the next second's
+// claims saw runs that had ended as still live, and recorded those fires skipped
+// (overlap: skip). Here another session holds the row both statements want first, so
+// both are waiting before it lets go; they must then go one after the other, never
+// each holding a row the other waits for.
+
+let schema: TestSchema;
+beforeAll(async () => {
+  schema = await testSchema();
+});
+afterAll(async () => {
+  await schema?.drop();
+});
+
+/** Sessions of this suite waiting on a lock, with the sessions they wait for. */
+async function lockWaits(): Promise<Array<{ pid: number; by: number[] }>> {
+  return schema.query<{ pid: number; by: number[] }>("SELECT pid, pg_blocking_pids(pid) AS by FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [schema.app]);
+}
+
+/**
+ * Holds the row `lock` selects until both `work`s are waiting on locks, lets go, and
+ * reports whether two of the suite's sessions were seen waiting on each other before
+ * `work` settled.
+ */
+async function raceBehindLock(lock: string, work: () => Promise<unknown>): Promise<{ cycle: boolean }> {
+  const other = new pg.Client({ connectionString: Object.assign(new URL(PG_SERVER), { pathname: `/${schema.name}` }).toString() });
+  await other.connect();
+  try {
+    await other.query("BEGIN");
+    expect((await other.query(lock)).rowCount).toBe(1);
+    let settled = false;
+    const done = work().finally(() => (settled = true));
+    const waiting = await until(lockWaits, (rows) => rows.length >= 2);
+    expect(waiting).toHaveLength(2);
+    await other.query("COMMIT");
+    let cycle = false;
+    // A deadlock lasts `deadlock_timeout` (1 s) before PostgreSQL breaks it: looked for every 20 ms.
+    while (!settled && !cycle) {
+      const rows = await lockWaits();
+      const by = new Map(rows.map((r) => [r.pid, r.by]));
+      cycle = rows.some((r) => r.by.some((p) => by.get(p)?.includes(r.pid)));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await done;
+    return { cycle };
+  } finally {
+    await other.end();
+  }
+}
+
+const fires = () => `"${schema.name}".fires`;
+
+async function claimed(store: PostgresStore, job: string, scheduledAt: Date) {
+  const runId = `${job}-${scheduledAt.getTime()}`;
+  const claim = await store.claimFire({ job, scheduledAt, source: "schedule", trigger: "schedule", specHash: null, overlap: "skip", startingDeadlineMs: null, runId, maxAttempts: 1 });
+  if (!claim.won) throw new Error(`claim of ${runId} lost: ${claim.reason}`);
+  return { runId, fence: claim.fence };
+}
+
+test("a lease renewal and the write of the same runs' ends lock the fires in one order: the ends land at once", async () => {
+  const { logger } = captureLogger();
+  const store = await openPostgresStore(schema.url(), { logger });
+  try {
+    const scheduledAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const [a, b] = [await claimed(store, "a", scheduledAt), await claimed(store, "b", scheduledAt)];
+    const end = (job: string, run: { runId: string; fence: number }) => ({ ...aRun(job, 0, { runId: run.runId, scheduledAt: scheduledAt.toISOString() }), fence: run.fence });
+    const { cycle } = await raceBehindLock(`SELECT 1 FROM ${fires()} WHERE job = 'a' FOR UPDATE`, () =>
+      // The renewal names a first, the record write b first.
+      Promise.all([store.renewLeases([a, b]), store.record(end("b", b)), store.record(end("a", a))]),
+    );
+    expect(cycle).toBe(false);
+    const rows = await schema.query<{ job: string; state: string }>(`SELECT job, state FROM ${fires()} ORDER BY job`);
+    expect(rows).toEqual([{ job: "a", state: "done" }, { job: "b", state: "done" }]);
+  } finally {
+    await store.close();
+  }
+}, 30_000);
+
+test("replicas writing the same jobs' fire times lock them in one order", async () => {
+  const { logger } = captureLogger();
+  const [one, two] = [await openPostgresStore(schema.url(), { logger }), await openPostgresStore(schema.url(), { logger })];
+  try {
+    const first = new Date(Date.UTC(2030, 0, 1));
+    await Promise.all([one.setJobState("x", { lastFireAt: first }), one.setJobState("y", { lastFireAt: first })]);
+    const next = new Date(first.getTime() + 1000);
+    const { cycle } = await raceBehindLock(`SELECT 1 FROM "${schema.name}".job_state WHERE job = 'x' FOR UPDATE`, () =>
+      // Each replica queued them in the order its fires came.
+      Promise.all([one.setJobState("x", { lastFireAt: next }), one.setJobState("y", { lastFireAt: next }), two.setJobState("y", { lastFireAt: next }), two.setJobState("x", { lastFireAt: next })]),
+    );
+    expect(cycle).toBe(false);
+    expect((await one.jobState("x")).lastFireAt).toEqual(next);
+  } finally {
+    await one.close();
+    await two.close();
+  }
+}, 30_000);
