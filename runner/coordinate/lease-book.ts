@@ -171,7 +171,7 @@ export class LeaseBook {
       this.options.logger.warn({ job: held.job, runId, fence: held.fence }, `lease of a finished run lost: ${why}; its record is written only if no other replica took the run over`);
       return;
     }
-    this.options.logger.error({ job: held.job, runId, fence: held.fence }, `run ownership lost: ${why}; stopping it here, its outcome is not recorded by this replica`);
+    this.options.logger.error({ event: "run-ownership-lost", job: held.job, runId, fence: held.fence }, `run ownership lost: ${why}; stopping it here, its outcome is not recorded by this replica`);
     this.options.abortRun(runId, new RunletError("LEASE_LOST", `ownership of the run was lost: ${why}`));
   }
 }

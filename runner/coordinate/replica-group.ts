@@ -213,7 +213,7 @@ export class ReplicaGroup implements Coordination {
       await this.leases.renew();
       if (!this.joined || this.now() < this.judgeFrom) return;
       for (const run of await this.store.reapExpired()) {
-        this.logger.warn({ job: run.job, runId: run.runId, scheduledAt: run.scheduledAt, owner: run.owner, attempt: run.attempt, retry: run.retry }, run.retry ? "run lost: its replica stopped renewing the lease; it will be retried" : "run lost: its replica stopped renewing the lease");
+        this.logger.warn({ event: "run-lost", job: run.job, runId: run.runId, scheduledAt: run.scheduledAt, owner: run.owner, attempt: run.attempt, retry: run.retry }, run.retry ? "run lost: its replica stopped renewing the lease; it will be retried" : "run lost: its replica stopped renewing the lease");
         if (!run.retry) this.options.onLost?.(run);
       }
       if (!this.joined) return;
@@ -226,7 +226,7 @@ export class ReplicaGroup implements Coordination {
           claim.release();
           continue;
         }
-        this.logger.info({ job: run.job, runId: run.runId, attempt: run.attempt, fence: run.fence }, "took over a lost run for its next attempt");
+        this.logger.info({ event: "run-taken-over", job: run.job, runId: run.runId, attempt: run.attempt, fence: run.fence }, "took over a lost run for its next attempt");
       }
       if (this.now() - this.lastTidy > TIDY_EVERY_MS) {
         this.lastTidy = this.now();

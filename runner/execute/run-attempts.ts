@@ -89,13 +89,13 @@ export class AttemptRunner {
         tries?.end(this.runTimes.at(begun.handlerStartedAtMs ?? begun.startedAtMs), finishedAt, outcome.status, outcome.status === "ok" ? null : outcome.error);
 
         if (outcome.status === "ok") {
-          if (log.isLevelEnabled("info")) log.info({ status: "ok", durationMs, attempt }, "run ended");
+          if (log.isLevelEnabled("info")) log.info({ event: "run-ended", status: "ok", durationMs, attempt }, "run ended");
           const ended = record("ok", attempt, finishedAt, null, outcome.result ?? null);
           this.endWith(run, begun, ended);
           return ended;
         }
         const level = retryable ? "warn" : "error";
-        log[level]({ status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
+        log[level]({ event: retryable ? "run-attempt-failed" : "run-ended", status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
         if (!retryable) {
           const ended = record(outcome.status, attempt, finishedAt, outcome.error, null);
           if (outcome.status === "skipped") {
@@ -185,7 +185,7 @@ export class AttemptRunner {
     const latenessMs = run.trigger === "invoke" || run.trigger === "after" ? undefined : (run.first?.startedAtMs ?? startedAtMs) - run.fireDate.getTime();
     // The string, not the Date: pino serializes a Date through its slow path (~1.5 µs a line).
     const scheduledAt = this.scheduledTimes.at(run.fireDate.getTime());
-    run.log.info({ scheduledAt, latenessMs, attempt, mode: run.job.def.mode }, "run started");
+    run.log.info({ event: "run-started", scheduledAt, latenessMs, attempt, mode: run.job.def.mode }, "run started");
   }
 }
 

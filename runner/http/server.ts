@@ -142,7 +142,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<HttpS
   const address = server.address() as AddressInfo;
   const shown = address.family === "IPv6" ? `[${address.address}]` : address.address;
   const url = `http://${shown}:${address.port}`;
-  logger.info({ url, auth: options.token ? (loopback ? "bearer token for routes that change state" : "bearer token for every /api route") : "none: routes that change state are refused" }, "HTTP server listening");
+  logger.info({ event: "http-listening", url, auth: options.token ? (loopback ? "bearer token for routes that change state" : "bearer token for every /api route") : "none: routes that change state are refused" }, "HTTP server listening");
   if (!loopback && !options.token) {
     logger.warn({ host }, `HTTP server listens on ${host}, which is not loopback, with no token (--insecure): jobs and runs can be read from the network (set RUNLET_TOKEN; routes that change state stay refused without it)`);
   }

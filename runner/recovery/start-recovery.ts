@@ -12,7 +12,7 @@ export async function recoverAtStart(store: RunStore, jobs: readonly JobDefiniti
   // Before this process starts any run, a record owned by its own pid is an earlier
   // process's (pid 1 in a restarted container).
   const lost = await store.reapLost((owner) => ownerIsGone(owner, { selfIsGone: true }));
-  for (const run of lost) logger.warn({ job: run.job, runId: run.runId, scheduledAt: run.scheduledAt }, "run lost: the process running it is gone");
+  for (const run of lost) logger.warn({ event: "run-lost", job: run.job, runId: run.runId, scheduledAt: run.scheduledAt }, "run lost: the process running it is gone");
   const paused: string[] = [];
   for (const job of jobs) if ((await store.jobState(job.name)).paused) paused.push(job.name);
   return { paused, lost };

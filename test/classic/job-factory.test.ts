@@ -173,7 +173,7 @@ describe("JobFactory", () => {
     await vi.advanceTimersByTimeAsync(1000);
     const failed = await records.next(ended("flaky"));
     expect(failed).toMatchObject({ status: "failed", error: { message: "session store unreachable", code: "JOB_FAILED" } });
-    expect(logs.lines.find((l) => l.msg === "run ended" && l.job === "flaky")).toMatchObject({ level: 50, status: "failed" });
+    expect(logs.lines.find((l) => l.event === "run-ended" && l.job === "flaky")).toMatchObject({ level: 50, status: "failed" });
     expect(isScheduled(job)).toBe(true);
     expect(job.nextInvocation()?.toISOString()).toBe("2030-01-03T00:00:00.000Z");
 

@@ -79,7 +79,7 @@ describe("ThreadJobFactory", () => {
     expect(Date.parse(second.scheduledAt)).toBeGreaterThan(Date.parse(first.scheduledAt));
     expect(isScheduled(job)).toBe(true);
     expect(job.nextInvocation()).not.toBeNull();
-    expect(logs.lines.find((l) => l.msg === "run ended" && l.job === "failing")).toMatchObject({ level: 50, status: "failed" });
+    expect(logs.lines.find((l) => l.event === "run-ended" && l.job === "failing")).toMatchObject({ level: 50, status: "failed" });
     const history = await runtime.store.history({ job: "failing", limit: 10 });
     expect(history.filter((r) => r.status === "failed").length).toBeGreaterThanOrEqual(2);
   });

@@ -76,7 +76,7 @@ describe("the CLI's edges", () => {
   test("start --port logs \"HTTP server listening\" once", async () => {
     using project = tempProject({ "jobs/a.ts": okHandler, "jobs.yaml": "version: 1\njobs:\n  a: { handler: jobs/a.ts }\n" });
     const cli = startCli(["start", "--port", "0", "--store", "memory"], { cwd: project.dir });
-    await cli.waitForLog((e) => e.msg === "HTTP server listening");
+    await cli.waitForLog((e) => e.event === "http-listening");
     cli.child.kill("SIGTERM");
     expect(await cli.exited).toBe(0);
     expect(cli.lines.filter((l) => l.includes("HTTP server listening"))).toHaveLength(1);

@@ -76,20 +76,20 @@ describe("runlet start", () => {
     });
     const runner = startCli(["start", "--store", "memory"], { cwd: project.dir });
     try {
-      const ended: Array<Record<string, unknown>> = [];
+      const started: Array<Record<string, unknown>> = [];
       await runner.waitForLog((e) => {
-        if (e.job === "tick" && e.msg === "run started") ended.push(e);
-        return ended.length >= 3;
+        if (e.job === "tick" && e.event === "run-started") started.push(e);
+        return started.length >= 3;
       });
-      const seconds = ended.map((e) => Date.parse(e.scheduledAt as string));
+      const seconds = started.map((e) => Date.parse(e.scheduledAt as string));
       for (const s of seconds) expect(s % 1000).toBe(0);
       expect(seconds[1]! - seconds[0]!).toBe(1000);
       expect(seconds[2]! - seconds[1]!).toBe(1000);
       // A slow run is in flight (it takes 1.5 s and fires every second): stop now.
-      const inFlight = await runner.waitForLog((e) => e.job === "slow" && e.msg === "run started");
+      const inFlight = await runner.waitForLog((e) => e.job === "slow" && e.event === "run-started");
       runner.child.kill("SIGTERM");
-      await runner.waitForLog((e) => e.msg === "stopping: no new fires; waiting for runs in flight");
-      await runner.waitForLog((e) => e.runId === inFlight.runId && e.msg === "run ended" && e.status === "ok");
+      await runner.waitForLog((e) => e.event === "stopping");
+      await runner.waitForLog((e) => e.runId === inFlight.runId && e.event === "run-ended" && e.status === "ok");
       expect(await runner.exited).toBe(0);
     } finally {
       runner.child.kill("SIGKILL");

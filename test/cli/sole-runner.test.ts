@@ -11,7 +11,7 @@ export default async (ctx) => { appendFileSync(ctx.params.log, \`\${process.pid}
 
 async function startRunner(dir: string, store: string): Promise<CliProcess> {
   const cli = startCli(["start", "--store", store, "--grace", "1s"], { cwd: dir });
-  await cli.waitForLog((e) => e.msg === "runner started", 20_000);
+  await cli.waitForLog((e) => e.event === "started", 20_000);
   return cli;
 }
 
@@ -37,7 +37,7 @@ describe("one runner per SQLite file", () => {
       expect(Date.parse(since)).toBeGreaterThan(startedAt - 30_000);
 
       // Read-only commands open the same file beside the runner.
-      await first.waitForLog((e) => e.msg === "run ended" && e.job === "tick", 10_000);
+      await first.waitForLog((e) => e.event === "run-ended" && e.job === "tick", 10_000);
       const history = runCli(["history", "tick", "--json", "--store", "x.db"], { cwd: project.dir });
       expect(history.status).toBe(0);
       expect(JSON.parse(history.stdout).length).toBeGreaterThan(0);

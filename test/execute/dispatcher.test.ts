@@ -246,7 +246,7 @@ describe("fireAll: the jobs of one fire", () => {
     const logged = new Dispatcher({ executors: { inline: new InlineExecutor(), thread }, logger: logs.root, clock, env: "test", onRecord: () => {} });
     const jobs = ["a", "b", "c"].map((name) => active(name, "hook.mjs"));
     await Promise.all(jobs.map((job) => logged.fire(job, new Date(clock.now()), "invoke"))); // imported: synchronous starts
-    const started = () => logs.lines.filter((l) => l.msg === "run started").length;
+    const started = () => logs.lines.filter((l) => l.event === "run-started").length;
     let before = started();
     const seen: number[] = [];
     globals.__hook = () => {
@@ -257,7 +257,7 @@ describe("fireAll: the jobs of one fire", () => {
     logged.fireAll(jobs, at);
     expect(seen).toEqual([0, 0, 0]);
     await flush();
-    const lines = logs.lines.filter((l) => l.msg === "run started").slice(-3);
+    const lines = logs.lines.filter((l) => l.event === "run-started").slice(-3);
     expect(lines.map((l) => l.job)).toEqual(["a", "b", "c"]);
     expect(lines.every((l) => l.latenessMs === clock.now() - at.getTime() && l.attempt === 1)).toBe(true);
     // One job alone: its line comes first, as a handler reading the log would expect.
@@ -277,7 +277,7 @@ describe("fireAll: the jobs of one fire", () => {
     await waitFor(() => clock.pendingDelays().length > 0);
     await clock.advance(1000);
     await waitFor(() => records.some((r) => r.status === "ok"));
-    const starts = logs.lines.filter((l) => l.msg === "run started");
+    const starts = logs.lines.filter((l) => l.event === "run-started");
     expect(starts.map((l) => [l.attempt, l.latenessMs])).toEqual([
       [1, 7],
       [2, 7],

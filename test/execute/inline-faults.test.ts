@@ -54,7 +54,7 @@ describe("inline handler faults on the real CLI", () => {
         if (err?.code === "JOB_STRAY_ERROR") charged.set(e.job as string, (charged.get(e.job as string) ?? 0) + 1);
         return (charged.get("timer-throw") ?? 0) >= 2 && (charged.get("timer-reject") ?? 0) >= 2;
       }, 30_000);
-      await runner.waitForLog((e) => e.job === "clean" && e.status === "ok");
+      await runner.waitForLog((e) => e.event === "run-ended" && e.job === "clean" && e.status === "ok");
       // The error no run can be charged with was logged (with its stack), and did not end the runner.
       await runner.waitForLog((e) => (e.err as { message?: string } | undefined)?.message === "raised where no run can be named" && e.job === undefined);
       await runner.waitForLog((e) => (e.err as { message?: string } | undefined)?.message === "thrown by a handler two jobs share" && e.job === undefined);

@@ -17,7 +17,7 @@ describe("runs survive the runner", () => {
       "jobs.yaml": `version: 1\njobs:\n  slow: { handler: jobs/slow.ts, schedule: "* * * * * *" }\n`,
     });
     const first = startCli(["start"], { cwd: project.dir });
-    const started = await first.waitForLog((e) => e.job === "slow" && e.msg === "run started");
+    const started = await first.waitForLog((e) => e.job === "slow" && e.event === "run-started");
     // Give the batched write of the `running` record a moment to land, then kill -9.
     await waitFor(() => JSON.parse(runCli(["history", "--json"], { cwd: project.dir }).stdout).some((r: RunRecord) => r.runId === started.runId), 10_000, "the running record");
     first.child.kill("SIGKILL");
@@ -25,7 +25,7 @@ describe("runs survive the runner", () => {
 
     const second = startCli(["start"], { cwd: project.dir });
     try {
-      const lost = await second.waitForLog((e) => e.msg === "run lost: the process running it is gone");
+      const lost = await second.waitForLog((e) => e.event === "run-lost");
       expect(lost.runId).toBe(started.runId);
       second.child.kill("SIGTERM");
       await second.exited;

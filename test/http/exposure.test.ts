@@ -122,7 +122,7 @@ describe("`runlet start` off loopback", () => {
     using project = tempProject(files);
     const cli = startCli(["start", "--port", "0", "--host", "0.0.0.0", "--insecure", "--store", "memory"], { cwd: project.dir, env });
     try {
-      const listening = await cli.waitForLog((entry) => typeof entry.url === "string" && typeof entry.auth === "string");
+      const listening = await cli.waitForLog((entry) => entry.event === "http-listening");
       expect(listening.auth).toMatch(/^none/);
       const port = Number(new URL(listening.url as string).port);
       expect((await get(port, "/api/jobs")).status).toBe(200);

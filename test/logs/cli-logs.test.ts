@@ -33,7 +33,7 @@ jobs:
 
 async function startRunner(dir: string): Promise<{ cli: CliProcess; url: string }> {
   const cli = startCli(["start", "--port", "0"], { cwd: dir, env: { RUNLET_TOKEN: TOKEN } });
-  const listening = await cli.waitForLog((e) => typeof e.url === "string" && e.msg === "HTTP server listening");
+  const listening = await cli.waitForLog((e) => e.event === "http-listening");
   return { cli, url: listening.url as string };
 }
 

@@ -44,7 +44,7 @@ describe("run once under faults (real replicas, a PostgreSQL server of the test'
     await tended(db, replicas);
     // A run is in flight when the server goes (its start recorded), and ends during the outage (3 s, within its lease).
     const since = Date.now();
-    const inFlight = await Promise.race(replicas.map((cli) => cli.waitForLog((e) => e.msg === "run started" && e.job === "long" && (e.time as number) >= since, 15_000)));
+    const inFlight = await Promise.race(replicas.map((cli) => cli.waitForLog((e) => e.event === "run-started" && e.job === "long" && (e.time as number) >= since, 15_000)));
     await waitFor(async () => (await db.query(`SELECT 1 FROM "${db.name}".runs WHERE run_id = $1 AND status = 'running'`, [inFlight.runId])).length > 0, 5_000, `the start of run ${String(inFlight.runId)} to be recorded`);
     const cutAt = Date.now();
     server.cut();
@@ -95,20 +95,20 @@ jobs:
     // The first replica alone until both jobs run in it; then the second joins.
     await using replicas = stoppedAtEnd([await startReplica(project.dir, url)]);
     const owner = replicas[0]!;
-    await owner.waitForLog((e) => e.msg === "run started" && e.job === "inline", 10_000);
-    await owner.waitForLog((e) => e.msg === "run started" && e.job === "thread", 10_000);
+    await owner.waitForLog((e) => e.event === "run-started" && e.job === "inline", 10_000);
+    await owner.waitForLog((e) => e.event === "run-started" && e.job === "thread", 10_000);
     const other = await startReplica(project.dir, url);
     replicas.push(other);
     // Paused once both have read the group with the other in it.
     await tended(db, replicas, { tends: 1 });
     owner.child.kill("SIGSTOP");
     // Past the lease (3 s): the other replica reaps both runs and takes attempt 2.
-    await Promise.all(["inline", "thread"].map((job) => other.waitForLog((e) => e.msg === "took over a lost run for its next attempt" && e.job === job, 15_000)));
+    await Promise.all(["inline", "thread"].map((job) => other.waitForLog((e) => e.event === "run-taken-over" && e.job === job, 15_000)));
     // Woken once both attempts 2 run (each ticks as it starts), beside the paused attempts 1.
     await waitFor(() => new Set(loggedLines(project.path("ticks.log")).filter((t) => t[1] === "2").map((t) => t[0])).size >= 2, 10_000, "attempt 2 of both runs to tick");
     const wokeAt = Date.now();
     owner.child.kill("SIGCONT");
-    await owner.waitForLog((e) => String(e.msg).startsWith("run ownership lost"), 5_000);
+    await owner.waitForLog((e) => e.event === "run-ownership-lost", 5_000);
     // Attempt 2 ends (6 s), and the owner is still up.
     const settled = await until(() => db.query<{ status: string }>(`SELECT status FROM "${db.name}".runs WHERE attempt = 2 AND status = 'ok'`), (rows) => rows.length >= 2, 20_000);
     expect(settled.length).toBeGreaterThanOrEqual(2);

@@ -122,15 +122,15 @@ describe("several replicas on one PostgreSQL database", () => {
     const replicas = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, url)));
     try {
       // Whoever runs the first fire hangs in it; kill it once the handler is inside (marker written).
-      const started = await Promise.race(replicas.map((cli, i) => cli.waitForLog((e) => e.msg === "run started" && e.job === "hang", 15_000).then((entry) => ({ i, runId: entry.runId as string }))));
+      const started = await Promise.race(replicas.map((cli, i) => cli.waitForLog((e) => e.event === "run-started" && e.job === "hang", 15_000).then((entry) => ({ i, runId: entry.runId as string }))));
       const victim = replicas[started.i]!;
       await waitFor(() => existsSync(project.path("marker")), 10_000, "the hanging handler to write its marker");
       victim.child.kill("SIGKILL");
       await victim.exited;
       const survivors = replicas.filter((r) => r !== victim);
 
-      await Promise.race(survivors.map((cli) => cli.waitForLog((e) => e.runId === started.runId && String(e.msg).startsWith("run lost") && e.retry === true, 15_000)));
-      const ended = await Promise.race(survivors.map((cli) => cli.waitForLog((e) => e.runId === started.runId && e.msg === "run ended", 15_000)));
+      await Promise.race(survivors.map((cli) => cli.waitForLog((e) => e.runId === started.runId && e.event === "run-lost" && e.retry === true, 15_000)));
+      const ended = await Promise.race(survivors.map((cli) => cli.waitForLog((e) => e.runId === started.runId && e.event === "run-ended", 15_000)));
       expect(ended).toMatchObject({ status: "ok", attempt: 2 });
 
       // The record is written off the run's path (batched): wait for it to land.

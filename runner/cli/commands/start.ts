@@ -46,7 +46,7 @@ export async function startCommand(argv: string[], preset: { watch?: boolean; en
       logger.flush();
       process.exit(EXIT.jobFailed);
     }
-    logger.info({ signal, inFlight: runner.inFlight, graceMs }, "stopping: no new fires; waiting for runs in flight");
+    logger.info({ event: "stopping", signal, inFlight: runner.inFlight, graceMs }, "stopping: no new fires; waiting for runs in flight");
     Promise.all([http?.close(), runner.stop()]).then(
       () => stopped(EXIT.ok),
       (err: unknown) => {
