@@ -1,7 +1,7 @@
 /**
  * `runlet dev`'s terminal output: one short line per event a person at the keyboard
  * cares about. A run that ends ok is `✓ heartbeat 1 ms`; a failure gets its error and
- * stack; "run started" lines are left out (their run's end line follows). Everything else
+ * stack; `run-started` lines are left out (their run's end line follows). Everything else
  * (reloads, problems, a handler's own `ctx.log` lines) is one line with its fields.
  * The JSON log of `start` is untouched: this only formats what pino would have written.
  */
@@ -13,6 +13,8 @@ const QUIET = new Set(["level", "time", "pid", "hostname", "msg", "event", "job"
 interface LogEntry {
   level: number;
   msg?: string;
+  /** Set on the runner's own lines that mark a moment (docs/logs.md). */
+  event?: string;
   job?: string;
   runId?: string;
   status?: string;
@@ -31,10 +33,12 @@ export function devLine(json: string): string {
     return json;
   }
   const msg = entry.msg ?? "";
-  if (msg === "run started") return "";
-  if (msg === "run ended" || msg === "run attempt failed; will retry") return runEnd(entry, msg !== "run ended");
-  if (msg === "runner started") return started(entry);
-  if (msg.startsWith("reloaded")) return `${msg} (${Math.round(Number(entry.durationMs ?? 0))} ms)`;
+  // By the line's event, not its message: a reworded message, or a handler's line that
+  // happens to say "run started", changes nothing here.
+  if (entry.event === "run-started") return "";
+  if (entry.event === "run-ended" || entry.event === "run-attempt-failed") return runEnd(entry, entry.event === "run-attempt-failed");
+  if (entry.event === "started") return started(entry);
+  if (entry.event === "reload-applied") return `${msg} (${Math.round(Number(entry.durationMs ?? 0))} ms)`;
   const level = LEVELS[entry.level] ?? String(entry.level);
   const who = entry.job ? `${entry.job}: ` : "";
   const text = `${level === "info" ? "" : `${level} `}${who}${msg}${fields(entry)}`;
