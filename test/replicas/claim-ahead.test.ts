@@ -5,9 +5,9 @@ import type { FireClaimRequest } from "../../runner/store/fire-claims.js";
 import { openPostgresStore, type PostgresStore } from "../../runner/store/postgres/index.js";
 import { postgresSettings } from "../../runner/store/postgres/pg-config.js";
 import { tempProject, type TempProject } from "../support/temp-project.js";
-import { until } from "./fault-support.js";
 import { startReplica, stopReplica, testSchema, type TestSchema } from "./pg-support.js";
 import { loggedLines } from "../support/logged-lines.js";
+import { waitFor } from "../support/poll.js";
 
 // Claiming ahead on a real PostgreSQL database: a scheduled fire is claimed `claimAhead`
 // before its time and its handler starts at its time; what is claimed runs, through a
@@ -69,7 +69,7 @@ describe("claiming ahead", () => {
     await using p = project();
     const { runner, won } = await claimingRunner(p, { claimAhead: "500ms" });
     try {
-      await until(() => loggedLines(p.path("runs.log")), (lines) => lines.length >= 4);
+      await waitFor(() => loggedLines(p.path("runs.log")), { until: (lines) => lines.length >= 4, timeoutMs: 15_000, what: "4 runs of stamp" });
     } finally {
       await runner.stop();
     }
@@ -101,7 +101,7 @@ jobs:
 `);
     const { runner, won } = await claimingRunner(p, { claimAhead: "500ms" });
     try {
-      await until(() => loggedLines(p.path("long.log")), (lines) => lines.length >= 4, 15_000);
+      await waitFor(() => loggedLines(p.path("long.log")), { until: (lines) => lines.length >= 4, timeoutMs: 15_000, what: "4 runs of long" });
     } finally {
       await runner.stop();
     }
@@ -137,7 +137,7 @@ jobs:
       }
       return outcome;
     };
-    await until(() => stopping, (s) => s !== null);
+    await waitFor(() => stopping !== null, 15_000, "a fire won well ahead of its time, and the stop");
     await stopping;
     const { scheduledAt } = fire!;
     const due = scheduledAt.getTime();
@@ -157,26 +157,25 @@ jobs:
     const [a, b] = await Promise.all([startReplica(p.dir, url), startReplica(p.dir, url)]);
     try {
       // The next fire claimed ahead (its row exists, `running`, while its time is still to come).
-      const claimed = await until(
+      const claimed = await waitFor(
         () => schema.query<{ owner: string; scheduled_at: Date; run_id: string }>(`SELECT owner, scheduled_at, run_id FROM "${schema.name}".fires WHERE job = 'stamp' AND state = 'running' AND scheduled_at > now() + interval '200 milliseconds'`),
-        (rows) => rows.length > 0,
+        { until: (rows) => rows.length > 0, timeoutMs: 15_000, everyMs: 100, what: "a fire claimed ahead of its time" },
       );
       const { owner, scheduled_at: due, run_id: runId } = claimed[0]!;
       const [victim, survivor] = owner.includes(`:${a.child.pid}:`) ? [a, b] : [b, a];
       victim.child.kill("SIGKILL");
       await victim.exited;
       expect(Date.now()).toBeLessThan(due.getTime());
-      const lost = await until(
+      const lost = await waitFor(
         () => schema.query<{ status: string; started_at: Date | null; error: string }>(`SELECT status, started_at, error FROM "${schema.name}".runs WHERE run_id = $1`, [runId]),
-        (rows) => rows[0]?.status === "lost",
-        20_000,
+        { until: (rows) => rows[0]?.status === "lost", timeoutMs: 20_000, everyMs: 100, what: `run ${runId} recorded lost` },
       );
       expect(lost[0]).toMatchObject({ status: "lost", started_at: null });
       expect(JSON.parse(lost[0]!.error).message).toMatch(/stopped renewing its lease before its start was recorded; whether it started is unknown$/);
       // Nobody ran it: the survivor's claim of the same fire was `taken`, and a run lost with no attempts left is not retried.
       expect(loggedLines(p.path("runs.log")).filter(([fireDate]) => fireDate === due.toISOString())).toEqual([]);
       // The survivor goes on firing the job.
-      await until(() => loggedLines(p.path("runs.log")).filter(([fireDate]) => Date.parse(fireDate!) > due.getTime()), (lines) => lines.length > 0, 15_000);
+      await waitFor(() => loggedLines(p.path("runs.log")).some(([fireDate]) => Date.parse(fireDate!) > due.getTime()), 15_000, "a later fire run by the survivor");
       expect(await stopReplica(survivor)).toBe(0);
     } finally {
       await Promise.all([a, b].map(stopReplica));

@@ -99,13 +99,3 @@ export async function runOnceViolations(
 }
 
 export const NO_VIOLATIONS: Violations = { attemptTwice: [], overlapping: [], okNotRecorded: [], okRunsNotExecutedOnce: [], stuck: [] };
-
-/** Polls `read` until `done` holds or `timeoutMs` passes; returns the last value. */
-export async function until<T>(read: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value) || Date.now() > deadline) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

@@ -2,7 +2,7 @@ import pg from "pg";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { openPostgresStore, type PostgresStore } from "../../runner/store/postgres/index.js";
 import { aRun, captureLogger } from "../store/helpers.js";
-import { until } from "./fault-support.js";
+import { waitFor } from "../support/poll.js";
 import { PG_SERVER, testSchema, type TestSchema } from "./pg-support.js";
 
 // Statements that lock the same rows must lock them in one order. Two that wait on each
@@ -39,7 +39,7 @@ async function raceBehindLock(lock: string, work: () => Promise<unknown>): Promi
     expect((await other.query(lock)).rowCount).toBe(1);
     let settled = false;
     const done = work().finally(() => (settled = true));
-    const waiting = await until(lockWaits, (rows) => rows.length >= 2);
+    const waiting = await waitFor(lockWaits, { until: (rows) => rows.length >= 2, timeoutMs: 15_000, everyMs: 100, what: "two sessions waiting on locks" });
     expect(waiting).toHaveLength(2);
     await other.query("COMMIT");
     let cycle = false;

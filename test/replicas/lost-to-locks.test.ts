@@ -4,7 +4,7 @@ import { ReplicaGroup } from "../../runner/coordinate/replica-group.js";
 import { openPostgresStore } from "../../runner/store/postgres/index.js";
 import { aRun, captureLogger } from "../store/helpers.js";
 import { jobDef } from "../support/job-def.js";
-import { until } from "./fault-support.js";
+import { waitFor } from "../support/poll.js";
 import { PG_SERVER, testSchema, type TestSchema } from "./pg-support.js";
 
 // Replicas' record writes, reapers and lease renewals touch the same rows in different
@@ -38,9 +38,9 @@ test("a record write rolled back by a deadlock is run again at once: both record
     await other.query(`UPDATE ${runs} SET reason = 'held' WHERE run_id = 'lock-b'`);
     const writing = Promise.all([store.record({ ...a, status: "ok" }), store.record({ ...b, status: "ok" })]);
     // The store's write has a's row and waits for b's.
-    await until(
+    await waitFor(
       () => schema.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [schema.app]),
-      (rows) => Number(rows[0]!.n) > 0,
+      { until: (rows) => Number(rows[0]!.n) > 0, timeoutMs: 15_000, everyMs: 100, what: "the store's write to wait on a lock" },
     );
     // Only once the store's transaction is rolled back (the deadlock) can this get a's row.
     await other.query(`UPDATE ${runs} SET reason = 'held' WHERE run_id = 'lock-a'`);
@@ -79,11 +79,11 @@ test("a claim that loses its lock race on every try is a failed claim, not an ou
     // rolls the claim back (the store's session looks for it first); the other lets go of
     // a's, keeps b's, and the claim's next try meets the same.
     for (let round = 0; round < 10 && !settled; round++) {
-      const waiting = await until(
+      await waitFor(
         () => schema.query<{ n: string }>("SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'", [schema.app]),
-        (rows) => settled || Number(rows[0]!.n) > 0,
+        { until: (rows) => settled || Number(rows[0]!.n) > 0, timeoutMs: 15_000, everyMs: 100, what: `the claim's try ${round + 1} to wait on a lock, or the claims to settle` },
       );
-      if (settled || Number(waiting[0]!.n) === 0) break;
+      if (settled) break;
       await other.query("SAVEPOINT s");
       await insert("a");
       await other.query("ROLLBACK TO SAVEPOINT s");

@@ -1,9 +1,9 @@
 import { statSync, utimesSync } from "node:fs";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { loggedLines } from "../support/logged-lines.js";
+import { waitFor } from "../support/poll.js";
 import { startPrivatePostgres, type PrivatePostgres } from "../support/private-postgres.js";
 import { tempProject } from "../support/temp-project.js";
-import { until } from "./fault-support.js";
 import { databaseOn, sleep, startReplica, stoppedAtEnd, stopReplica, tended, type TestSchema } from "./pg-support.js";
 
 /**
@@ -80,12 +80,12 @@ test("a dead replica's fires are claimed from its death, even when the survivor'
   expect(backAt - killedAt).toBeLessThan(6000);
   // The fires due between the death and the cut are claimed (late) once the death is seen.
   const from = second(killedAt) + 1000;
-  const beforeCut = await until(() => unclaimed(db, from, second(cutAt - 200)), (missing) => missing.length === 0, 15_000);
+  const beforeCut = await waitFor(() => unclaimed(db, from, second(cutAt - 200)), { until: (missing) => missing.length === 0, timeoutMs: 15_000, everyMs: 100, what: "the fires between the death and the cut to be claimed" });
   expect(second(cutAt - 200) - from).toBeGreaterThanOrEqual(1000);
   expect(beforeCut).toEqual([]);
   // Its own outage (and the reconnection after it) costs the fires due then, as with racing replicas.
   const after = second(backAt) + 3000;
-  await until(() => unclaimed(db, after, second() - 1000), (missing) => missing.length === 0 && second() - 1000 - after >= 3000, 15_000);
+  await waitFor(() => unclaimed(db, after, second() - 1000), { until: (missing) => missing.length === 0 && second() - 1000 - after >= 3000, timeoutMs: 15_000, everyMs: 100, what: "3 s of fires claimed after the outage" });
   expect(await stopReplica(survivor!)).toBe(0);
   expect(await unclaimed(db, after, after + 3000)).toEqual([]);
   expect(twice(log)).toEqual([]);
@@ -113,7 +113,7 @@ test("a replacement started while the dead replica still looks alive: the jobs i
   expect(Date.now() - killedAt).toBeLessThan(5500);
   const from = second(killedAt) + 1000;
   // Every fire from the death on has its row once the death is seen (6 s + a reap).
-  const missing = await until(() => unclaimed(db, from, second() - 1000), (m) => m.length === 0 && Date.now() - killedAt > 9000, 20_000);
+  const missing = await waitFor(() => unclaimed(db, from, second() - 1000), { until: (m) => m.length === 0 && Date.now() - killedAt > 9000, timeoutMs: 20_000, everyMs: 100, what: "every fire since the death to be claimed, 9 s on" });
   expect(missing).toEqual([]);
   expect(await Promise.all(replicas.slice(1).map(stopReplica))).toEqual([0, 0]);
   expect(twice(log)).toEqual([]);
