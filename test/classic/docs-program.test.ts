@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import { describe, expect, test } from "vitest";
 import { runCli } from "../support/cli.js";
+import { waitFor } from "../support/poll.js";
 import { okHandler, tempProject } from "../support/temp-project.js";
 
 /** The program of docs/migrating-class-jobs.md ("Where runs go"), in plain JavaScript. */
@@ -31,15 +32,13 @@ describe("the documented program with class jobs beside a runner", () => {
     let stderr = "";
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    // Bounded polling of the real store (the program emits nothing a test could await).
-    let runs: { job: string; status: string }[] = [];
-    for (let i = 0; i < 30 && !runs.some((r) => r.job === "cleanup" && r.status === "ok"); i++) {
+    // Polling the real store (the program emits nothing a test could await); a program that exits ends the wait.
+    const runs = () => {
       expect(child.exitCode, stderr).toBeNull();
       const history = runCli(["history", "--json"], { cwd: project.dir });
-      runs = history.status === 0 && history.stdout.startsWith("[") ? JSON.parse(history.stdout) : [];
-      if (runs.length === 0) await new Promise((r) => setTimeout(r, 500));
-    }
-    expect(runs.some((r) => r.job === "cleanup" && r.status === "ok"), stderr).toBe(true);
+      return (history.status === 0 && history.stdout.startsWith("[") ? JSON.parse(history.stdout) : []) as { job: string; status: string }[];
+    };
+    await waitFor(runs, { until: (list) => list.some((r) => r.job === "cleanup" && r.status === "ok"), timeoutMs: 30_000, everyMs: 500, what: "an ok run of the class job cleanup" });
     child.kill("SIGTERM");
     expect(await exited, stderr).toBe(0);
   }, 60_000);

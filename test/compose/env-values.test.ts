@@ -10,6 +10,7 @@ import { specHashOf } from "../../runner/manifest/spec-hash.js";
 import { openSqliteStore } from "../../runner/store/index.js";
 import { capturingLogger } from "../http/helpers.js";
 import { runCli } from "../support/cli.js";
+import { waitFor } from "../support/poll.js";
 import { okHandler, tempProject } from "../support/temp-project.js";
 
 const SECRET = "hunter2-s3cr3t-token";
@@ -132,13 +133,7 @@ test("an edit of .env takes effect on SIGHUP", async () => {
     const out = runCli(["history", "greet", "--json", "--limit", "1", "--store", store], { cwd: project.dir });
     return out.status === 0 ? (JSON.parse(out.stdout) as Array<{ result: unknown }>)[0]?.result : undefined;
   };
-  const until = async (value: string) => {
-    const deadline = Date.now() + 20_000;
-    while (newest() !== value) {
-      if (Date.now() > deadline) throw new Error(`no run returned ${value}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  };
+  const until = (value: string) => waitFor(newest, { until: (result) => result === value, timeoutMs: 20_000, everyMs: 100, what: `a run returning ${value}` });
   try {
     await until("hello");
     project.write(".env", "GREETING=goodbye\n");
