@@ -41,7 +41,14 @@ export interface LogLine {
 /** A real pino logger writing JSON lines into memory, the run's bindings applied as the dispatcher does. */
 export function memoryLogger(level = "info") {
   const lines: LogLine[] = [];
-  const root = pino({ level }, { write: (s: string) => void lines.push(JSON.parse(s) as LogLine) });
+  /** Waiting `waitFor`s, told of each line as it is written. */
+  const waiters = new Set<() => void>();
+  const root = pino({ level }, {
+    write: (s: string) => {
+      lines.push(JSON.parse(s) as LogLine);
+      for (const wake of waiters) wake();
+    },
+  });
   return {
     root,
     lines,
@@ -49,15 +56,23 @@ export function memoryLogger(level = "info") {
     forRun(job: string, runId: string) {
       return root.child({ job, runId });
     },
-    /** Resolves when a line matching `pred` was written (checked on each poll). */
-    async waitFor(pred: (line: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = lines.find(pred);
-        if (found) return found;
-        if (Date.now() > deadline) throw new Error(`no log line matched within ${timeoutMs}ms; lines: ${JSON.stringify(lines)}`);
-        await new Promise((r) => setTimeout(r, 5));
-      }
+    /** Resolves with the first line matching `pred`, at once or as it is written (a handler's own line is its signal; no polling). */
+    waitFor(pred: (line: LogLine) => boolean, timeoutMs = 10_000): Promise<LogLine> {
+      return new Promise((resolve, reject) => {
+        const check = () => {
+          const found = lines.find(pred);
+          if (!found) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(found);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no log line matched within ${timeoutMs}ms; lines: ${JSON.stringify(lines)}`));
+        }, timeoutMs);
+        waiters.add(check);
+        check();
+      });
     },
   };
 }
