@@ -174,8 +174,7 @@ describe("timeouts", () => {
     const run = dispatcher.fire(active("a", "spin.mjs", { mode: "thread", timeoutMs: 100 }), new Date(clock.now()));
     await new Promise((r) => setTimeout(r, 50));
     await clock.advance(100);
-    const started = Date.now();
-    while (dispatcher.inFlight > 0 && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => dispatcher.inFlight === 0, 10_000, "the spinning thread to be terminated");
     expect(await run).toMatchObject({ status: "timeout" });
     const next = await dispatcher.fire(active("b", "gated.mjs", { mode: "thread", params: { gate: "none" } }), new Date(clock.now()));
     expect(next?.status).toBe("ok");
