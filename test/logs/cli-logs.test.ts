@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { describe, expect, test } from "vitest";
 import type { RunRecord } from "../../runner/contracts/index.js";
 import { cliPath, runCli, startCli, type CliProcess } from "../support/cli.js";
+import { waitFor } from "../support/poll.js";
 import { tempProject } from "../support/temp-project.js";
 import { startReplica, stopReplica, testSchema } from "../replicas/pg-support.js";
 
@@ -310,11 +311,5 @@ function runCliAsync(args: string[], cwd: string): Promise<{ status: number | nu
 
 /** Bounded polling of real state (another process's runner): the value once `read` gives one. */
 async function poll<T>(read: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await read();
-    if (value !== undefined) return value;
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs}ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  return (await waitFor(read, { until: (value) => value !== undefined, timeoutMs, what, everyMs: 10 }))!;
 }

@@ -5,6 +5,7 @@ import { ManifestError } from "../../runner/errors.js";
 import { silentLogger } from "../../runner/log/logger.js";
 import type { RunRecord } from "../../runner/contracts/index.js";
 import { startCli } from "../support/cli.js";
+import { waitFor } from "../support/poll.js";
 import { tempProject, type TempProject } from "../support/temp-project.js";
 
 let project: TempProject;
@@ -114,11 +115,7 @@ describe("handler edits", () => {
     // Served by the same worker, which imported the new module: no new thread to boot.
     expect(await result("t")).toEqual({ version: 2, threadId: before.threadId });
     // About a second later the pool is replaced: its stale modules go with its workers.
-    let after = before;
-    for (const deadline = Date.now() + 10_000; after.threadId === before.threadId && Date.now() < deadline; ) {
-      await new Promise((r) => setTimeout(r, 200));
-      after = (await result("t")) as typeof before;
-    }
+    const after = await waitFor(async () => (await result("t")) as typeof before, { until: (now) => now.threadId !== before.threadId, timeoutMs: 10_000, everyMs: 200, what: "a run served by a new thread" });
     expect(after.threadId).not.toBe(before.threadId);
     expect(after.version).toBe(2);
   });
