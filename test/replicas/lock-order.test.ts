@@ -42,14 +42,15 @@ async function raceBehindLock(lock: string, work: () => Promise<unknown>): Promi
     const waiting = await waitFor(lockWaits, { until: (rows) => rows.length >= 2, timeoutMs: 15_000, everyMs: 100, what: "two sessions waiting on locks" });
     expect(waiting).toHaveLength(2);
     await other.query("COMMIT");
-    let cycle = false;
-    // A deadlock lasts `deadlock_timeout` (1 s) before PostgreSQL breaks it: looked for every 20 ms.
-    while (!settled && !cycle) {
-      const rows = await lockWaits();
-      const by = new Map(rows.map((r) => [r.pid, r.by]));
-      cycle = rows.some((r) => r.by.some((p) => by.get(p)?.includes(r.pid)));
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    // A deadlock lasts `deadlock_timeout` (1 s) before PostgreSQL breaks it: looked for every 20 ms until the work settles.
+    const cycle = await waitFor(
+      async () => {
+        const rows = await lockWaits();
+        const by = new Map(rows.map((r) => [r.pid, r.by]));
+        return rows.some((r) => r.by.some((p) => by.get(p)?.includes(r.pid)));
+      },
+      { until: (seen) => seen || settled, timeoutMs: 15_000, everyMs: 20, what: "the work behind the lock to settle" },
+    );
     await done;
     return { cycle };
   } finally {
