@@ -1,9 +1,15 @@
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { afterEach, beforeEach, expect, test } from "vitest";
 import { runCli, type CliProcess } from "../support/cli.js";
 import { tempProject } from "../support/temp-project.js";
 import { sleep, startReplica, stopReplica, testSchema, type TestSchema } from "../replicas/pg-support.js";
 import { loggedLines } from "../support/logged-lines.js";
+import { waitFor } from "../support/poll.js";
+
+/** The pid a hanging run wrote to `file`; 0 before it is there (or while it is being written). */
+function pidIn(file: string): number {
+  return existsSync(file) ? Number(readFileSync(file, "utf8")) || 0 : 0;
+}
 
 // Each step writes a line per execution (its job, run id and upstream run id), so the test
 // sees what ran, not only what was recorded.
@@ -55,13 +61,12 @@ jobs:
   const store = schema.url({ partition });
   const replicas: CliProcess[] = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, store)));
   try {
-    // Bounded polling on real state: the log of executions, until four extracts went down the chain.
-    const deadline = Date.now() + 20_000;
+    // Polling real state: the log of executions, until four extracts went down the chain.
     const chained = () => {
       const runs = executions(project.path("steps.log"));
       return runs.filter((r) => r.job === "extract").filter((e) => runs.some((t) => t.job === "transform" && t.upstream === e.runId && runs.some((l) => l.job === "load" && l.upstream === t.runId))).length;
     };
-    while (chained() < 4 && Date.now() < deadline) await sleep(200);
+    await waitFor(chained, { until: (n) => n >= 4, timeoutMs: 20_000, everyMs: 200, what: "four extracts down the chain" });
   } finally {
     await Promise.all(replicas.map((r) => stopReplica(r)));
   }
@@ -102,24 +107,13 @@ jobs:
   const store = schema.url();
   const replicas: CliProcess[] = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, store)));
   try {
-    const hungPid = await (async () => {
-      const deadline = Date.now() + 20_000;
-      for (;;) {
-        try {
-          return Number(readFileSync(project.path("hung.pid"), "utf8"));
-        } catch {
-          if (Date.now() > deadline) throw new Error("no run hung");
-          await sleep(100);
-        }
-      }
-    })();
+    const hungPid = await waitFor(() => pidIn(project.path("hung.pid")), { until: (pid) => pid > 0, timeoutMs: 20_000, everyMs: 100, what: "a run to hang (hung.pid)" });
     const victim = replicas.find((r) => r.child.pid === hungPid)!;
     victim.child.kill("SIGKILL");
     await victim.exited;
     // The lease (2 s) runs out, a survivor's reaper records the run lost, the alert runs.
-    const deadline = Date.now() + 20_000;
     const alerts = () => executions(project.path("alerts.log"));
-    while (alerts().length === 0 && Date.now() < deadline) await sleep(200);
+    await waitFor(alerts, { until: (ran) => ran.length > 0, timeoutMs: 20_000, everyMs: 200, what: "the alert to run" });
     // Every survivor has reaped at least twice more: a second alert would have shown by now.
     await sleep(1500);
     expect(alerts()).toHaveLength(1);
@@ -174,16 +168,7 @@ jobs:
   };
   const replicas: CliProcess[] = await Promise.all([0, 1, 2].map(() => startReplica(project.dir, store)));
   try {
-    const deadline = Date.now() + 20_000;
-    let hungPid = NaN;
-    while (Number.isNaN(hungPid)) {
-      try {
-        hungPid = Number(readFileSync(project.path("hung.pid"), "utf8"));
-      } catch {
-        if (Date.now() > deadline) throw new Error("no run hung");
-        await sleep(100);
-      }
-    }
+    const hungPid = await waitFor(() => pidIn(project.path("hung.pid")), { until: (pid) => pid > 0, timeoutMs: 20_000, everyMs: 100, what: "a run of down to hang (hung.pid)" });
     const first = attempts().find((a) => a.pid === hungPid)!;
     expect(first).toMatchObject({ attempt: 1, trigger: { kind: "after", job: "up", status: "ok" } });
     // A run's records are written after its handler starts (batched per turn): kill the
@@ -192,23 +177,18 @@ jobs:
       const [kept] = await schema.query<{ attempts: string | null }>(`SELECT attempts FROM "${schema.name}".runs WHERE run_id = $1`, [first.runId]);
       return kept?.attempts != null && (JSON.parse(kept.attempts) as unknown[]).length > 0;
     };
-    while (!(await startKept())) {
-      if (Date.now() > deadline) throw new Error("attempt 1's start never reached the store");
-      await sleep(50);
-    }
+    await waitFor(startKept, { until: (kept) => kept, timeoutMs: 20_000, everyMs: 50, what: "attempt 1's start in the store" });
     const victim = replicas.find((r) => r.child.pid === hungPid)!;
     victim.child.kill("SIGKILL");
     await victim.exited;
     // The lease (2 s) runs out, a survivor's reaper queues the retry, a survivor takes it over.
-    const retried = () => attempts().find((a) => a.runId === first.runId && a.attempt === 2);
-    while (!retried() && Date.now() < deadline + 20_000) await sleep(200);
-    expect(retried(), JSON.stringify(attempts())).toBeDefined();
-    expect(retried()!.pid).not.toBe(hungPid);
-    expect(retried()!.trigger).toEqual(first.trigger);
-    expect(retried()!.params).toEqual(first.params);
+    const isRetry = (a: { runId: string; attempt: number }) => a.runId === first.runId && a.attempt === 2;
+    const retried = (await waitFor(attempts, { until: (tried) => tried.some(isRetry), timeoutMs: 30_000, everyMs: 200, what: `attempt 2 of run ${first.runId}` })).find(isRetry)!;
+    expect(retried.pid).not.toBe(hungPid);
+    expect(retried.trigger).toEqual(first.trigger);
+    expect(retried.params).toEqual(first.params);
     const history = () => JSON.parse(runCli(["history", "--json", "--limit", "200", "--store", store], { cwd: project.dir }).stdout) as Array<{ job: string; runId: string; status: string; attempt: number; upstreamRunId?: string }>;
-    const deadlineOk = Date.now() + 10_000;
-    while (history().find((r) => r.runId === first.runId)?.status !== "ok" && Date.now() < deadlineOk) await sleep(200);
+    await waitFor(() => history().find((r) => r.runId === first.runId), { until: (run) => run?.status === "ok", timeoutMs: 10_000, everyMs: 200, what: `run ${first.runId} recorded ok` });
     expect(history().find((r) => r.runId === first.runId)).toMatchObject({ status: "ok", attempt: 2, upstreamRunId: first.trigger.runId });
     // Its tries as kept: the first as the lost replica recorded it (started, never ended), the second whole.
     const [row] = await schema.query<{ attempts: string }>(`SELECT attempts FROM "${schema.name}".runs WHERE run_id = $1`, [first.runId]);
