@@ -5,7 +5,7 @@ import type { JobHandler, JobTrigger } from "../context.js";
 import { RunContext } from "./run-context.js";
 import { HandlerCache, SETTLED_UNDEFINED, failed } from "./handler-module.js";
 import { contain, exitedError } from "./inline-containment.js";
-import { InlineRun, callIn, inFlight, settled } from "./inline-runs.js";
+import { InlineRun, callIn, inFlight, settled, settledAtOnce } from "./inline-runs.js";
 import { silentLogger, type Logger } from "../log/logger.js";
 
 export interface InlineExecutorOptions {
@@ -85,7 +85,7 @@ function settleContained(run: InlineRun, outcome: Promise<unknown>): Promise<unk
   }
   // Returned nothing, synchronously (most handlers of a busy schedule): it has ended already.
   if (outcome === SETTLED_UNDEFINED) {
-    settled(run);
+    settledAtOnce(run);
     return outcome;
   }
   inFlight(run);

@@ -51,6 +51,11 @@ export function settled(run: InlineRun): void {
   runs.settled(run);
 }
 
+/** The run ended as its handler returned, never in flight: filed after the fire's pass (see ModuleRuns.settledAtOnce). */
+export function settledAtOnce(run: InlineRun): void {
+  runs.settledAtOnce(run);
+}
+
 /** The run whose code raised `err`, if its stack names one; null if not. */
 export function ownerOf(err: unknown): InlineRun | null {
   return runs.ownerOf(err);

@@ -38,6 +38,8 @@ export class ModuleRuns<R extends ModuleRun> {
   private readonly live = new Map<string, Set<R>>();
   private readonly ended = new Map<string, Map<string, R>>();
   private endings = 0;
+  /** Runs settledAtOnce, not yet filed in `ended`. */
+  private unfiled: R[] = [];
 
   /** The run is in flight until `settled`. */
   started(run: R): void {
@@ -48,12 +50,43 @@ export class ModuleRuns<R extends ModuleRun> {
 
   /** The run's outcome is known: later errors of its module are charged to it as strays. */
   settled(run: R): void {
-    const module = run.modulePath;
+    // Filed after those that ended before it: a module's last ended run of a job is the latest.
+    this.fileEnded();
     // Its module's set is kept when it empties, as long as the module is among the ended
     // below: most runs are a job's only one in flight, and a set made and dropped each run
     // cost an async inline run ~400 bytes.
-    this.live.get(module)?.delete(run);
+    this.live.get(run.modulePath)?.delete(run);
     run.endedAt = ++this.endings;
+    this.endedOf(run.modulePath).set(run.job, run);
+  }
+
+  /**
+   * As settled(), for a run that was never in flight (its handler returned a plain value):
+   * numbered now, filed under its module on the next turn, or before a lookup needs it. A
+   * fire's inline handlers start one after another in one synchronous pass, and filing each
+   * run there (three hash lookups) made the last of 1,000 start ~0.08 ms later; no error of
+   * the run's code can be looked up before that pass ends.
+   */
+  settledAtOnce(run: R): void {
+    run.endedAt = ++this.endings;
+    if (this.unfiled.push(run) === 1) setImmediate(this.fileEnded).unref();
+  }
+
+  /** The runs settledAtOnce, filed in order; consecutive runs of one module (one fire's) share a lookup. */
+  private readonly fileEnded = (): void => {
+    const runs = this.unfiled;
+    if (runs.length === 0) return;
+    this.unfiled = [];
+    let module: string | null = null;
+    let last: Map<string, R> | null = null;
+    for (const run of runs) {
+      if (run.modulePath !== module) last = this.endedOf((module = run.modulePath));
+      last!.set(run.job, run);
+    }
+  };
+
+  /** The last ended runs of `module` by job, made (and the oldest module's dropped past MODULES_KEPT) when it has none. */
+  private endedOf(module: string): Map<string, R> {
     let last = this.ended.get(module);
     if (!last) {
       this.ended.set(module, (last = new Map()));
@@ -63,7 +96,7 @@ export class ModuleRuns<R extends ModuleRun> {
         if (this.live.get(oldest)?.size === 0) this.live.delete(oldest);
       }
     }
-    last.set(run.job, run);
+    return last;
   }
 
   /** The run whose code raised `err`, if its stack names one (see above); null if not. */
@@ -84,6 +117,7 @@ export class ModuleRuns<R extends ModuleRun> {
   }
 
   private ownerOfStack(stack: string): R | null {
+    this.fileEnded();
     if (this.live.size === 0 && this.ended.size === 0) return null;
     for (const file of frameFiles(stack)) {
       const modules = this.modulesNaming(file);

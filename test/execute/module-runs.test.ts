@@ -53,3 +53,21 @@ test("callingRun reads the caller's own stack", () => {
   runs.started(self);
   expect(runs.callingRun()).toBe(self);
 });
+
+test("a run settled at once (filed on the next turn) is found before then, and a later ending of its job is the last", async () => {
+  const runs = new ModuleRuns<ReturnType<typeof run>>();
+  const atOnce = run("a", "/build/a-2.mjs");
+  const later = run("a", "/build/a-2.mjs");
+  runs.settledAtOnce(atOnce);
+  expect(runs.ownerOf(error("/build/a-2.mjs"))).toBe(atOnce);
+  const again = run("a", "/build/a-2.mjs");
+  runs.settledAtOnce(again);
+  runs.started(later);
+  runs.settled(later);
+  expect(runs.ownerOf(error("/build/a-2.mjs"))).toBe(later);
+  // Filed on its own on the next turn: the order holds there too.
+  const last = run("a", "/build/a-2.mjs");
+  runs.settledAtOnce(last);
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(runs.ownerOf(error("/build/a-2.mjs"))).toBe(last);
+});
