@@ -34,94 +34,117 @@ export class AttemptRunner {
    * Everything after the first attempt started, to the run's final record; then `after`
    * (the dispatcher unlists the run), before the returned promise settles. Called here
    * rather than in a `.finally()` on it, which cost every run a closure and a promise.
+   * Not an async function: most runs end with their first try, and an async loop kept its
+   * frame (every variable of every try) across the await, ~1.5 KB a run; the first try is
+   * followed with one `then`, and only a retry goes on in the async loop (retryFrom).
    */
-  async runAttempts(run: LiveRun, after: (run: LiveRun) => void): Promise<RunRecord> {
+  runAttempts(run: LiveRun, after: (run: LiveRun) => void): Promise<RunRecord> {
+    let followed: FollowedRun;
+    let pending: Promise<AttemptOutcome>;
     try {
-      const { job, fireDate, trigger, params, log } = run;
-      const { def } = job;
-      const { clock, onRecord } = this.options;
-      const startedAtMs = run.first.startedAtMs;
-      const upstreamRunId = run.cause.kind === "after" ? run.cause.runId : null;
-      // Made here, after the handler started (its ctx.params is its own copy): hidden as its log lines are.
-      const policy = def.logs ?? LOG_POLICY_DEFAULTS;
-      const kept = keptParams(params, policy);
-      const tries = def.retries.max > 0 || run.attempt > 1 ? new AttemptHistory(run.attempt) : null;
-      // Every record of a run is built here, whole, with its fields in one order (the order
-      // skip() uses too): one object shape for the store and listeners, where spreading a
-      // shared base into each took several µs a record. The two fixed times are read once (and
-      // shared with the other runs of the fire, see IsoTimes).
-      let scheduledAt: string | undefined;
-      let startedAt: string | undefined;
-      const record = (status: RunStatus, attempt: number, finishedAt: string | null, error: RunError | null, result: unknown): RunRecord => ({
-        runId: run.runId,
-        job: def.name,
-        status,
-        scheduledAt: (scheduledAt ??= this.scheduledTimes.at(fireDate.getTime())),
-        startedAt: (startedAt ??= this.runTimes.at(startedAtMs)),
-        finishedAt,
-        attempt,
-        error,
-        result,
-        reason: null,
-        trigger,
-        upstreamRunId,
-        params: kept,
-        attempts: tries?.snapshot(),
-      });
+      followed = new FollowedRun(this, run, this.scheduledTimes);
+      pending = this.settleTry(followed, run.first, run.attempt);
+    } catch (err) {
+      after(run);
+      return Promise.reject(err);
+    }
+    return pending.then((outcome) => {
+      let ended: RunRecord | null;
+      try {
+        ended = this.endTry(followed, run.first, run.attempt, outcome);
+      } catch (err) {
+        after(run);
+        throw err;
+      }
+      if (ended) {
+        after(run);
+        return ended;
+      }
+      return this.retryFrom(followed, run.first, run.attempt, after);
+    });
+  }
 
-      for (let attempt = run.attempt, begun = run.first; ; begun = this.beginAttempt(job, run, fireDate, ++attempt, params, log, true)) {
-        if (begun === run.first && run.startLogDeferred) this.logStart(run, begun.attempt, begun.startedAtMs);
-        const pending = settleAttempt(clock, this.abortGraceMs, job, run, begun, log);
-        // The handler has its run now (an inline one is already going; fireAll starts every
-        // handler of a fire before it follows any run here), so its records wait for nothing.
-        tries?.begin(attempt, this.runTimes.at(begun.handlerStartedAtMs ?? begun.startedAtMs));
-        onRecord(record("running", attempt, null, null, null));
-        // What the record and the runner's log keep of an error: values from the environment
-        // hidden (a library's message may quote a URL with its token). A result is what the
-        // handler chose to return, kept as returned.
-        const outcome = keptOutcome(await pending, policy);
-        const endedAtMs = clock.now();
-        // A thread run may have waited for a thread: its record starts when its handler did.
-        if (begun === run.first && begun.handlerStartedAtMs !== null) startedAt = this.runTimes.at(begun.handlerStartedAtMs);
-        const durationMs = endedAtMs - (begun.handlerStartedAtMs ?? begun.startedAtMs);
-        const finishedAt = this.runTimes.at(endedAtMs);
-        const retryable = outcome.status !== "ok" && outcome.status !== "cancelled" && outcome.status !== "skipped" && !run.aborted && attempt <= def.retries.max;
-        tries?.end(this.runTimes.at(begun.handlerStartedAtMs ?? begun.startedAtMs), finishedAt, outcome.status, outcome.status === "ok" ? null : outcome.error);
-
-        if (outcome.status === "ok") {
-          if (log.isLevelEnabled("info")) log.info({ event: "run-ended", status: "ok", durationMs, attempt }, "run ended");
-          const ended = record("ok", attempt, finishedAt, null, outcome.result ?? null);
-          this.endWith(run, begun, ended);
-          return ended;
-        }
-        const level = retryable ? "warn" : "error";
-        log[level]({ event: retryable ? "run-attempt-failed" : "run-ended", status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
-        if (!retryable) {
-          const ended = record(outcome.status, attempt, finishedAt, outcome.error, null);
-          if (outcome.status === "skipped") {
-            // It waited for a worker thread past its lateness limit and never started.
-            ended.reason = "late";
-            ended.startedAt = null;
-            ended.finishedAt = null;
-          }
-          this.endWith(run, begun, ended);
-          return ended;
-        }
-        begun.retried = true;
-        if (begun.pendingStray) log.error({ err: keptError(toRunError(begun.pendingStray), policy), attempt }, "the code of this attempt raised an error after it ended; the run is retried");
-        await sleepUnlessAborted(clock, retryDelay(def.retries, attempt), run);
+  /** The attempts after a failed one that is retried, to the run's final record; then `after`. */
+  private async retryFrom(followed: FollowedRun, failed: Attempt, failedAttempt: number, after: (run: LiveRun) => void): Promise<RunRecord> {
+    const { run } = followed;
+    const { job, fireDate, params, log } = run;
+    const { def } = job;
+    try {
+      for (let attempt = failedAttempt, begun = failed; ; ) {
+        await sleepUnlessAborted(this.options.clock, retryDelay(def.retries, attempt), run);
         // A claimed run retries only while this process still owns it; if not, the claim aborted it.
         if (run.claim && !run.aborted) await run.claim.beforeRetry(attempt + 1);
         if (run.aborted) {
-          const ended = record("cancelled", attempt, finishedAt, toRunError(run.reason), null);
+          const ended = followed.record("cancelled", attempt, followed.finishedAt, toRunError(run.reason), null);
           run.ended = true;
-          onRecord(ended);
+          this.options.onRecord(ended);
           return ended;
         }
+        begun = this.beginAttempt(job, run, fireDate, ++attempt, params, log, true);
+        const ended = this.endTry(followed, begun, attempt, await this.settleTry(followed, begun, attempt));
+        if (ended) return ended;
       }
     } finally {
       after(run);
     }
+  }
+
+  /** One try begun: its settling under timeout and aborts, and its "running" record. */
+  private settleTry(followed: FollowedRun, begun: Attempt, attempt: number): Promise<AttemptOutcome> {
+    const { run, tries } = followed;
+    if (begun === run.first && run.startLogDeferred) this.logStart(run, begun.attempt, begun.startedAtMs);
+    const pending = settleAttempt(this.options.clock, this.abortGraceMs, run.job, run, begun, run.log);
+    // The handler has its run now (an inline one is already going; fireAll starts every
+    // handler of a fire before it follows any run here), so its records wait for nothing.
+    tries?.begin(attempt, this.runTimes.at(begun.handlerStartedAtMs ?? begun.startedAtMs));
+    this.options.onRecord(followed.record("running", attempt, null, null, null));
+    return pending;
+  }
+
+  /** A try settled: the run's final record, or null when it is retried (the caller waits and begins the next). */
+  private endTry(followed: FollowedRun, begun: Attempt, attempt: number, settled: AttemptOutcome): RunRecord | null {
+    const { run, tries, policy } = followed;
+    const { def } = run.job;
+    const { log } = run;
+    // What the record and the runner's log keep of an error: values from the environment
+    // hidden (a library's message may quote a URL with its token). A result is what the
+    // handler chose to return, kept as returned.
+    const outcome = keptOutcome(settled, policy);
+    const endedAtMs = this.options.clock.now();
+    // A thread run may have waited for a thread: its record starts when its handler did.
+    if (begun === run.first && begun.handlerStartedAtMs !== null) followed.startedAt = this.runTimes.at(begun.handlerStartedAtMs);
+    const durationMs = endedAtMs - (begun.handlerStartedAtMs ?? begun.startedAtMs);
+    const finishedAt = (followed.finishedAt = this.runTimes.at(endedAtMs));
+    const retryable = outcome.status !== "ok" && outcome.status !== "cancelled" && outcome.status !== "skipped" && !run.aborted && attempt <= def.retries.max;
+    tries?.end(this.runTimes.at(begun.handlerStartedAtMs ?? begun.startedAtMs), finishedAt, outcome.status, outcome.status === "ok" ? null : outcome.error);
+
+    if (outcome.status === "ok") {
+      if (log.isLevelEnabled("info")) log.info({ event: "run-ended", status: "ok", durationMs, attempt }, "run ended");
+      const ended = followed.record("ok", attempt, finishedAt, null, outcome.result ?? null);
+      this.endWith(run, begun, ended);
+      return ended;
+    }
+    const level = retryable ? "warn" : "error";
+    log[level]({ event: retryable ? "run-attempt-failed" : "run-ended", status: outcome.status, durationMs, attempt, err: outcome.error }, retryable ? "run attempt failed; will retry" : "run ended");
+    if (!retryable) {
+      const ended = followed.record(outcome.status, attempt, finishedAt, outcome.error, null);
+      if (outcome.status === "skipped") {
+        // It waited for a worker thread past its lateness limit and never started.
+        ended.reason = "late";
+        ended.startedAt = null;
+        ended.finishedAt = null;
+      }
+      this.endWith(run, begun, ended);
+      return ended;
+    }
+    begun.retried = true;
+    if (begun.pendingStray) log.error({ err: keptError(toRunError(begun.pendingStray), policy), attempt }, "the code of this attempt raised an error after it ended; the run is retried");
+    return null;
+  }
+
+  /** @internal start and end times, for FollowedRun. */
+  runTimeAt(ms: number): string {
+    return this.runTimes.at(ms);
   }
 
   /**
@@ -191,4 +214,55 @@ export class AttemptRunner {
 
 function keptOutcome(outcome: AttemptOutcome, policy: LogPolicy): AttemptOutcome {
   return outcome.status === "ok" ? outcome : { status: outcome.status, error: keptError(outcome.error, policy) };
+}
+
+/**
+ * What the records of one run share, from its first try to its last. Every record of a run
+ * is built here, whole, with its fields in one order (the order skip() uses too): one
+ * object shape for the store and listeners, where spreading a shared base into each took
+ * several µs a record. The two fixed times are read once (and shared with the other runs
+ * of the fire, see IsoTimes).
+ */
+class FollowedRun {
+  readonly upstreamRunId: string | null;
+  readonly policy: LogPolicy;
+  /** Made here, after the handler started (its ctx.params is its own copy): hidden as its log lines are. */
+  readonly kept: unknown;
+  readonly tries: AttemptHistory | null;
+  scheduledAt: string | undefined = undefined;
+  startedAt: string | undefined = undefined;
+  /** When the last try ended: a run aborted in its backoff ends then. */
+  finishedAt: string | null = null;
+
+  constructor(
+    private readonly runner: AttemptRunner,
+    readonly run: LiveRun,
+    private readonly scheduledTimes: IsoTimes,
+  ) {
+    const { def } = run.job;
+    this.upstreamRunId = run.cause.kind === "after" ? run.cause.runId : null;
+    this.policy = def.logs ?? LOG_POLICY_DEFAULTS;
+    this.kept = keptParams(run.params, this.policy);
+    this.tries = def.retries.max > 0 || run.attempt > 1 ? new AttemptHistory(run.attempt) : null;
+  }
+
+  record(status: RunStatus, attempt: number, finishedAt: string | null, error: RunError | null, result: unknown): RunRecord {
+    const { run } = this;
+    return {
+      runId: run.runId,
+      job: run.job.def.name,
+      status,
+      scheduledAt: (this.scheduledAt ??= this.scheduledTimes.at(run.fireDate.getTime())),
+      startedAt: (this.startedAt ??= this.runner.runTimeAt(run.first.startedAtMs)),
+      finishedAt,
+      attempt,
+      error,
+      result,
+      reason: null,
+      trigger: run.trigger,
+      upstreamRunId: this.upstreamRunId,
+      params: this.kept,
+      attempts: this.tries?.snapshot(),
+    };
+  }
 }
