@@ -42,7 +42,8 @@ export class Dispatcher {
    */
   fire(job: ActiveJob, fireDate: Date, trigger: RunTrigger = "schedule"): Promise<RunRecord | null> {
     if (this.options.gate) return this.fireClaimed(job, fireDate, trigger, this.options.gate);
-    return this.admit(job, fireDate, trigger, causeOf(trigger)) ? this.start(job, fireDate, trigger, job.def.params) : Promise.resolve(null);
+    const state = this.admit(job, fireDate, trigger, causeOf(trigger));
+    return state ? this.start(job, fireDate, trigger, job.def.params, undefined, causeOf(trigger), state) : Promise.resolve(null);
   }
 
   /**
@@ -64,7 +65,8 @@ export class Dispatcher {
     const started: LiveRun[] = [];
     try {
       for (const job of jobs) {
-        if (this.admit(job, fireDate, "after", cause)) started.push(this.begin(job, fireDate, "after", job.def.params, undefined, true, cause));
+        const state = this.admit(job, fireDate, "after", cause);
+        if (state) started.push(this.begin(job, fireDate, "after", job.def.params, undefined, true, cause, state));
       }
     } finally {
       for (const run of started) void this.follow(run);
@@ -72,10 +74,9 @@ export class Dispatcher {
   }
 
   /**
-   * The jobs of one scheduled fire, as fire() runs each, but every handler is started
-   * before any run's bookkeeping (timers, records, the promises that follow it): when ten
-   * thousand jobs share a second, the last handler starts without waiting behind the
-   * others' bookkeeping and the collector pauses it causes.
+   * The jobs of one scheduled fire, as fire() runs each, but every handler is started before any run's
+   * bookkeeping (timers, records, the promises that follow it): when ten thousand jobs share a second,
+   * the last handler starts without waiting behind the others' bookkeeping and the collector pauses it causes.
    */
   fireAll(jobs: Iterable<ActiveJob>, fireDate: Date): void {
     const gate = this.options.gate;
@@ -86,7 +87,8 @@ export class Dispatcher {
     const started: LiveRun[] = [];
     try {
       for (const job of jobs) {
-        if (this.admit(job, fireDate, "schedule", BY_SCHEDULE)) started.push(this.begin(job, fireDate, "schedule", job.def.params, undefined, true));
+        const state = this.admit(job, fireDate, "schedule", BY_SCHEDULE);
+        if (state) started.push(this.begin(job, fireDate, "schedule", job.def.params, undefined, true, BY_SCHEDULE, state));
       }
     } finally {
       // Even if a start threw, every run already started is followed to its end.
@@ -94,9 +96,10 @@ export class Dispatcher {
     }
   }
 
-  /** Lateness, overlap and concurrency: whether a fire starts now (else it was skipped, queued, or it replaces). */
-  private admit(job: ActiveJob, fireDate: Date, trigger: RunTrigger, cause: JobTrigger): boolean {
-    return admitFire(this.states.get(job.def.name), job, fireDate, trigger, cause, this.options.clock.now(), this.skipFire);
+  /** Lateness, overlap and concurrency: the job's state if the fire starts now (for begin(): one lookup a run), else null (skipped, queued, or it replaces). */
+  private admit(job: ActiveJob, fireDate: Date, trigger: RunTrigger, cause: JobTrigger): JobState | null {
+    const state = this.state(job.def.name);
+    return admitFire(state, job, fireDate, trigger, cause, this.options.clock.now(), this.skipFire) ? state : null;
   }
 
   /** skip() for admitFire: made once, not a closure per fire. */
@@ -210,12 +213,10 @@ export class Dispatcher {
   }
 
   /**
-   * A fire under a gate: run only if this process wins its claim. One handed over before
-   * its time (the scheduler's lead) is claimed at once and started at its time; that of a
-   * job whose claim decides overlap (skip, queue) is claimed again at its time when a run
-   * of it was live in the group then (the gate answers `"later"`): that run may end first.
-   * A stop waits for every fire being
-   * claimed or waiting for its time (`opening`): what is claimed runs.
+   * A fire under a gate: run only if this process wins its claim. One handed over before its time (the scheduler's
+   * lead) is claimed at once and started at its time; that of a job whose claim decides overlap (skip, queue) is
+   * claimed again at its time when a run of it was live in the group then (the gate answers `"later"`): that run may
+   * end first. A stop waits for every fire being claimed or waiting for its time (`opening`): what is claimed runs.
    */
   private fireClaimed(job: ActiveJob, fireDate: Date, trigger: RunTrigger, gate: RunGate, cause: JobTrigger = causeOf(trigger)): Promise<RunRecord | null> {
     const begun = this.claimThenBegin(job, fireDate, trigger, gate, cause);
@@ -248,8 +249,8 @@ export class Dispatcher {
     });
   }
 
-  private start(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart, cause: JobTrigger = causeOf(trigger)): Promise<RunRecord> {
-    return this.follow(this.begin(job, fireDate, trigger, params, claimed, false, cause));
+  private start(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart, cause: JobTrigger = causeOf(trigger), state?: JobState): Promise<RunRecord> {
+    return this.follow(this.begin(job, fireDate, trigger, params, claimed, false, cause, state));
   }
 
   /**
@@ -257,9 +258,8 @@ export class Dispatcher {
    * `deferStartLog`: the "run started" line is written when the run is followed (fireAll
    * starts every handler of a fire first; a line each, at info, took as long as the start).
    */
-  private begin(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart, deferStartLog = false, cause: JobTrigger = causeOf(trigger)): LiveRun {
+  private begin(job: ActiveJob, fireDate: Date, trigger: RunTrigger, params: unknown, claimed?: ClaimedStart, deferStartLog = false, cause: JobTrigger = causeOf(trigger), state = this.state(job.def.name)): LiveRun {
     const { def } = job;
-    const state = this.state(def.name);
     const runId = claimed?.runId ?? newRunId();
     // A silent logger's child would be as silent: skip making one per run.
     const { logger } = this.options;
