@@ -69,7 +69,9 @@ export class ModuleRuns<R extends ModuleRun> {
    */
   settledAtOnce(run: R): void {
     run.endedAt = ++this.endings;
-    if (this.unfiled.push(run) === 1) setImmediate(this.fileEnded).unref();
+    // Not unref()'d: an unref'd immediate waits for the loop's next wake-up (the next fire's
+    // timer, a second later), and meanwhile two fires' runs were held instead of one.
+    if (this.unfiled.push(run) === 1) setImmediate(this.fileEnded);
   }
 
   /** The runs settledAtOnce, filed in order; consecutive runs of one module (one fire's) share a lookup. */
