@@ -204,6 +204,7 @@ export class ReplicaGroup implements Coordination {
 
   /** One round: alive, own records and leases, then (not right after an outage) other replicas' expired runs. */
   private async tend(): Promise<void> {
+    let ownDone = false;
     try {
       // Also the probe while the database is down: every reapMs, whatever the claims' backoff.
       if (!(await this.store.heartbeat())) await this.store.publishSpecs(this.generation, this.specs, this.digest);
@@ -211,6 +212,7 @@ export class ReplicaGroup implements Coordination {
       await this.partition?.read();
       if (this.store.pending() > 0) await this.store.flushRecords();
       await this.leases.renew();
+      ownDone = true;
       if (!this.joined || this.now() < this.judgeFrom) return;
       for (const run of await this.store.reapExpired()) {
         this.logger.warn({ event: "run-lost", job: run.job, runId: run.runId, scheduledAt: run.scheduledAt, owner: run.owner, attempt: run.attempt, retry: run.retry }, run.retry ? "run lost: its replica stopped renewing the lease; it will be retried" : "run lost: its replica stopped renewing the lease");
@@ -234,6 +236,7 @@ export class ReplicaGroup implements Coordination {
       }
     } catch (err) {
       this.failed(err, "tending the replica group");
+      if (!ownDone) this.judgeLater();
     }
   }
 
@@ -267,7 +270,7 @@ export class ReplicaGroup implements Coordination {
     if (!this.down) return;
     this.down = null;
     this.partition?.reconnected();
-    this.judgeFrom = this.now() + this.store.leaseMs;
+    this.judgeLater();
     this.logger.info({ judgeInMs: this.store.leaseMs }, "database reachable again: claiming fires; writing this replica's records and renewing its leases before judging other replicas' runs");
     // Not awaited: a claim may be what noticed; its fire goes on. tend() does the same each round.
     void this.catchUpOwn();
@@ -279,7 +282,13 @@ export class ReplicaGroup implements Coordination {
       await this.leases.renew();
     } catch (err) {
       this.failed(err, "writing this replica's queued records");
+      this.judgeLater();
     }
+  }
+
+  /** This replica could not keep its own rows fresh, nor likely could the others: it judges nobody for one lease, their time to write what finished meanwhile. */
+  private judgeLater(): void {
+    this.judgeFrom = Math.max(this.judgeFrom, this.now() + this.store.leaseMs);
   }
 }
 

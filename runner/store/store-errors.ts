@@ -6,11 +6,13 @@ export function describeStoreError(err: unknown): string {
 }
 
 /**
- * SQLSTATEs of a server that cannot serve this session: connection exceptions (class 08),
- * too many connections, admin or crash shutdown, starting up, database dropped, and a
- * login the server refuses (the database gone, the password changed).
+ * SQLSTATEs of a server that cannot serve this session, whatever the statement: connection
+ * exceptions (class 08), insufficient resources (class 53: disk full, out of memory, too
+ * many connections), system errors (class 58: I/O), admin or crash shutdown, starting up,
+ * database dropped, a read-only server (a standby after a failover, 25006), and a login
+ * the server refuses (the database gone, the password changed).
  */
-const UNREACHABLE_STATES = /^(08...|53300|57P0[1-4]|3D000|28000|28P01)$/;
+const UNREACHABLE_STATES = /^(08...|53...|58...|57P0[1-4]|25006|3D000|28000|28P01)$/;
 
 /** pg and pg-pool's own errors of a lost or impossible connection: they carry no code. */
 const UNREACHABLE_MESSAGES = /^Connection terminated|timeout exceeded when trying to connect|is not queryable|^Query read timeout|^Cannot use a pool after calling end/;
