@@ -40,7 +40,7 @@ test("writes refused past a lease, then back for one replica first: it judges no
     const fireDate = new Date(Math.ceil(Date.now() / 1000) * 1000);
     const claim = await groupA.claim({ def, fireDate, trigger: "schedule", runId: "run-a" });
     expect(claim).toMatchObject({ release: expect.any(Function) });
-    const running = aRun("work", 0, { runId: "run-a", status: "running", scheduledAt: fireDate, startedAt: new Date(), finishedAt: null });
+    const running = aRun("work", 0, { runId: "run-a", status: "running", scheduledAt: fireDate.toISOString(), startedAt: new Date().toISOString(), finishedAt: null });
     await groupA.record(running);
 
     // The database refuses every write of both replicas (a real error of the server's: SQLSTATE P0001 from a trigger).
@@ -57,7 +57,7 @@ test("writes refused past a lease, then back for one replica first: it judges no
     // Past the lease in the database: the run would be reaped by anyone judging now.
     await waitFor(() => schema.query<{ n: string }>(`SELECT count(*) AS n FROM ${s}.fires WHERE run_id = 'run-a' AND lease_until < now()`), { until: (rows) => rows[0]!.n === "1", timeoutMs: LEASE_MS * 3, what: "run-a's lease to lapse" });
     // Meanwhile the run finished: its final record waits in replica A's queue.
-    const done = groupA.record({ ...running, status: "ok", finishedAt: new Date() });
+    const done = groupA.record({ ...running, status: "ok", finishedAt: new Date().toISOString() });
     done.catch(() => undefined);
 
     // Writes come back for B first: it tends (heartbeat, own records, leases) but must not reap A's run yet.
