@@ -3,6 +3,7 @@ import type { Logger } from "../../log/logger.js";
 import { linesJsonOf, type RunLogs } from "../../contracts/index.js";
 import { LogWrites } from "../log-writes.js";
 import { table } from "./pg-config.js";
+import { withoutNul } from "./pg-rows.js";
 
 /**
  * The kept log lines of runs in a PostgreSQL store: one row per run, its lines one JSON
@@ -59,8 +60,8 @@ export class PostgresLogs {
       ON CONFLICT (run_id) DO UPDATE SET lines = excluded.lines, dropped = excluded.dropped`;
     this.writes = new LogWrites({
       write: async (batch) => {
-        const rows = batch.map((l) => ({ run_id: l.runId, job: l.job, lines: linesJsonOf(l), dropped: l.dropped }));
-        await this.pool.query(upsert, [JSON.stringify(rows)]);
+        const rows = batch.map((l) => ({ run_id: l.runId, job: l.job, lines: withoutNul(linesJsonOf(l)), dropped: l.dropped }));
+        await this.pool.query(upsert, [withoutNul(JSON.stringify(rows))]);
       },
       before: recordsWritten,
       logger,

@@ -18,7 +18,7 @@ import { migrate } from "./pg-schema.js";
 import { ensureLogTable, PostgresLogs } from "./pg-logs.js";
 import type { RunLogs } from "../../contracts/index.js";
 import { PgFireClaims } from "./pg-fire-claims.js";
-import { toRecord, type RunRow } from "./pg-rows.js";
+import { toRecord, withoutNul, type RunRow } from "./pg-rows.js";
 
 export interface PostgresStoreOptions extends StoreOptions {
   /** The schema runlet's tables live in. @default the URL's `?schema=`, else "runlet" */
@@ -243,7 +243,7 @@ export class PostgresStore implements RunStore, FireClaims {
     // Another replica's reaper or records may hold the same fires' rows: a transaction that lost to its locks is run again at once.
     const written = await retryLostToLocks(() =>
       inTransaction(() => this.checkout(), this.logger, async (client) => {
-        const result = runs.length > 0 ? await client.query<{ run_id: string }>(this.sql.writeRuns, [JSON.stringify(runs)]) : { rows: [] };
+        const result = runs.length > 0 ? await client.query<{ run_id: string }>(this.sql.writeRuns, [withoutNul(JSON.stringify(runs))]) : { rows: [] };
         if (fireTimes.length > 0) await client.query(this.sql.writeFireTimes, [JSON.stringify(fireTimes)]);
         for (const [job, patch] of paused) await client.query(this.sql.writePaused, [job, patch.paused]);
         return new Set(result.rows.map((r) => r.run_id));
@@ -260,8 +260,9 @@ export class PostgresStore implements RunStore, FireClaims {
   private row(run: FencedRun) {
     return {
       run_id: run.runId, job: run.job, status: run.status, scheduled_at: run.scheduledAt, started_at: run.startedAt, finished_at: run.finishedAt,
-      attempt: run.attempt, error: run.error ? JSON.stringify(encodeError(run.error)) : null, result: encodeResult(run.result, this.maxResultBytes),
-      reason: run.reason ?? null, trigger_kind: run.trigger ?? null, upstream_run_id: run.upstreamRunId ?? null, params: encodeParams(run.params, this.maxResultBytes), attempts: encodeAttempts(run.attempts), owner_pid: run.owner?.pid ?? null, owner_host: run.owner?.host ?? null, fence: run.fence ?? null,
+      attempt: run.attempt, error: run.error ? withoutNul(JSON.stringify(encodeError(run.error))) : null, result: withoutNul(encodeResult(run.result, this.maxResultBytes)),
+      reason: run.reason ?? null, trigger_kind: run.trigger ?? null, upstream_run_id: run.upstreamRunId ?? null, params: nullable(encodeParams(run.params, this.maxResultBytes)),
+      attempts: nullable(encodeAttempts(run.attempts)), owner_pid: run.owner?.pid ?? null, owner_host: run.owner?.host ?? null, fence: run.fence ?? null,
     };
   }
 
@@ -280,4 +281,8 @@ export class PostgresStore implements RunStore, FireClaims {
       throw new RunletError("STORE_WRITE", `${what} in ${this.where} failed: ${describePgError(err)}`, { cause: err });
     }
   }
+}
+
+function nullable(json: string | null): string | null {
+  return json === null ? null : withoutNul(json);
 }
