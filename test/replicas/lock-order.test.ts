@@ -104,3 +104,42 @@ test("replicas writing the same jobs' fire times lock them in one order", async 
     await two.close();
   }
 }, 30_000);
+
+test("a batch's fire times and pauses lock job_state in job order together: fire times of a, b and a pause of a after b's fire time do not deadlock", async () => {
+  const { logger } = captureLogger();
+  const [one, two] = [await openPostgresStore(schema.url(), { logger }), await openPostgresStore(schema.url(), { logger })];
+  try {
+    const first = new Date(Date.UTC(2031, 0, 1));
+    await Promise.all([one.setJobState("a", { lastFireAt: first }), one.setJobState("b", { lastFireAt: first })]);
+    const next = new Date(first.getTime() + 1000);
+    const { cycle } = await raceBehindLock(`SELECT 1 FROM "${schema.name}".job_state WHERE job = 'a' FOR UPDATE`, async () => {
+      // One's batch waits on a first; two's batch is b's fire time and a's pause, queued in that order.
+      const ones = Promise.all([one.setJobState("a", { lastFireAt: next }), one.setJobState("b", { lastFireAt: next })]);
+      await waitFor(lockWaits, { until: (rows) => rows.length >= 1, timeoutMs: 15_000, everyMs: 20, what: "one's batch waiting on a" });
+      await Promise.all([ones, two.setJobState("b", { lastFireAt: next }), two.setJobState("a", { paused: true })]);
+    });
+    expect(cycle).toBe(false);
+    expect(await one.jobState("a")).toEqual({ lastFireAt: next, paused: true });
+    expect(await one.jobState("b")).toEqual({ lastFireAt: next, paused: false });
+  } finally {
+    await one.close();
+    await two.close();
+  }
+}, 30_000);
+
+test("the one statement of a batch's states changes only the fields each patch names", async () => {
+  const store = await openPostgresStore(schema.url(), { logger: captureLogger().logger });
+  try {
+    const fire = new Date(Date.UTC(2032, 0, 1));
+    // New rows: a pause alone, a fire time alone; then each patched with the other field only.
+    await Promise.all([store.setJobState("p", { paused: true }), store.setJobState("f", { lastFireAt: fire })]);
+    await Promise.all([store.setJobState("p", { lastFireAt: fire }), store.setJobState("f", { paused: true })]);
+    await store.setJobState("f", { lastFireAt: new Date(fire.getTime() - 1000), paused: false });
+    expect(await store.jobState("p")).toEqual({ lastFireAt: fire, paused: true });
+    expect(await store.jobState("f")).toEqual({ lastFireAt: fire, paused: false });
+    const rows = await schema.query(`SELECT job, last_fire_at, paused FROM "${schema.name}".job_state WHERE job IN ('p', 'f') ORDER BY job`);
+    expect(rows).toEqual([{ job: "f", last_fire_at: fire, paused: false }, { job: "p", last_fire_at: fire, paused: true }]);
+  } finally {
+    await store.close();
+  }
+});

@@ -53,18 +53,20 @@ export function historyStatements(schema: string) {
         owner_pid = excluded.owner_pid, owner_host = excluded.owner_host
       RETURNING run_id`,
     /**
-     * Last fire times: only ever moved forward, whichever replica writes last. In job order:
-     * replicas racing for every fire write the same jobs' rows, and in the order each
-     * queued them their record transactions deadlocked.
+     * A batch's job states, fire times and pauses in one statement, in job order: replicas
+     * racing for every fire write the same jobs' rows, and in the order each queued them
+     * their record transactions deadlocked; so did fire times written in job order with the
+     * pauses after them, one statement each (b's fire time, then a's pause, against a then b).
+     * Fire times only ever move forward, whichever replica writes last; `paused` absent (null)
+     * keeps the row's.
      */
-    writeFireTimes: `
-      INSERT INTO ${jobState} (job, last_fire_at)
-      SELECT job, last_fire_at FROM jsonb_to_recordset($1::jsonb) AS x(job text, last_fire_at timestamptz)
+    writeStates: `
+      WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(job text, last_fire_at timestamptz, paused boolean))
+      INSERT INTO ${jobState} AS s (job, last_fire_at, paused)
+      SELECT job, last_fire_at, coalesce(paused, false) FROM x
       ORDER BY job
-      ON CONFLICT (job) DO UPDATE SET last_fire_at = GREATEST(${jobState}.last_fire_at, excluded.last_fire_at)`,
-    writePaused: `
-      INSERT INTO ${jobState} (job, paused) VALUES ($1, $2)
-      ON CONFLICT (job) DO UPDATE SET paused = excluded.paused`,
+      ON CONFLICT (job) DO UPDATE SET last_fire_at = GREATEST(s.last_fire_at, excluded.last_fire_at),
+        paused = coalesce((SELECT x.paused FROM x WHERE x.job = excluded.job), s.paused)`,
     getState: `SELECT last_fire_at, paused FROM ${jobState} WHERE job = $1`,
     history: `SELECT ${columns} FROM ${runs} ${NEWEST_FIRST} LIMIT $1`,
     jobHistory: `SELECT ${columns} FROM ${runs} WHERE job = $1 ${NEWEST_FIRST} LIMIT $2`,

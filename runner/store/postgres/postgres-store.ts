@@ -238,14 +238,12 @@ export class PostgresStore implements RunStore, FireClaims {
   /** One batch in one transaction: runs (fenced ones only while their fence holds), then states. */
   private async writeBatch(batch: WriteBatch): Promise<void> {
     const runs = (batch.runs as FencedRun[]).map((run) => this.row(run));
-    const fireTimes = [...batch.states].filter(([, p]) => p.lastFireAt).map(([job, p]) => ({ job, last_fire_at: p.lastFireAt!.toISOString() }));
-    const paused = [...batch.states].filter(([, p]) => p.paused !== undefined);
+    const states = [...batch.states].map(([job, p]) => ({ job, last_fire_at: p.lastFireAt?.toISOString() ?? null, paused: p.paused ?? null }));
     // Another replica's reaper or records may hold the same fires' rows: a transaction that lost to its locks is run again at once.
     const written = await retryLostToLocks(() =>
       inTransaction(() => this.checkout(), this.logger, async (client) => {
         const result = runs.length > 0 ? await client.query<{ run_id: string }>(this.sql.writeRuns, [withoutNul(JSON.stringify(runs))]) : { rows: [] };
-        if (fireTimes.length > 0) await client.query(this.sql.writeFireTimes, [JSON.stringify(fireTimes)]);
-        for (const [job, patch] of paused) await client.query(this.sql.writePaused, [job, patch.paused]);
+        if (states.length > 0) await client.query(this.sql.writeStates, [withoutNul(JSON.stringify(states))]);
         return new Set(result.rows.map((r) => r.run_id));
       }),
     );
