@@ -2,6 +2,17 @@ import { describe, expect, test } from "vitest";
 import { runCli, startCli } from "../support/cli.js";
 import { repoRoot, tempProject } from "../support/temp-project.js";
 
+/** The JSON log lines among `lines` (a problem report is not one). */
+function logEntries(lines: string[]): Array<Record<string, unknown>> {
+  return lines.flatMap((line) => {
+    try {
+      return [JSON.parse(line) as Record<string, unknown>];
+    } catch {
+      return [];
+    }
+  });
+}
+
 const THREAD_ID = `import { threadId } from "node:worker_threads";
 export default async (ctx) => ({ threadId, params: ctx.params, env: ctx.env, job: ctx.job, attempt: ctx.attempt });
 `;
@@ -85,11 +96,19 @@ describe("runlet start", () => {
       for (const s of seconds) expect(s % 1000).toBe(0);
       expect(seconds[1]! - seconds[0]!).toBe(1000);
       expect(seconds[2]! - seconds[1]!).toBe(1000);
-      // A slow run is in flight (it takes 1.5 s and fires every second): stop now.
-      const inFlight = await runner.waitForLog((e) => e.job === "slow" && e.event === "run-started");
+      // A slow run that starts from here on (not one of those already logged, which may have
+      // ended): it takes 1.5 s, so it is in flight when the signal goes out right after its line.
+      const inFlight = await runner.waitForLog((e) => e.job === "slow" && e.event === "run-started", undefined, runner.lines.length);
+      const isItsEnd = (e: Record<string, unknown>) => e.runId === inFlight.runId && e.event === "run-ended";
+      expect(logEntries(runner.lines).some(isItsEnd)).toBe(false);
       runner.child.kill("SIGTERM");
-      await runner.waitForLog((e) => e.event === "stopping");
-      await runner.waitForLog((e) => e.runId === inFlight.runId && e.event === "run-ended" && e.status === "ok");
+      const stopping = await runner.waitForLog((e) => e.event === "stopping");
+      expect(stopping.inFlight).toBeGreaterThanOrEqual(1);
+      // Its end is logged, ok, before the runner says it stopped (a stop that dropped it logs none).
+      expect(await runner.waitForLog(isItsEnd)).toMatchObject({ job: "slow", status: "ok" });
+      await runner.waitForLog((e) => e.event === "stopped");
+      const entries = logEntries(runner.lines);
+      expect(entries.findIndex((e) => e.event === "stopped")).toBeGreaterThan(entries.findIndex(isItsEnd));
       expect(await runner.exited).toBe(0);
     } finally {
       runner.child.kill("SIGKILL");

@@ -25,8 +25,8 @@ export function runCli(args: string[], options: { cwd: string; env?: Record<stri
 export interface CliProcess {
   child: ChildProcess;
   lines: string[];
-  /** Resolves with the first JSON log line matching `predicate`. */
-  waitForLog(predicate: (entry: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Resolves with the first JSON log line matching `predicate`, from line `from` on (an index into `lines`; by default the first). */
+  waitForLog(predicate: (entry: Record<string, unknown>) => boolean, timeoutMs?: number, from?: number): Promise<Record<string, unknown>>;
   exited: Promise<number | null>;
   stdout(): string;
 }
@@ -51,9 +51,9 @@ export function startCli(args: string[], options: { cwd: string; env?: Record<st
     lines,
     exited,
     stdout: () => out,
-    waitForLog(predicate, timeoutMs = 20_000) {
+    waitForLog(predicate, timeoutMs = 20_000, from = 0) {
       return new Promise((resolve, reject) => {
-        let seen = 0;
+        let seen = from;
         const check = () => {
           for (; seen < lines.length; seen++) {
             let entry: Record<string, unknown>;
