@@ -2,19 +2,22 @@
  * `runlet dev`'s terminal output: one short line per event a person at the keyboard
  * cares about. A run that ends ok is `✓ heartbeat 1 ms`; a failure gets its error and
  * stack; `run-started` lines are left out (their run's end line follows). Everything else
- * (reloads, problems, a handler's own `ctx.log` lines) is one line with its fields.
+ * (reloads, problems, a handler's own `ctx.log` lines) is one line with its fields; an
+ * `event` field acts only on the runner's own lines, never on a handler's.
  * The JSON log of `start` is untouched: this only formats what pino would have written.
  */
 
 const LEVELS: Record<number, string> = { 10: "trace", 20: "debug", 30: "info", 40: "warn", 50: "error", 60: "fatal" };
 /** Fields every line carries, or that the line itself already says. */
-const QUIET = new Set(["level", "time", "pid", "hostname", "msg", "event", "job", "runId", "status", "durationMs", "attempt", "err"]);
+const QUIET = new Set(["level", "time", "pid", "hostname", "msg", "ctxLog", "job", "runId", "status", "durationMs", "attempt", "err"]);
 
 interface LogEntry {
   level: number;
   msg?: string;
-  /** Set on the runner's own lines that mark a moment (docs/logs.md). */
+  /** Set on the runner's own lines that mark a moment (docs/logs.md), and on a handler's that chose to. */
   event?: string;
+  /** On a handler's `ctx.log` line that has an `event` of its own. */
+  ctxLog?: boolean;
   job?: string;
   runId?: string;
   status?: string;
@@ -34,14 +37,16 @@ export function devLine(json: string): string {
   }
   const msg = entry.msg ?? "";
   // By the line's event, not its message: a reworded message, or a handler's line that
-  // happens to say "run started", changes nothing here.
-  if (entry.event === "run-started") return "";
-  if (entry.event === "run-ended" || entry.event === "run-attempt-failed") return runEnd(entry, entry.event === "run-attempt-failed");
-  if (entry.event === "started") return started(entry);
-  if (entry.event === "reload-applied") return `${msg} (${Math.round(Number(entry.durationMs ?? 0))} ms)`;
+  // happens to say "run started", changes nothing here. A handler's line with an `event`
+  // of its own carries `ctxLog` (run-log-capture.ts): that event is the handler's.
+  const event = "ctxLog" in entry ? undefined : entry.event;
+  if (event === "run-started") return "";
+  if (event === "run-ended" || event === "run-attempt-failed") return runEnd(entry, event === "run-attempt-failed");
+  if (event === "started") return started(entry);
+  if (event === "reload-applied") return `${msg} (${Math.round(Number(entry.durationMs ?? 0))} ms)`;
   const level = LEVELS[entry.level] ?? String(entry.level);
   const who = entry.job ? `${entry.job}: ` : "";
-  const text = `${level === "info" ? "" : `${level} `}${who}${msg}${fields(entry)}`;
+  const text = `${level === "info" ? "" : `${level} `}${who}${msg}${fields(entry, event !== undefined)}`;
   return entry.err?.stack && entry.level >= 40 ? `${text}\n${indent(entry.err.stack)}` : text;
 }
 
@@ -68,9 +73,10 @@ function started(entry: LogEntry): string {
   return `runner started: ${entry.jobs} job${entry.jobs === 1 ? "" : "s"}${names}, env ${entry.env}; ${next ? `next: ${next.job} at ${next.at}` : "nothing scheduled"}`;
 }
 
-function fields(entry: LogEntry): string {
+/** `runnerEvent`: the line is the runner's own, its `event` goes without saying; a handler's is shown. */
+function fields(entry: LogEntry, runnerEvent: boolean): string {
   const parts = Object.entries(entry)
-    .filter(([key]) => !QUIET.has(key))
+    .filter(([key]) => !QUIET.has(key) && !(runnerEvent && key === "event"))
     .map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`);
   return parts.length > 0 ? `  ${parts.join(" ")}` : "";
 }

@@ -203,6 +203,8 @@ export interface TeedAttempt {
 /** ctx.log of one attempt: stderr through the run's pino child, kept lines into its buffer. */
 class TeeLogger implements RunLogger {
   private buffer: RunLogBuffer | null = null;
+  /** `out` with `ctxLog: true`, for a line with an `event` of its own (docs/logs.md): made by the first such line. */
+  private marked: Logger | null = null;
 
   constructor(
     private readonly capture: RunLogCapture,
@@ -242,8 +244,11 @@ class TeeLogger implements RunLogger {
     const redact = typeof obj === "object" && obj !== null && !(obj instanceof Error) ? redactorOf(policy.redact) : null;
     if (redact) obj = redact(obj as object);
     if (value >= this.out.levelVal) {
-      if (msg === undefined) this.out[level](obj);
-      else this.out[level](obj, msg);
+      // Told from the runner's own `event` lines, which go to the same child: marking every
+      // line would cost a run that logs a pino child (~2.5 µs), this costs a key lookup.
+      const out = typeof obj === "object" && "event" in obj ? (this.marked ??= this.out.child({ ctxLog: true })) : this.out;
+      if (msg === undefined) out[level](obj);
+      else out[level](obj, msg);
     }
     if (value < LEVEL_VALUES[policy.level]) return;
     if (!this.buffer) {

@@ -2,6 +2,8 @@ import { existsSync } from "node:fs";
 import { describe, expect, test } from "vitest";
 import { createRunner } from "../../runner/index.js";
 import { devLine } from "../../runner/log/dev-lines.js";
+import { silentLogger } from "../../runner/log/logger.js";
+import { MemoryStore } from "../../runner/store/memory-store.js";
 import { pino } from "pino";
 import { okHandler, tempProject } from "../support/temp-project.js";
 
@@ -38,6 +40,21 @@ describe("runlet dev's terminal lines", () => {
     expect(devLine(lineOf("info", { job: "hello", runId: "r4" }, "run started"))).toBe("hello: run started");
     expect(devLine(lineOf("info", { event: "reload-applied", added: ["b"], removed: [], rescheduled: [], changed: [], rebuilt: 1, durationMs: 41.6 }, "reloaded: +b, 1 handler rebuilt"))).toBe("reloaded: +b, 1 handler rebuilt (42 ms)");
     expect(devLine(lineOf("info", { event: "stopping", signal: "SIGINT", inFlight: 0, graceMs: 30000 }, "stopping: no new fires; waiting for runs in flight"))).toBe("stopping: no new fires; waiting for runs in flight  signal=SIGINT inFlight=0 graceMs=30000");
+  });
+
+  test("an event field in a handler's own line is the handler's: shown as its line, not taken for the runner's", async () => {
+    await using project = tempProject({
+      "jobs/say.ts": `export default async (ctx) => { ctx.log.info({ event: "run-started", step: 1 }, "run started"); ctx.log.info({ event: "started" }, "started the import"); };\n`,
+      "jobs.yaml": "version: 1\njobs:\n  say: { handler: jobs/say.ts }\n  quiet: { handler: jobs/say.ts, mode: thread }\n",
+    });
+    const written: string[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => void written.push(line.trimEnd()) });
+    await using runner = createRunner({ manifest: project.path("jobs.yaml"), store: new MemoryStore({ logger: silentLogger() }), logger });
+    for (const job of ["say", "quiet"]) {
+      written.length = 0;
+      expect((await runner.invoke(job)).status).toBe("ok");
+      expect(written.map(devLine).filter((line) => line !== "")).toEqual([`${job}: run started  event=run-started step=1`, `${job}: started the import  event=started`, expect.stringMatching(new RegExp(`^✓ ${job} \\d+ ms$`))]);
+    }
   });
 });
 
