@@ -54,11 +54,12 @@ test("writes refused past a lease, then back for one replica first: it judges no
     for (const table of ["replicas", "fires", "runs", "job_state"]) {
       await schema.query(`CREATE TRIGGER refuse BEFORE INSERT OR UPDATE OR DELETE ON ${s}.${table} FOR EACH STATEMENT EXECUTE FUNCTION ${s}.refuse()`);
     }
-    // Past the lease in the database: the run would be reaped by anyone judging now.
-    await waitFor(() => schema.query<{ n: string }>(`SELECT count(*) AS n FROM ${s}.fires WHERE run_id = 'run-a' AND lease_until < now()`), { until: (rows) => rows[0]!.n === "1", timeoutMs: LEASE_MS * 3, what: "run-a's lease to lapse" });
-    // Meanwhile the run finished: its final record waits in replica A's queue.
+    // The run finishes as the refusals begin: its final record waits in replica A's queue,
+    // and A keeps its lease for it (renewals that fail) until it is written.
     const done = groupA.record({ ...running, status: "ok", finishedAt: new Date().toISOString() });
     done.catch(() => undefined);
+    // Past the lease in the database: the run would be reaped by anyone judging now.
+    await waitFor(() => schema.query<{ n: string }>(`SELECT count(*) AS n FROM ${s}.fires WHERE run_id = 'run-a' AND lease_until < now()`), { until: (rows) => rows[0]!.n === "1", timeoutMs: LEASE_MS * 3, what: "run-a's lease to lapse" });
 
     // Writes come back for B first: it tends (heartbeat, own records, leases) but must not reap A's run yet.
     await schema.query(`DELETE FROM ${s}.refusing WHERE app = $1`, [`${schema.app}-b`]);
