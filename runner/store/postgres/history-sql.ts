@@ -58,15 +58,17 @@ export function historyStatements(schema: string) {
      * their record transactions deadlocked; so did fire times written in job order with the
      * pauses after them, one statement each (b's fire time, then a's pause, against a then b).
      * Fire times only ever move forward, whichever replica writes last; `paused` absent (null)
-     * keeps the row's.
+     * keeps the row's. $2 holds the batch's pauses alone: each row looks its pause up there,
+     * among a few, not among the thousands of fire times a fire queues (that was quadratic).
      */
     writeStates: `
-      WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(job text, last_fire_at timestamptz, paused boolean))
+      WITH x AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(job text, last_fire_at timestamptz, paused boolean)),
+        p AS MATERIALIZED (SELECT * FROM jsonb_to_recordset($2::jsonb) AS p(job text, paused boolean))
       INSERT INTO ${jobState} AS s (job, last_fire_at, paused)
       SELECT job, last_fire_at, coalesce(paused, false) FROM x
       ORDER BY job
       ON CONFLICT (job) DO UPDATE SET last_fire_at = GREATEST(s.last_fire_at, excluded.last_fire_at),
-        paused = coalesce((SELECT x.paused FROM x WHERE x.job = excluded.job), s.paused)`,
+        paused = coalesce((SELECT p.paused FROM p WHERE p.job = excluded.job), s.paused)`,
     getState: `SELECT last_fire_at, paused FROM ${jobState} WHERE job = $1`,
     history: `SELECT ${columns} FROM ${runs} ${NEWEST_FIRST} LIMIT $1`,
     jobHistory: `SELECT ${columns} FROM ${runs} WHERE job = $1 ${NEWEST_FIRST} LIMIT $2`,

@@ -243,7 +243,7 @@ export class PostgresStore implements RunStore, FireClaims {
     const written = await retryLostToLocks(() =>
       inTransaction(() => this.checkout(), this.logger, async (client) => {
         const result = runs.length > 0 ? await client.query<{ run_id: string }>(this.sql.writeRuns, [withoutNul(JSON.stringify(runs))]) : { rows: [] };
-        if (states.length > 0) await client.query(this.sql.writeStates, [withoutNul(JSON.stringify(states))]);
+        if (states.length > 0) await client.query(this.sql.writeStates, [withoutNul(JSON.stringify(states)), withoutNul(JSON.stringify(states.filter((s) => s.paused !== null)))]);
         return new Set(result.rows.map((r) => r.run_id));
       }),
     );
