@@ -68,3 +68,13 @@ test("only the escape of a NUL is replaced, not a backslash followed by u0000", 
   // Nested: JSON text inside JSON text (a column in the batch) is cleaned before it is wrapped.
   expect(JSON.parse(JSON.parse(withoutNul(JSON.stringify(withoutNul(JSON.stringify({ m: "x\u0000" }))))))).toEqual({ m: "x\uFFFD" });
 });
+
+test("a lone surrogate (a text cut inside an emoji) is replaced as a NUL is; a whole pair is kept", () => {
+  const text = (s: string) => JSON.parse(withoutNul(JSON.stringify(s))) as string;
+  const cut = "ok 😀".slice(0, 4);
+  expect(text(cut)).toBe("ok \uFFFD");
+  expect(text("😀\udfff")).toBe("😀\uFFFD");
+  expect(text("ok 😀")).toBe("ok 😀");
+  expect(text("a\\ud800")).toBe("a\\ud800");
+});
+
