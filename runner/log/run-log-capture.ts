@@ -246,7 +246,7 @@ class TeeLogger implements RunLogger {
     if (value >= this.out.levelVal) {
       // Told from the runner's own `event` lines, which go to the same child: marking every
       // line would cost a run that logs a pino child (~2.5 µs), this costs a key lookup.
-      const out = typeof obj === "object" && "event" in obj ? (this.marked ??= this.out.child({ ctxLog: true })) : this.out;
+      const out = typeof obj === "object" && obj !== null && "event" in obj ? (this.marked ??= this.out.child({ ctxLog: true })) : this.out;
       if (msg === undefined) out[level](obj);
       else out[level](obj, msg);
     }

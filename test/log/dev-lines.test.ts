@@ -44,7 +44,7 @@ describe("runlet dev's terminal lines", () => {
 
   test("an event field in a handler's own line is the handler's: shown as its line, not taken for the runner's", async () => {
     await using project = tempProject({
-      "jobs/say.ts": `export default async (ctx) => { ctx.log.info({ event: "run-started", step: 1 }, "run started"); ctx.log.info({ event: "started" }, "started the import"); };\n`,
+      "jobs/say.ts": `export default async (ctx) => { ctx.log.info({ event: "run-started", step: 1 }, "run started"); ctx.log.info({ event: "started" }, "started the import"); ctx.log.info(null, "a null object is no fields"); };\n`,
       "jobs.yaml": "version: 1\njobs:\n  say: { handler: jobs/say.ts }\n  quiet: { handler: jobs/say.ts, mode: thread }\n",
     });
     const written: string[] = [];
@@ -53,7 +53,7 @@ describe("runlet dev's terminal lines", () => {
     for (const job of ["say", "quiet"]) {
       written.length = 0;
       expect((await runner.invoke(job)).status).toBe("ok");
-      expect(written.map(devLine).filter((line) => line !== "")).toEqual([`${job}: run started  event=run-started step=1`, `${job}: started the import  event=started`, expect.stringMatching(new RegExp(`^✓ ${job} \\d+ ms$`))]);
+      expect(written.map(devLine).filter((line) => line !== "")).toEqual([`${job}: run started  event=run-started step=1`, `${job}: started the import  event=started`, `${job}: a null object is no fields`, expect.stringMatching(new RegExp(`^✓ ${job} \\d+ ms$`))]);
     }
   });
 });
