@@ -7,8 +7,7 @@ import { storeDefaults, type StoredRun } from "../store/run-store.js";
 import type { Coordination } from "./coordination.js";
 import { LeaseBook } from "./lease-book.js";
 import { manifestGeneration } from "./manifest-generation.js";
-import { encodeResult } from "../store/result-json.js";
-import type { JobTrigger } from "../context.js";
+import { causeJson } from "../store/result-json.js";
 import { SchedulePartition, specsDigest } from "./partition.js";
 
 export interface ReplicaGroupOptions {
@@ -131,7 +130,7 @@ export class ReplicaGroup implements Coordination {
         // Its retry, though, is taken over only by a replica running the same spec, and
         // hands the handler the same ctx.trigger.
         heldSpecHash: after ? specHashOf(def) : undefined,
-        cause: after && cause ? causeJson(cause) : null,
+        cause: after && cause ? causeJson(cause, storeDefaults.maxResultBytes) : null,
         overlap: def.overlap,
         startingDeadlineMs: trigger === "invoke" || after ? null : trigger === "catch-up" ? def.startingDeadlineMs : def.latenessMs,
         runId,
@@ -210,7 +209,7 @@ export class ReplicaGroup implements Coordination {
       if (!(await this.store.heartbeat())) await this.store.publishSpecs(this.generation, this.specs, this.digest);
       this.reachable();
       await this.partition?.read();
-      if (this.store.pending() > 0) await this.store.flushRecords();
+      await this.flushOwn();
       await this.leases.renew();
       ownDone = true;
       if (!this.joined || this.now() < this.judgeFrom) return;
@@ -241,10 +240,9 @@ export class ReplicaGroup implements Coordination {
   }
 
   /**
-   * A store call failed: true when that is an outage (storeUnreachable: the database could
-   * not be reached), which holds fires back and is skipped by takeovers. A statement the
-   * database answered with an error (a lost lock race that outlived its retries, a
-   * constraint) is logged and costs only what it was doing: it is no outage.
+   * A store call failed: true when that is an outage (storeUnreachable), which holds fires
+   * back and is skipped by takeovers. A statement the database answered with an error (a
+   * lost lock race past its retries, a bad value) is logged and costs only what it was doing.
    */
   private failed(err: unknown, doing: string): boolean {
     if (storeUnreachable(err)) {
@@ -278,7 +276,7 @@ export class ReplicaGroup implements Coordination {
 
   private async catchUpOwn(): Promise<void> {
     try {
-      await this.store.flushRecords();
+      await this.flushOwn();
       await this.leases.renew();
     } catch (err) {
       this.failed(err, "writing this replica's queued records");
@@ -286,14 +284,17 @@ export class ReplicaGroup implements Coordination {
     }
   }
 
+  /** Writes this replica's queued records; a batch the database refused (no outage) is logged, and the leases are still renewed. */
+  private async flushOwn(): Promise<void> {
+    if (this.store.pending() === 0) return;
+    await this.store.flushRecords().catch((err: unknown) => {
+      if (storeUnreachable(err)) throw err;
+      this.failed(err, "writing this replica's records");
+    });
+  }
+
   /** This replica could not keep its own rows fresh, nor likely could the others: it judges nobody for one lease, their time to write what finished meanwhile. */
   private judgeLater(): void {
     this.judgeFrom = Math.max(this.judgeFrom, this.now() + this.store.leaseMs);
   }
-}
-
-/** A triggered run's ctx.trigger as kept with its claim: the upstream's result bounded as the store bounds results. */
-function causeJson(cause: JobTrigger): string {
-  if (cause.kind !== "after") return JSON.stringify(cause);
-  return JSON.stringify({ ...cause, result: JSON.parse(encodeResult(cause.result, storeDefaults.maxResultBytes)) });
 }

@@ -1,4 +1,5 @@
 import type { RunAttempt, RunError } from "../contracts/index.js";
+import type { JobTrigger } from "../context.js";
 
 /**
  * How results and errors are kept, the same in every store, so that `history` reads the
@@ -88,4 +89,10 @@ export function encodeParams(params: unknown, maxBytes: number): string | null {
   let text = paramsText.get(params);
   if (text === undefined) paramsText.set(params, (text = encodeResult(params, maxBytes)));
   return text;
+}
+
+/** A triggered run's ctx.trigger as kept with its claim: the upstream's result bounded as results are (`maxBytes`, the store's). */
+export function causeJson(cause: JobTrigger, maxBytes: number): string {
+  if (cause.kind !== "after") return JSON.stringify(cause);
+  return JSON.stringify({ ...cause, result: JSON.parse(encodeResult(cause.result, maxBytes)) });
 }

@@ -86,6 +86,46 @@ test("writes refused past a lease, then back for one replica first: it judges no
   }
 }, 60_000);
 
+test("a record the database refuses on every try (a poison value) does not stop its replica judging the others: a dead replica's run is still found lost", async () => {
+  const url = (who: string) => schema.url({ schema: `${schema.name}_poison`, lease: `${LEASE_MS}ms`, reap: "500ms", application_name: `${schema.app}-${who}`, partition: "off" });
+  const a = captureLogger();
+  const storeA = await openPostgresStore(url("a"), { logger: a.logger });
+  const storeC = await openPostgresStore(url("c"), { logger: captureLogger().logger });
+  const groupOf = (store: typeof storeA, logger: typeof a.logger) => new ReplicaGroup({ store, logger, manifestPath: null, abortRun: () => undefined, resume: () => false });
+  const groupA = groupOf(storeA, a.logger);
+  const groupC = groupOf(storeC, captureLogger().logger);
+  const s = `"${schema.name}_poison"`;
+  try {
+    const def = jobDef("work", { overlap: "allow", retries: { max: 1, backoff: "fixed", delayMs: 0, maxDelayMs: null } });
+    await Promise.all([groupA.join([def]), groupC.join([def])]);
+    const fireDate = new Date(Math.ceil(Date.now() / 1000) * 1000);
+    const run = (runId: string) => aRun("work", 0, { runId, status: "running", scheduledAt: new Date(fireDate.getTime() + (runId === "poison" ? 0 : 1000)).toISOString(), startedAt: new Date().toISOString(), finishedAt: null });
+    expect(await groupA.claim({ def, fireDate, trigger: "schedule", runId: "poison" })).toMatchObject({ release: expect.any(Function) });
+    await groupA.record(run("poison"));
+    // The run's final record is refused whenever it is written (a real error of the server's, from a trigger).
+    await schema.query(`CREATE FUNCTION ${s}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'value refused'; END $$`);
+    await schema.query(`CREATE TRIGGER refuse BEFORE UPDATE ON ${s}.runs FOR EACH ROW WHEN (NEW.run_id = 'poison' AND NEW.status <> 'running') EXECUTE FUNCTION ${s}.refuse()`);
+    const done = groupA.record({ ...run("poison"), status: "ok", finishedAt: new Date().toISOString() });
+    done.catch(() => undefined);
+    // Another replica runs a fire and dies: no more renewals, its run's lease lapses.
+    expect(await groupC.claim({ def, fireDate: new Date(fireDate.getTime() + 1000), trigger: "schedule", runId: "dead" })).toMatchObject({ release: expect.any(Function) });
+    await groupC.record(run("dead"));
+    await storeC.flushRecords();
+    await groupC.leave();
+    // A, its own batch refused on every tend, still judges: the dead replica's run is found lost (to be retried).
+    const dead = await waitFor(() => schema.query<{ state: string }>(`SELECT state FROM ${s}.fires WHERE run_id = 'dead'`), { until: (rows) => rows[0]?.state !== "running", timeoutMs: LEASE_MS * 4, what: "the dead replica's run to be found lost" });
+    expect(["retry", "lost"]).toContain(dead[0]!.state);
+    expect(a.lines.some((l) => /value refused/.test(String(l.err)) && /refused a statement/.test(l.msg))).toBe(true);
+    // Once the database takes it, the poison run's record lands, under the lease A kept renewing.
+    await schema.query(`DROP TRIGGER refuse ON ${s}.runs`);
+    await done;
+    expect(await schema.query(`SELECT status, attempt FROM ${s}.runs WHERE run_id = 'poison'`)).toEqual([{ status: "ok", attempt: 1 }]);
+  } finally {
+    await groupA.leave();
+    await Promise.allSettled([storeA.close(), storeC.close()]);
+  }
+}, 60_000);
+
 test("a server that cannot take writes is an outage: disk full, out of memory, an I/O error, a read-only standby", async () => {
   // A standby after a failover answers, and refuses every write.
   await schema.query(`CREATE TABLE "${schema.name}".standby (k int)`);
