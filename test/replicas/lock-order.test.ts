@@ -144,7 +144,7 @@ test("the one statement of a batch's states changes only the fields each patch n
   }
 });
 
-test("a batch of 20,000 fire times and a pause is one statement that stays linear: the pause is looked up among the pauses, not the fire times", async () => {
+test("a batch of 20,000 fire times and a pause writes in linear time (well under 5 s; quadratic, it took ~13 s): the pause is looked up among the pauses, not the fire times", async () => {
   const store = await openPostgresStore(schema.url(), { logger: captureLogger().logger });
   try {
     const fire = new Date(Date.UTC(2033, 0, 1));
