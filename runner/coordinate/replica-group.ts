@@ -284,12 +284,12 @@ export class ReplicaGroup implements Coordination {
     }
   }
 
-  /** Writes this replica's queued records; a batch the database refused (no outage) is logged, and the leases are still renewed. */
+  /** Writes this replica's queued records; past a batch the database refused (no outage) the leases are still renewed. */
   private async flushOwn(): Promise<void> {
     if (this.store.pending() === 0) return;
     await this.store.flushRecords().catch((err: unknown) => {
+      // The write queue logs each failed write with its retry; logging it here too doubled every line.
       if (storeUnreachable(err)) throw err;
-      this.failed(err, "writing this replica's records");
     });
   }
 
