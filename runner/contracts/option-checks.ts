@@ -1,7 +1,7 @@
 import { RunletError } from "../errors.js";
 
 /** What one option may be. */
-export type OptionRule = "ms" | "positive-int" | "boolean" | "string" | "function" | "object" | "url";
+export type OptionRule = "ms" | "positive-int" | "boolean" | "string" | "function" | "object" | "url" | "nice";
 
 const ALLOWED: Record<OptionRule, string> = {
   ms: "a number of milliseconds, 0 or more",
@@ -11,6 +11,7 @@ const ALLOWED: Record<OptionRule, string> = {
   function: "a function",
   object: "an object",
   url: "a URL",
+  nice: "a whole number from 0 to 19 (a Linux nice increment)",
 };
 
 function fits(rule: OptionRule, value: unknown): boolean {
@@ -29,6 +30,8 @@ function fits(rule: OptionRule, value: unknown): boolean {
       return typeof value === "object" && value !== null;
     case "url":
       return value instanceof URL;
+    case "nice":
+      return typeof value === "number" && Number.isInteger(value) && value >= 0 && value <= 19;
   }
 }
 

@@ -8,7 +8,7 @@ import { KillSwitch } from "./kill-switch.js";
 import type { TaskOutcome, TaskPayload } from "./protocol.js";
 import { serializeError } from "./serialize.js";
 import { abortedWhileWaiting, closedError, isRetiredExit, lateError, outcomeError, rejectionError } from "./thread-errors.js";
-import { createPoolEntry, handOn, waitForThread, type PoolEntry } from "./thread-pool.js";
+import { createPoolEntry, handOn, waitForThread, WORKER_NICE, type PoolEntry } from "./thread-pool.js";
 import { workerEntry, workerEntryExists } from "./worker-entry.js";
 
 export interface ThreadExecutorOptions {
@@ -20,6 +20,8 @@ export interface ThreadExecutorOptions {
   maxThreads?: number;
   /** An idle worker ends after this long, so an idle pool holds no threads. Longer than a minute keeps every-minute jobs warm. @default 120000 */
   idleTimeoutMs?: number;
+  /** How much lower the workers' CPU priority is than the main thread's (Linux nice, 0 to 19; 0: the same). @default WORKER_NICE (10) */
+  workerNice?: number;
   /** The built worker entry. @default dist/workers/pool-worker.js (see worker-entry.ts) */
   workerFile?: URL;
 }
@@ -31,6 +33,7 @@ const OPTION_RULES = {
   graceMs: "ms",
   maxThreads: "positive-int",
   idleTimeoutMs: "ms",
+  workerNice: "nice",
   workerFile: "url",
 } as const satisfies Record<keyof ThreadExecutorOptions, OptionRule>;
 
@@ -52,6 +55,7 @@ export class ThreadExecutor implements Executor {
   private readonly graceMs: number;
   private maxThreads: number;
   private readonly idleTimeoutMs: number;
+  private readonly workerNice: number;
   private readonly workerFile: URL;
   private workerFileChecked = false;
   /** Pools new runs go to, by heap limit ("default" for none). */
@@ -68,6 +72,7 @@ export class ThreadExecutor implements Executor {
     this.graceMs = options.graceMs ?? defaults.graceMs;
     this.maxThreads = options.maxThreads ?? availableParallelism();
     this.idleTimeoutMs = options.idleTimeoutMs ?? defaults.idleTimeoutMs;
+    this.workerNice = options.workerNice ?? WORKER_NICE;
     this.workerFile = options.workerFile ?? workerEntry();
   }
 
@@ -237,6 +242,7 @@ export class ThreadExecutor implements Executor {
       maxThreads: this.maxThreads,
       idleTimeoutMs: this.idleTimeoutMs,
       memoryMb,
+      nice: this.workerNice,
       logger: this.logger,
       onWorkerGone: (created) => this.wakeIfStalled(created),
     });

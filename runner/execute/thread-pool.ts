@@ -7,7 +7,10 @@ import { abortedWhileWaiting, closedError } from "./thread-errors.js";
 import { WaitQueue, type Queueable } from "./wait-queue.js";
 import { WorkerLinks } from "./worker-links.js";
 
-/** How much lower than the runner's main thread a worker thread's CPU priority is (Linux nice; piscina's niceIncrement). */
+/**
+ * How much lower than the runner's main thread a worker thread's CPU priority is by default
+ * (Linux nice; piscina's niceIncrement). What it buys and costs: docs/failures.md.
+ */
 export const WORKER_NICE = 10;
 
 /** One piscina pool: resourceLimits are per pool, so there is one per heap limit. */
@@ -36,13 +39,15 @@ export interface PoolSettings {
   maxThreads: number;
   idleTimeoutMs: number;
   memoryMb: number | null;
+  /** The workers' nice increment. */
+  nice: number;
   logger: Logger;
   /** Called when a worker of the pool ends or fails outside any run (see ThreadExecutor.wakeIfStalled). */
   onWorkerGone: (entry: PoolEntry) => void;
 }
 
 /** A new pool, with the listeners that keep a failing worker from crashing the process or stalling runs. */
-export function createPoolEntry({ workerFile, maxThreads, idleTimeoutMs, memoryMb, logger, onWorkerGone }: PoolSettings): PoolEntry {
+export function createPoolEntry({ workerFile, maxThreads, idleTimeoutMs, memoryMb, nice, logger, onWorkerGone }: PoolSettings): PoolEntry {
   const pool = new Piscina<TaskPayload, TaskOutcome>({
     filename: workerFile.href,
     // 'async': timers a handler leaves behind still run while the worker idles, and an
@@ -54,7 +59,7 @@ export function createPoolEntry({ workerFile, maxThreads, idleTimeoutMs, memoryM
     recordTiming: false,
     // Handlers yield the CPU to the main thread, which starts every run: on a machine whose
     // cores the workers keep busy, an inline job's start would otherwise wait behind them.
-    niceIncrement: WORKER_NICE,
+    niceIncrement: nice,
     ...(memoryMb === null ? {} : { resourceLimits: { maxOldGenerationSizeMb: memoryMb } }),
   });
   const entry: PoolEntry = { pool, links: new WorkerLinks(pool, logger), inFlight: 0, handed: 0, waiting: new WaitQueue(), onIdle: null };

@@ -139,6 +139,19 @@ describe("the main thread before the workers", () => {
     const { getPriority } = await import("node:os");
     await expect(exec.run(request(files.path("priority.mjs")))).resolves.toBe(Math.min(19, getPriority(0) + 10));
   });
+
+  it.runIf(process.platform === "linux")("workerNice sets the increment: 0 runs them at the main thread's priority, 3 three lower", async () => {
+    const { getPriority } = await import("node:os");
+    await expect(make({ workerNice: 0 }).run(request(files.path("priority.mjs")))).resolves.toBe(getPriority(0));
+    await executor!.close();
+    await expect(make({ workerNice: 3 }).run(request(files.path("priority.mjs")))).resolves.toBe(Math.min(19, getPriority(0) + 3));
+  });
+
+  it("workerNice outside 0–19 is refused, naming the option, the value and what is allowed", () => {
+    for (const workerNice of [-1, 20, 2.5]) {
+      expect(() => new ThreadExecutor({ workerNice })).toThrow(`ThreadExecutorOptions.workerNice must be a whole number from 0 to 19 (a Linux nice increment) (got ${workerNice})`);
+    }
+  });
 });
 
 describe("waiting for a thread", () => {
