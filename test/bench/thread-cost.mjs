@@ -7,6 +7,9 @@
 //   dispatcher       Dispatcher.invoke() over it (run bookkeeping, records to a no-op)
 //   runner           Runner.invoke() of a manifest's thread job: the whole path (records
 //                    in a MemoryStore, run events, run-log capture), logging nowhere
+//   runner, nice 0   the same with the workers at the main thread's CPU priority rather
+//                    than the default +10 (ThreadExecutor's workerNice): what the priority
+//                    costs (see worker-priority.mjs for what it buys)
 // Each one at a time (the worker idles between runs, as between fires) and 100 at once.
 // The rows take turns within each round; the lowest round of each is its figure (the
 // others had the CPU taken from them). On Linux the process is pinned to one core
@@ -100,7 +103,9 @@ async function measure(smoke, note) {
   const threadForDispatch = new ThreadExecutor({ logger: silentLogger(), maxThreads: 2 });
   const dispatcher = new Dispatcher({ executors: { inline: new InlineExecutor(), thread: threadForDispatch }, logger: silentLogger(), clock: { now: () => Date.now(), setTimeout: (fn, ms) => setTimeout(fn, ms), clearTimeout: (t) => clearTimeout(t) }, env: "bench", onRecord: () => {} });
   const runner = createRunner({ manifest: project.path("jobs.yaml"), env: "bench", logger: silentLogger(), store: new MemoryStore({ logger: silentLogger() }) });
+  const atNiceZero = createRunner({ manifest: project.path("jobs.yaml"), env: "bench", logger: silentLogger(), store: new MemoryStore({ logger: silentLogger() }), executors: { thread: new ThreadExecutor({ logger: silentLogger(), workerNice: 0 }) } });
   await runner.start();
+  await atNiceZero.start();
   // The dispatcher hands its runs' aborts as an AbortSource (a signal only when read): so does this row.
   const aborts = { aborted: false, reason: undefined, subscribe() {}, unsubscribe() {} };
   const signal = new AbortController().signal;
@@ -111,6 +116,7 @@ async function measure(smoke, note) {
     executor: (i) => thread.run({ job: "bench", runId: `r${i}`, modulePath: handler, fireDate: new Date(), attempt: 1, params: null, env: "bench", trigger: { kind: "invoke" }, signal, aborts, log, memoryMb: null }),
     dispatcher: () => dispatcher.invoke(job),
     runner: () => runner.invoke("t"),
+    "runner, nice 0": () => atNiceZero.invoke("t"),
   };
   const best = { one: {}, batch: {} };
   try {
@@ -125,6 +131,7 @@ async function measure(smoke, note) {
     }
   } finally {
     await runner.stop();
+    await atNiceZero.stop();
     await Promise.all([raw.destroy(), thread.close(), threadForDispatch.close()]);
     project.remove();
   }

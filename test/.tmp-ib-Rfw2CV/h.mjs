@@ -1,0 +1,1 @@
+export default (ctx) => ({ ok: true, attempt: ctx.attempt });
