@@ -1,1 +1,0 @@
-export default (ctx) => ({ ok: true, attempt: ctx.attempt });
