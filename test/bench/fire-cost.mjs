@@ -2,7 +2,10 @@
 // depend on when the process gets the CPU (the lateness p99 of the dispatch part does):
 //   - on the real clock for a few seconds: CPU per second, the process's (process.cpuUsage:
 //     the main thread, the runner's only thread at work, its thread pool idle, and V8's
-//     helper threads) and the main thread's alone, in the first seconds and after them;
+//     helper threads) and the main thread's alone, in the first seconds, the seconds after
+//     them, and once V8 has compiled the path (from 20 s on: the first seconds' figures are
+//     mostly V8 compiling and running code not yet optimized, so a build with more small
+//     functions on the path looks dearer there than it is after);
 //   - on a virtual clock, fire after fire: the synchronous fire (the timer's callback, every
 //     handler started in it) and first → last handler start within it. p10 is the figure to
 //     compare: the fires the machine did not interrupt.
@@ -39,10 +42,10 @@ function mainThreadMs() {
 /**
  * CPU ms per second while the jobs fire on the real clock: the process's (the main thread's
  * and V8's helper threads', which collect and compile beside it) and the main thread's own,
- * in two windows one after the other: the first seconds after start (code still being
- * optimized, the heap still growing), then as it goes on.
+ * in three windows of `seconds`: the first after start (code still being optimized, the heap
+ * still growing), the next, and one from `steadyFrom` seconds on (compiled, the heap sized).
  */
-async function cpuPerSecond(project, seconds) {
+async function cpuPerSecond(project, seconds, steadyFrom) {
   let runs = 0;
   globalThis.__fireCost = () => runs++;
   const runner = newRunner(project);
@@ -50,7 +53,8 @@ async function cpuPerSecond(project, seconds) {
   // From a second boundary on: start-up work is not counted.
   await new Promise((r) => setTimeout(r, 1000 - (Date.now() % 1000) + 100));
   const windows = [];
-  for (let w = 0; w < 2; w++) {
+  for (let w = 0; w < 3; w++) {
+    if (w === 2) await new Promise((r) => setTimeout(r, (steadyFrom - 2 * seconds) * 1000));
     const before = process.cpuUsage();
     const mainBefore = mainThreadMs();
     const startRuns = runs;
@@ -132,15 +136,17 @@ export async function run({ smoke = false } = {}) {
   writeProject(project);
   try {
     const seconds = smoke ? 2 : 6;
-    const [first, later] = await cpuPerSecond(project, seconds);
+    const steadyFrom = smoke ? 6 : 20;
+    const [first, later, steady] = await cpuPerSecond(project, seconds, steadyFrom);
     const fires = await fireByFire(project, smoke ? 30 : 100);
     printTable(
-      `1,000 inline jobs on "* * * * * *": main-thread cost (${first.runs} + ${later.runs} runs on the real clock, ${fires.fires} fires on a virtual clock)`,
+      `1,000 inline jobs on "* * * * * *": main-thread cost (${first.runs} + ${later.runs} + ${steady.runs} runs on the real clock, ${fires.fires} fires on a virtual clock)`,
       ["measure", "p10 ms", "p50 ms"],
       [
         [`CPU per second of firing (real clock), process, first ${seconds} s`, fmt(first.cpuMsPerS, 1), ""],
         [`same, the ${seconds} s after`, fmt(later.cpuMsPerS, 1), ""],
-        [`main thread alone, first ${seconds} s / the ${seconds} s after`, `${fmt(first.mainMsPerS, 1)} / ${fmt(later.mainMsPerS, 1)}`, ""],
+        [`same, ${steadyFrom}–${steadyFrom + seconds} s (compiled)`, fmt(steady.cpuMsPerS, 1), ""],
+        [`main thread alone, first ${seconds} s / the ${seconds} s after / ${steadyFrom}–${steadyFrom + seconds} s`, `${fmt(first.mainMsPerS, 1)} / ${fmt(later.mainMsPerS, 1)} / ${fmt(steady.mainMsPerS, 1)}`, ""],
         ["one fire, synchronous (every handler started)", fmt(fires.whole.p10, 2), fmt(fires.whole.p50, 2)],
         ["one fire, first → last handler start", fmt(fires.spread.p10, 2), fmt(fires.spread.p50, 2)],
       ],
@@ -148,7 +154,8 @@ export async function run({ smoke = false } = {}) {
     return [
       { part: "fire cost", measure: "cpu ms per second", value: first.cpuMsPerS, runs: first.runs },
       { part: "fire cost", measure: "cpu ms per second, after the first seconds", value: later.cpuMsPerS, runs: later.runs },
-      { part: "fire cost", measure: "main thread cpu ms per second, first seconds / after", first: first.mainMsPerS, later: later.mainMsPerS },
+      { part: "fire cost", measure: "cpu ms per second, compiled", value: steady.cpuMsPerS, runs: steady.runs, from: steadyFrom },
+      { part: "fire cost", measure: "main thread cpu ms per second, first seconds / after / compiled", first: first.mainMsPerS, later: later.mainMsPerS, steady: steady.mainMsPerS },
       { part: "fire cost", measure: "synchronous fire ms", p10: fires.whole.p10, p50: fires.whole.p50, fires: fires.fires },
       { part: "fire cost", measure: "first to last handler start ms", p10: fires.spread.p10, p50: fires.spread.p50, fires: fires.fires },
     ];
