@@ -10,7 +10,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { dist, fmt, machine, printTable, repoRoot, tempProject } from "./lib.mjs";
 
-export const PARTS = ["validate", "dispatch", "reload", "store", "scale", "replicas", "handler-faults", "after", "run-logs", "run-logs-flood", "replica-faults", "job-entry", "thread-queue", "fire-cost", "thread-cost", "worker-priority"];
+export const PARTS = ["validate", "dispatch", "reload", "store", "scale", "replicas", "handler-faults", "after", "run-logs", "run-logs-flood", "replica-faults", "job-entry", "thread-queue", "fire-cost", "thread-cost", "invoke-cost", "worker-priority"];
 const here = (file) => fileURLToPath(new URL(file, import.meta.url));
 const resultsFile = `${repoRoot}/bench-results.json`;
 
