@@ -38,9 +38,9 @@ export interface RelayOptions {
  */
 export function relayCoreEvents(core: RunCore, target: EventEmitter, { tell, logger, onEnded }: RelayOptions): void {
   // Two records a run, and only the HTTP server's metrics and event stream listen to any of
-  // these events (and only with --port): each is told only while it has a listener. An emit is a rest-argument call and `tell` spreads
-  // again: ~300 bytes a run until the JIT compiles them away, i.e. on every run of a busy
-  // schedule's first seconds (fire-cost bench).
+  // these events (and only with --port): each is told only while it has a listener. An emit
+  // is a rest-argument call and `tell` spreads again: ~300 bytes a run until the JIT
+  // compiles them away, i.e. on every run of a busy schedule's first seconds (fire-cost bench).
   core.on("record", (record) => {
     if (target.listenerCount("record") > 0) emitRecord(target, record, logger);
     const event = record.status === "running" ? "run-started" : "run-ended";

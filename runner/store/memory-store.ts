@@ -26,7 +26,7 @@ export class MemoryStore implements RunStore {
    * Entries by job, then run id: retention and a job's history touch only that job's runs.
    * There is no map of all runs: a run's records name its job, and what looks a run up by
    * id alone (a log, `findRun`) is rare. A map every run is added to and deleted from, for
-   * the life of the process, made V8 collect its whole heap about every 50,000 runs (see trim).
+   * the life of the process, made V8 collect its whole heap about every 60,000 runs (see trim).
    */
   private readonly byJob = new Map<string, Map<string, Entry>>();
   /** Finished entries by job: what retention counts, without walking runs still going. */
